@@ -1,0 +1,47 @@
+//! `GET /api/v1/cases?q=` (search by number, title or party) and `GET /api/v1/cases/{id}`.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::error::{ApiError, ApiResult};
+use super::{AppState, views};
+use crate::auth::CurrentUser;
+use crate::store::CaseQuery;
+
+#[derive(Deserialize)]
+pub struct SearchParams {
+    #[serde(default)]
+    q: String,
+    limit: Option<usize>,
+}
+
+pub async fn search(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Query(params): Query<SearchParams>,
+) -> ApiResult<Json<Value>> {
+    let query = CaseQuery {
+        text: &params.q,
+        viewer_groups: &user.groups,
+        limit: params.limit.unwrap_or(20).clamp(1, 100),
+    };
+    let cases = state.store.search_cases(&query).await?;
+    Ok(Json(
+        json!({"cases": cases.iter().map(views::case_summary).collect::<Vec<_>>()}),
+    ))
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let case = state
+        .store
+        .visible_case(&id, &user.groups)
+        .await?
+        .ok_or(ApiError::NotFound("case"))?;
+    Ok(Json(views::case(&case)))
+}

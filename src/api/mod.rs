@@ -1,0 +1,88 @@
+//! HTTP edge: the router, its layers and the application state handlers share.
+//!
+//! Handlers call `store`, `suggest`, `filing` and `extract`; they never hold SQL or business
+//! rules of their own.
+
+mod cases;
+pub mod error;
+mod filings;
+mod health;
+mod items;
+mod metrics;
+mod views;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::http::{HeaderName, Request, StatusCode};
+use axum::routing::{get, post};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::auth::TokenKeys;
+use crate::extract::Extractor;
+use crate::store::Store;
+use crate::suggest::{SearchIndex, Suggester};
+
+pub use metrics::Metrics;
+
+/// Everything a handler may need, cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub index: Arc<SearchIndex>,
+    pub suggester: Suggester,
+    pub extractor: Arc<Extractor>,
+    pub keys: Arc<TokenKeys>,
+    pub metrics: Arc<Metrics>,
+    pub max_body_bytes: usize,
+}
+
+impl FromRef<AppState> for Arc<TokenKeys> {
+    fn from_ref(state: &AppState) -> Arc<TokenKeys> {
+        state.keys.clone()
+    }
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+pub fn router(state: AppState, request_timeout: Duration) -> Router {
+    let api = Router::new()
+        .route(
+            "/items",
+            post(items::create).layer(DefaultBodyLimit::max(state.max_body_bytes)),
+        )
+        .route("/items/{id}", get(items::show))
+        .route("/items/{id}/suggestions", get(items::suggestions))
+        .route("/cases", get(cases::search))
+        .route("/cases/{id}", get(cases::show))
+        .route("/filings", post(filings::create))
+        .route("/filings/{id}", get(filings::show))
+        .route("/admin/filings", get(filings::admin_list));
+
+    Router::new()
+        .route("/healthz", get(health::live))
+        .route("/readyz", get(health::ready))
+        .route("/metrics", get(metrics::scrape))
+        .nest("/api/v1", api)
+        .fallback(|| async { error::ApiError::NotFound("route") })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, request_timeout))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+            let request_id = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+            // Only the route pattern is logged: raw paths and query strings may carry search
+            // text, and search text may carry a CPR number.
+            let route = request
+                .extensions()
+                .get::<axum::extract::MatchedPath>()
+                .map(|p| p.as_str().to_string())
+                .unwrap_or_default();
+            tracing::info_span!("request", request_id, method = %request.method(), route, user = tracing::field::Empty)
+        }))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .with_state(state)
+}

@@ -1,0 +1,144 @@
+//! The JSON shapes the API returns, kept apart from the stored types so that stored detail
+//! (attachment texts, CPR hashes, party hashes) never leaks by accident.
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::domain::case::Case;
+use crate::domain::filing::Filing;
+use crate::extract::{Identifiers, Metadata};
+use crate::store::StoredItem;
+use crate::suggest::{Reason, Suggestion};
+
+const PREVIEW_CHARS: usize = 500;
+
+fn preview(text: &str, chars: usize) -> String {
+    let mut out: String = text.chars().take(chars).collect();
+    if text.chars().nth(chars).is_some() {
+        out.push('…');
+    }
+    out
+}
+
+pub fn item(item: &StoredItem, filings: &[Filing]) -> Value {
+    let mut metadata = serde_json::to_value(&item.extracted.metadata).unwrap_or_default();
+    if let Metadata::Mail(_) = &item.extracted.metadata {
+        strip_attachment_texts(&mut metadata);
+    }
+    json!({
+        "id": item.id,
+        "kind": item.kind,
+        "content_type": item.content_type,
+        "size": item.size,
+        "sha256": item.sha256,
+        "metadata": metadata,
+        "identifiers": identifiers(&item.extracted.identifiers),
+        "text_preview": preview(&item.extracted.text, PREVIEW_CHARS),
+        "filings": filings.iter().map(filing).collect::<Vec<_>>(),
+    })
+}
+
+/// Attachments are listed with a short preview of their text, not all of it; nested mails too.
+fn strip_attachment_texts(mail: &mut Value) {
+    let Some(Value::Array(attachments)) = mail.get_mut("attachments") else {
+        return;
+    };
+    for attachment in attachments {
+        if let Some(Value::String(text)) = attachment.get("text").cloned() {
+            attachment["text_preview"] = Value::String(preview(&text, 200));
+            attachment["text_chars"] = json!(text.chars().count());
+        }
+        if let Some(object) = attachment.as_object_mut() {
+            object.remove("text");
+            if let Some(nested) = object.get_mut("nested").filter(|n| !n.is_null()) {
+                if let Some(body) = nested
+                    .get("body_text")
+                    .and_then(Value::as_str)
+                    .map(|b| preview(b, 200))
+                {
+                    nested["body_text"] = Value::String(body);
+                }
+                strip_attachment_texts(nested);
+            }
+        }
+    }
+}
+
+fn identifiers(found: &Identifiers) -> Value {
+    json!({
+        "case_numbers": found.case_numbers,
+        "kle": found.kle,
+        "cvr": found.cvr,
+        "emails": found.emails,
+        // Only the masked form leaves the server; the hash is for matching.
+        "cpr": found.cpr.iter().map(|c| c.masked.clone()).collect::<Vec<_>>(),
+    })
+}
+
+pub fn case_summary(case: &Case) -> Value {
+    json!({"id": case.id, "number": case.number, "title": case.title, "kle": case.kle, "status": case.status})
+}
+
+pub fn case(case: &Case) -> Value {
+    let parties: Vec<Value> = case
+        .parties
+        .iter()
+        // `display` is the masked form for CPR parties; the hash stays inside.
+        .map(|p| json!({"kind": p.kind, "value": p.display}))
+        .collect();
+    json!({
+        "id": case.id,
+        "number": case.number,
+        "title": case.title,
+        "kle": case.kle,
+        "facet": case.facet,
+        "status": case.status,
+        "parties": parties,
+        "groups": case.groups,
+        "opened": case.opened,
+        "connector": case.connector,
+    })
+}
+
+#[derive(Serialize)]
+struct SuggestionView<'a> {
+    case: Value,
+    score: f64,
+    confidence: f64,
+    reasons: &'a [Reason],
+}
+
+pub fn suggestions(suggestions: &[Suggestion]) -> Value {
+    let views: Vec<SuggestionView> = suggestions
+        .iter()
+        .map(|s| SuggestionView {
+            case: case_summary(&s.case),
+            score: (s.score * 1000.0).round() / 1000.0,
+            confidence: (s.confidence * 1000.0).round() / 1000.0,
+            reasons: &s.reasons,
+        })
+        .collect();
+    json!({"suggestions": views})
+}
+
+pub fn filing(filing: &Filing) -> Value {
+    let millis = |m: Option<i64>| {
+        m.and_then(chrono::DateTime::from_timestamp_millis)
+            .map(|t| t.to_rfc3339())
+    };
+    json!({
+        "id": filing.id,
+        "item_id": filing.item_id,
+        "case_id": filing.case_id,
+        "title": filing.title,
+        "state": filing.state,
+        "attempts": filing.attempts,
+        "target_document_id": filing.target_document_id,
+        "error": filing.last_error,
+        "next_attempt_at": if filing.state == crate::domain::filing::FilingState::Queued { millis(filing.next_attempt_at) } else { None },
+        "attachments": filing.attachments,
+        "created_by": filing.created_by,
+        "created_at": millis(Some(filing.created_at)),
+        "filed_at": millis(filing.filed_at),
+    })
+}

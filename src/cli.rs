@@ -1,0 +1,171 @@
+//! Command-line interface: `serve`, `token` and `import cases`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+
+use crate::auth::{TokenKeys, User};
+use crate::config::Config;
+use crate::server::{Server, Services, shutdown_signal};
+
+#[derive(Parser)]
+#[command(
+    name = "journaliser",
+    version,
+    about = "Files e-mails and documents into the right case"
+)]
+pub struct Cli {
+    /// Configuration file (default: journaliser.toml in the working directory, if present).
+    #[arg(long, global = true, env = "JOURNALISER_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args)]
+struct Common {
+    /// Where the store, index, keys and archive live (overrides the configuration).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP API and the filing worker.
+    Serve {
+        #[command(flatten)]
+        common: Common,
+        /// Address to listen on, e.g. 127.0.0.1:8080.
+        #[arg(long)]
+        bind: Option<std::net::SocketAddr>,
+        /// Seed a demo organisation if the store has no cases.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Print a bearer token for the API.
+    Token {
+        #[command(flatten)]
+        common: Common,
+        /// User id (the token's subject).
+        #[arg(long)]
+        user: String,
+        /// Display name; defaults to the user id.
+        #[arg(long)]
+        name: Option<String>,
+        /// Give the admin role.
+        #[arg(long)]
+        admin: bool,
+        /// A group the user belongs to (repeatable); decides which restricted cases they see.
+        #[arg(long = "group")]
+        groups: Vec<String>,
+        /// Lifetime in hours (default from configuration).
+        #[arg(long)]
+        ttl_hours: Option<u64>,
+    },
+    /// Load data into the store and index.
+    #[command(subcommand)]
+    Import(Import),
+}
+
+#[derive(Subcommand)]
+enum Import {
+    /// Import cases from a JSON array or CSV file, or from a connector's case list.
+    Cases {
+        #[command(flatten)]
+        common: Common,
+        /// JSON or CSV file; see the README for the columns.
+        #[arg(required_unless_present = "from_connector")]
+        file: Option<PathBuf>,
+        /// List the cases of this connector instead (e.g. `archive`).
+        #[arg(long, conflicts_with = "file")]
+        from_connector: Option<String>,
+    },
+}
+
+impl Cli {
+    pub async fn run(self) -> anyhow::Result<()> {
+        let load = |common: &Common| -> anyhow::Result<Config> {
+            let mut config = Config::load(self.config.as_deref(), std::env::vars())?;
+            if let Some(dir) = &common.data_dir {
+                config.data_dir = dir.clone();
+            }
+            crate::telemetry::init(&config.log);
+            Ok(config)
+        };
+        match &self.command {
+            Command::Serve { common, bind, demo } => {
+                let mut config = load(common)?;
+                if let Some(bind) = bind {
+                    config.server.bind = *bind;
+                }
+                let server = Server::build(config).await?;
+                // The first line on stdout says where to connect; scripts and tests read it.
+                println!("journaliser listening on http://{}", server.local_addr()?);
+                if *demo && crate::demo::seed_if_empty(server.services()).await? {
+                    eprintln!(
+                        "Demo organisation seeded. Get a token with: journaliser token --user anna"
+                    );
+                }
+                server.run_until_stopped(shutdown_signal()).await
+            }
+            Command::Token {
+                common,
+                user,
+                name,
+                admin,
+                groups,
+                ttl_hours,
+            } => {
+                let config = load(common)?;
+                let keys = TokenKeys::load_or_create(&config.data_dir)
+                    .context("cannot read the token signing key")?;
+                let ttl =
+                    Duration::from_secs(ttl_hours.unwrap_or(config.auth.token_ttl_hours) * 3600);
+                let user = User {
+                    id: user.clone(),
+                    name: name.clone().unwrap_or_else(|| user.clone()),
+                    groups: groups.clone(),
+                    admin: *admin,
+                };
+                println!("{}", keys.issue(&user, ttl));
+                Ok(())
+            }
+            Command::Import(Import::Cases {
+                common,
+                file,
+                from_connector,
+            }) => {
+                let config = load(common)?;
+                let services = Services::open(config).await?;
+                let (connector, inputs) = match (file, from_connector) {
+                    (Some(file), _) => (
+                        crate::connector::ARCHIVE.to_string(),
+                        crate::import::read_cases(file)?,
+                    ),
+                    (None, Some(name)) => {
+                        let connector = services
+                            .connectors
+                            .get(name)
+                            .with_context(|| format!("no connector named {name:?}"))?;
+                        (name.clone(), connector.list_cases().await?)
+                    }
+                    (None, None) => anyhow::bail!("give a FILE or --from-connector"),
+                };
+                let count = crate::import::import_cases(
+                    &services.store,
+                    &services.index,
+                    &services.extractor.cpr_hasher,
+                    &connector,
+                    inputs,
+                    true,
+                )
+                .await?;
+                services.store.close().await;
+                eprintln!("imported {count} cases");
+                Ok(())
+            }
+        }
+    }
+}

@@ -1,0 +1,418 @@
+//! One typed configuration: defaults in code, then `journaliser.toml`, then `JOURNALISER_*`
+//! environment variables (`__` separates nested keys), then command-line flags.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::identifiers::IdentifierPatterns;
+
+const ENV_PREFIX: &str = "JOURNALISER_";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Everything the service keeps on disk lives under this directory unless said otherwise.
+    pub data_dir: PathBuf,
+    pub server: ServerConfig,
+    pub store: StoreConfig,
+    pub index: IndexConfig,
+    pub auth: AuthConfig,
+    pub privacy: PrivacyConfig,
+    pub extract: ExtractConfig,
+    pub filing: FilingConfig,
+    pub archive: ArchiveConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    pub bind: SocketAddr,
+    /// Largest accepted upload, in bytes.
+    pub max_body_bytes: usize,
+    /// Upper bound on one request, so a graceful shutdown cannot wait forever.
+    pub request_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    /// `sqlite://…`; empty means `<data_dir>/journaliser.db`.
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IndexConfig {
+    /// Empty means `<data_dir>/index`.
+    pub dir: PathBuf,
+    /// Memory the index writer may buffer before it flushes a segment.
+    pub writer_memory_mb: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Lifetime of tokens printed by `journaliser token`.
+    pub token_ttl_hours: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PrivacyConfig {
+    /// Key for the keyed hash of CPR numbers. Empty: a random key is made once and kept in
+    /// `<data_dir>/cpr-hash.key`. Changing it makes every stored CPR hash unmatchable.
+    pub cpr_hash_key: Secret,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExtractConfig {
+    /// Regular expressions for case and journal numbers; vendors' formats differ.
+    pub journal_number_patterns: Vec<String>,
+    /// How deep nested mails are followed.
+    pub max_depth: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FilingConfig {
+    /// Deliveries tried before a filing is marked failed.
+    pub max_attempts: u32,
+    pub initial_backoff_secs: u64,
+    pub max_backoff_secs: u64,
+    /// How often an idle worker looks for due filings.
+    pub poll_interval_ms: u64,
+    /// How long a claimed filing stays reserved for the worker that claimed it.
+    pub lease_secs: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ArchiveConfig {
+    /// Root of the built-in file archive; empty means `<data_dir>/archive`.
+    pub root: PathBuf,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// `tracing` filter, e.g. `info` or `journaliser=debug,tower_http=info`.
+    pub filter: String,
+    /// One JSON object per line instead of human-readable lines.
+    pub json: bool,
+}
+
+/// A secret string that never shows in `Debug` output or logs.
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() {
+            "\"\""
+        } else {
+            "\"[redacted]\""
+        })
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("data"),
+            server: ServerConfig::default(),
+            store: StoreConfig::default(),
+            index: IndexConfig::default(),
+            auth: AuthConfig::default(),
+            privacy: PrivacyConfig::default(),
+            extract: ExtractConfig::default(),
+            filing: FilingConfig::default(),
+            archive: ArchiveConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            max_body_bytes: 50 * 1024 * 1024,
+            request_timeout_secs: 60,
+        }
+    }
+}
+
+impl Default for IndexConfig {
+    fn default() -> Self {
+        IndexConfig {
+            dir: PathBuf::new(),
+            writer_memory_mb: 50,
+        }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            token_ttl_hours: 12,
+        }
+    }
+}
+
+impl Default for ExtractConfig {
+    fn default() -> Self {
+        ExtractConfig {
+            journal_number_patterns: IdentifierPatterns::default_journal_patterns(),
+            max_depth: 5,
+        }
+    }
+}
+
+impl Default for FilingConfig {
+    fn default() -> Self {
+        FilingConfig {
+            max_attempts: 12,
+            initial_backoff_secs: 5,
+            max_backoff_secs: 3600,
+            poll_interval_ms: 500,
+            lease_secs: 120,
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            filter: "info".into(),
+            json: false,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+    #[error("environment variable {name}: {reason}")]
+    Env { name: String, reason: String },
+}
+
+impl Config {
+    /// Loads the configuration. `file` is read if given (it must exist) or, when `None`,
+    /// `journaliser.toml` in the working directory if present. `env` is the process
+    /// environment, passed in so that tests need not touch the real one.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let mut tree = toml::Table::new();
+        let path = match file {
+            Some(p) => Some(p.to_path_buf()),
+            None => Some(PathBuf::from("journaliser.toml")).filter(|p| p.exists()),
+        };
+        if let Some(path) = path {
+            let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            tree = text
+                .parse::<toml::Table>()
+                .map_err(|e| ConfigError::Invalid(format!("{}: {e}", path.display())))?;
+        }
+        for (name, value) in env {
+            let Some(key) = name.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
+            if key == "CONFIG" {
+                continue;
+            }
+            set_path(&mut tree, key, &value).map_err(|reason| ConfigError::Env { name, reason })?;
+        }
+        let config: Config = toml::Value::Table(tree)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Invalid(e.message().to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        IdentifierPatterns::new(&self.extract.journal_number_patterns)
+            .map_err(|e| ConfigError::Invalid(format!("extract.journal_number_patterns: {e}")))?;
+        if self.filing.max_attempts == 0 {
+            return Err(ConfigError::Invalid(
+                "filing.max_attempts must be at least 1".into(),
+            ));
+        }
+        if self.server.max_body_bytes == 0 {
+            return Err(ConfigError::Invalid(
+                "server.max_body_bytes must be positive".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn store_url(&self) -> String {
+        if self.store.url.is_empty() {
+            format!(
+                "sqlite://{}",
+                self.data_dir.join("journaliser.db").display()
+            )
+        } else {
+            self.store.url.clone()
+        }
+    }
+
+    pub fn index_dir(&self) -> PathBuf {
+        or_under(&self.index.dir, &self.data_dir, "index")
+    }
+
+    pub fn archive_root(&self) -> PathBuf {
+        or_under(&self.archive.root, &self.data_dir, "archive")
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.server.request_timeout_secs)
+    }
+}
+
+fn or_under(path: &Path, data_dir: &Path, default: &str) -> PathBuf {
+    if path.as_os_str().is_empty() {
+        data_dir.join(default)
+    } else {
+        path.to_path_buf()
+    }
+}
+
+/// Sets `SERVER__BIND`-style keys in the tree. The value is read as a TOML value when it parses
+/// as one (numbers, booleans, arrays), otherwise as a plain string.
+fn set_path(tree: &mut toml::Table, key: &str, raw: &str) -> Result<(), String> {
+    let parts: Vec<String> = key.split("__").map(str::to_ascii_lowercase).collect();
+    if parts.iter().any(String::is_empty) {
+        return Err("empty key segment".into());
+    }
+    let value = format!("v = {raw}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(raw.to_string()));
+    let (last, parents) = parts.split_last().ok_or("empty key")?;
+    let mut table = tree;
+    for part in parents {
+        let entry = table
+            .entry(part.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        table = entry
+            .as_table_mut()
+            .ok_or_else(|| format!("{part} is not a section"))?;
+    }
+    table.insert(last.clone(), value);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_work_without_file_or_environment() {
+        let config = Config::load(Some(Path::new("/dev/null")), env(&[])).unwrap();
+        assert_eq!(config.server.bind.port(), 8080);
+        assert_eq!(config.server.max_body_bytes, 50 * 1024 * 1024);
+        assert!(config.store_url().starts_with("sqlite://data"));
+        assert_eq!(config.archive_root(), PathBuf::from("data/archive"));
+    }
+
+    #[test]
+    fn environment_overrides_nested_keys_with_typed_values() {
+        let config = Config::load(
+            Some(Path::new("/dev/null")),
+            env(&[
+                ("JOURNALISER_SERVER__BIND", "0.0.0.0:9000"),
+                ("JOURNALISER_SERVER__MAX_BODY_BYTES", "1024"),
+                ("JOURNALISER_DATA_DIR", "/var/lib/journaliser"),
+                ("JOURNALISER_LOG__JSON", "true"),
+                ("UNRELATED", "x"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.server.bind.port(), 9000);
+        assert_eq!(config.server.max_body_bytes, 1024);
+        assert!(config.log.json);
+        assert_eq!(
+            config.index_dir(),
+            PathBuf::from("/var/lib/journaliser/index")
+        );
+    }
+
+    #[test]
+    fn misspelt_setting_is_an_error_not_silently_ignored() {
+        let err = Config::load(
+            Some(Path::new("/dev/null")),
+            env(&[("JOURNALISER_SERVR__BIND", "x")]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("servr"), "{err}");
+    }
+
+    #[test]
+    fn file_settings_are_read_and_environment_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journaliser.toml");
+        std::fs::write(
+            &path,
+            "[server]\nbind = \"127.0.0.1:7000\"\nmax_body_bytes = 10\n",
+        )
+        .unwrap();
+        let config = Config::load(
+            Some(&path),
+            env(&[("JOURNALISER_SERVER__MAX_BODY_BYTES", "20")]),
+        )
+        .unwrap();
+        assert_eq!(config.server.bind.port(), 7000);
+        assert_eq!(config.server.max_body_bytes, 20);
+    }
+
+    #[test]
+    fn invalid_journal_pattern_is_reported() {
+        let err = Config::load(
+            Some(Path::new("/dev/null")),
+            env(&[("JOURNALISER_EXTRACT__JOURNAL_NUMBER_PATTERNS", "[\"(\"]")]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("journal_number_patterns"), "{err}");
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let secret = Secret("hunter2".into());
+        assert_eq!(format!("{secret:?}"), "\"[redacted]\"");
+    }
+}

@@ -1,0 +1,413 @@
+//! The built-in file archive: a folder per case, a folder per filed document, written atomically.
+//!
+//! Layout: `<root>/<case id>/case.json` and `<root>/<case id>/<date>_<title>_<key>/` holding the
+//! original, its text and `metadata.json`. A document folder appears by one rename, so a
+//! crash leaves either the whole document or none of it.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+
+use super::{
+    AttachmentDocument, BoxFuture, Connector, ConnectorError, FiledDocument, FilingRequest,
+};
+use crate::domain::case::{Case, CaseInput};
+use crate::domain::filing::AttachmentMode;
+
+pub struct ArchiveConnector {
+    root: PathBuf,
+}
+
+impl ArchiveConnector {
+    pub fn new(root: impl Into<PathBuf>) -> ArchiveConnector {
+        ArchiveConnector { root: root.into() }
+    }
+
+    fn file_blocking(&self, request: &FilingRequest) -> Result<FiledDocument, ConnectorError> {
+        let case_dir = self.root.join(safe_name(&request.case.id, 80));
+        let stem = format!(
+            "{}_{}_{}",
+            request.accepted_at.format("%Y-%m-%d"),
+            safe_name(&request.title, 60),
+            safe_name(&request.idempotency_key, 64)
+        );
+        let main_dir = case_dir.join(&stem);
+        let document_id = |dir: &str| format!("{}/{}", safe_name(&request.case.id, 80), dir);
+        // The main folder is renamed into place last, so its presence means the whole filing,
+        // separate attachments included, is done.
+        if main_dir.exists() {
+            return Ok(FiledDocument {
+                document_id: document_id(&stem),
+            });
+        }
+        std::fs::create_dir_all(&case_dir).map_err(io_error)?;
+        write_atomically(&case_dir.join("case.json"), &case_record(&request.case))
+            .map_err(io_error)?;
+
+        let staging = case_dir.join(format!(
+            ".staging-{}",
+            safe_name(&request.idempotency_key, 64)
+        ));
+        if staging.exists() {
+            std::fs::remove_dir_all(&staging).map_err(io_error)?;
+        }
+        std::fs::create_dir_all(&staging).map_err(io_error)?;
+
+        let mut attachment_records = Vec::new();
+        let mut separate = Vec::new();
+        for attachment in &request.attachments {
+            match attachment.mode {
+                AttachmentMode::Skip => {
+                    attachment_records.push(
+                        json!({"index": attachment.index, "name": attachment.name, "mode": "skip"}),
+                    );
+                }
+                AttachmentMode::WithMail => {
+                    let file = format!(
+                        "{:02}-{}",
+                        attachment.index,
+                        safe_name(&attachment.name, 80)
+                    );
+                    attachment_records.push(
+                        json!({"index": attachment.index, "name": attachment.name, "mode": "with_mail", "file": format!("attachments/{file}")}),
+                    );
+                    let dir = staging.join("main/attachments");
+                    std::fs::create_dir_all(&dir).map_err(io_error)?;
+                    write_synced(&dir.join(file), &attachment.content).map_err(io_error)?;
+                }
+                AttachmentMode::Separate => {
+                    let sub = format!("{stem}-{:02}", attachment.index);
+                    attachment_records.push(json!({"index": attachment.index, "name": attachment.name, "mode": "separate", "document_id": document_id(&sub)}));
+                    write_separate(
+                        &staging.join(&sub),
+                        request,
+                        attachment,
+                        &document_id(&stem),
+                    )
+                    .map_err(io_error)?;
+                    separate.push(sub);
+                }
+            }
+        }
+
+        let main = staging.join("main");
+        std::fs::create_dir_all(&main).map_err(io_error)?;
+        let original = format!("original.{}", extension(&request.content_type));
+        write_synced(&main.join(&original), &request.content).map_err(io_error)?;
+        write_synced(&main.join("text.txt"), request.text.as_bytes()).map_err(io_error)?;
+        let metadata = json!({
+            "document_id": document_id(&stem),
+            "idempotency_key": request.idempotency_key,
+            "title": request.title,
+            "kind": request.kind,
+            "content_type": request.content_type,
+            "original": original,
+            "case": {"id": request.case.id, "number": request.case.number, "title": request.case.title},
+            "accepted_at": request.accepted_at.to_rfc3339(),
+            "filed_by": request.filed_by,
+            "attachments": attachment_records,
+            "extracted": request.metadata,
+        });
+        write_synced(&main.join("metadata.json"), &pretty(&metadata)).map_err(io_error)?;
+
+        for sub in &separate {
+            let target = case_dir.join(sub);
+            if !target.exists() {
+                std::fs::rename(staging.join(sub), &target).map_err(io_error)?;
+            }
+        }
+        std::fs::rename(&main, &main_dir).map_err(io_error)?;
+        sync_dir(&case_dir).map_err(io_error)?;
+        std::fs::remove_dir_all(&staging).map_err(io_error)?;
+        Ok(FiledDocument {
+            document_id: document_id(&stem),
+        })
+    }
+
+    fn list_blocking(&self) -> Result<Vec<CaseInput>, ConnectorError> {
+        let entries = match std::fs::read_dir(&self.root) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io_error(e)),
+        };
+        let mut cases = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(io_error)?;
+            let path = entry.path();
+            if !path.is_dir() || entry.file_name().to_string_lossy().starts_with('.') {
+                continue;
+            }
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let case = match std::fs::read(path.join("case.json")) {
+                Ok(bytes) => serde_json::from_slice::<CaseInput>(&bytes)
+                    .map_err(|e| ConnectorError::Permanent(format!("{name}/case.json: {e}")))?,
+                // A folder made by hand is a case named after the folder.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => CaseInput {
+                    id: name.clone(),
+                    number: name.clone(),
+                    title: name,
+                    kle: None,
+                    facet: None,
+                    status: "open".into(),
+                    parties: Vec::new(),
+                    groups: Vec::new(),
+                    opened: None,
+                },
+                Err(e) => return Err(io_error(e)),
+            };
+            cases.push(case);
+        }
+        cases.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(cases)
+    }
+}
+
+impl Connector for ArchiveConnector {
+    fn file(&self, request: FilingRequest) -> BoxFuture<'_, Result<FiledDocument, ConnectorError>> {
+        let root = self.root.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || ArchiveConnector { root }.file_blocking(&request))
+                .await
+                .map_err(|e| ConnectorError::Transient(format!("archive task: {e}")))?
+        })
+    }
+
+    fn list_cases(&self) -> BoxFuture<'_, Result<Vec<CaseInput>, ConnectorError>> {
+        let root = self.root.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || ArchiveConnector { root }.list_blocking())
+                .await
+                .map_err(|e| ConnectorError::Transient(format!("archive task: {e}")))?
+        })
+    }
+}
+
+/// The case as `case.json` records it. CPR parties are left out: the archive is read by
+/// people browsing folders, and the store keeps the hashes.
+fn case_record(case: &Case) -> Vec<u8> {
+    let parties: Vec<_> = case
+        .parties
+        .iter()
+        .filter(|p| p.kind != crate::domain::case::PartyKind::Cpr)
+        .map(|p| json!({"kind": p.kind, "value": p.display}))
+        .collect();
+    pretty(&json!({
+        "id": case.id, "number": case.number, "title": case.title, "kle": case.kle, "facet": case.facet,
+        "status": case.status, "parties": parties, "groups": case.groups, "opened": case.opened,
+    }))
+}
+
+fn write_separate(
+    dir: &Path,
+    request: &FilingRequest,
+    attachment: &AttachmentDocument,
+    parent: &str,
+) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let original = format!("original-{}", safe_name(&attachment.name, 80));
+    write_synced(&dir.join(&original), &attachment.content)?;
+    write_synced(&dir.join("text.txt"), attachment.text.as_bytes())?;
+    let metadata = json!({
+        "title": attachment.name,
+        "content_type": attachment.content_type,
+        "original": original,
+        "attachment_of": parent,
+        "attachment_index": attachment.index,
+        "case": {"id": request.case.id, "number": request.case.number},
+        "accepted_at": request.accepted_at.to_rfc3339(),
+        "filed_by": request.filed_by,
+    });
+    write_synced(&dir.join("metadata.json"), &pretty(&metadata))
+}
+
+fn pretty(value: &serde_json::Value) -> Vec<u8> {
+    serde_json::to_vec_pretty(value).expect("a JSON value always serialises")
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut file = std::fs::File::create(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+/// Replaces a small file by writing a temporary file and renaming it over the old one.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    write_synced(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}
+
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}
+
+fn io_error(e: std::io::Error) -> ConnectorError {
+    ConnectorError::Transient(format!("archive: {e}"))
+}
+
+fn extension(content_type: &str) -> &'static str {
+    match content_type {
+        "message/rfc822" => "eml",
+        "application/pdf" => "pdf",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document" => "docx",
+        "application/vnd.oasis.opendocument.text" => "odt",
+        "text/html" => "html",
+        "text/plain" => "txt",
+        _ => "bin",
+    }
+}
+
+/// A file-name-safe rendering: letters (æøå included), digits, `-` and `.`; other runs become
+/// one `_`; never empty, never `.` or `..`, at most `max` characters.
+fn safe_name(raw: &str, max: usize) -> String {
+    let mut out = String::new();
+    for c in raw.chars() {
+        if c.is_alphanumeric() || c == '-' || c == '.' {
+            out.push(c);
+        } else if !out.ends_with('_') {
+            out.push('_');
+        }
+        if out.chars().count() >= max {
+            break;
+        }
+    }
+    let out = out.trim_matches(['_', '.']).to_string();
+    if out.is_empty() { "_".into() } else { out }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::case::CaseStatus;
+    use crate::extract::ItemKind;
+
+    fn request(root_key: &str, attachments: Vec<AttachmentDocument>) -> FilingRequest {
+        FilingRequest {
+            idempotency_key: root_key.into(),
+            accepted_at: chrono::DateTime::parse_from_rfc3339("2026-11-23T10:00:00Z")
+                .unwrap()
+                .to_utc(),
+            case: Case {
+                id: "VK-2026-0007".into(),
+                connector: "archive".into(),
+                number: "02.34.02-G01-7-26".into(),
+                title: "Carport".into(),
+                kle: None,
+                facet: None,
+                status: CaseStatus::Open,
+                parties: vec![],
+                groups: vec![],
+                opened: None,
+            },
+            title: "Ansøgning om carport / tegning".into(),
+            kind: ItemKind::Mail,
+            content_type: "message/rfc822".into(),
+            content: b"Subject: x\r\n\r\nbody".to_vec(),
+            text: "body".into(),
+            metadata: json!({}),
+            attachments,
+            filed_by: "anna".into(),
+        }
+    }
+
+    #[test]
+    fn filing_twice_with_one_key_gives_one_document() {
+        let root = tempfile::tempdir().unwrap();
+        let archive = ArchiveConnector::new(root.path());
+        let first = archive.file_blocking(&request("k1", vec![])).unwrap();
+        let second = archive.file_blocking(&request("k1", vec![])).unwrap();
+        assert_eq!(first, second);
+        let case_dir = root.path().join("VK-2026-0007");
+        let docs: Vec<_> = std::fs::read_dir(&case_dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(docs.len(), 2, "case.json and one document: {docs:?}");
+        let doc = root.path().join(&first.document_id);
+        assert!(doc.join("original.eml").exists());
+        assert_eq!(
+            std::fs::read_to_string(doc.join("text.txt")).unwrap(),
+            "body"
+        );
+        assert!(
+            first.document_id.contains("Ansøgning_om_carport_tegning"),
+            "{}",
+            first.document_id
+        );
+    }
+
+    #[test]
+    fn separate_attachments_become_documents_of_their_own() {
+        let root = tempfile::tempdir().unwrap();
+        let archive = ArchiveConnector::new(root.path());
+        let attachment = |index, mode| AttachmentDocument {
+            index,
+            mode,
+            name: "tegning.pdf".into(),
+            content_type: "application/pdf".into(),
+            content: b"%PDF".to_vec(),
+            text: "tegning".into(),
+        };
+        let filed = archive
+            .file_blocking(&request(
+                "k2",
+                vec![
+                    attachment(0, AttachmentMode::Separate),
+                    attachment(1, AttachmentMode::WithMail),
+                    attachment(2, AttachmentMode::Skip),
+                ],
+            ))
+            .unwrap();
+        let main = root.path().join(&filed.document_id);
+        assert!(main.join("attachments/01-tegning.pdf").exists());
+        assert!(
+            root.path()
+                .join(format!("{}-00", filed.document_id))
+                .join("original-tegning.pdf")
+                .exists()
+        );
+        let metadata: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(main.join("metadata.json")).unwrap()).unwrap();
+        assert_eq!(metadata["attachments"][2]["mode"], "skip");
+    }
+
+    #[test]
+    fn an_unwritable_archive_is_a_transient_failure_and_leaves_no_document() {
+        let root = tempfile::tempdir().unwrap();
+        let blocked = root.path().join("archive");
+        std::fs::write(&blocked, b"a file where the archive folder should be").unwrap();
+        let archive = ArchiveConnector::new(&blocked);
+        assert!(matches!(
+            archive.file_blocking(&request("k3", vec![])),
+            Err(ConnectorError::Transient(_))
+        ));
+        std::fs::remove_file(&blocked).unwrap();
+        let filed = archive.file_blocking(&request("k3", vec![])).unwrap();
+        assert!(
+            blocked
+                .join(&filed.document_id)
+                .join("metadata.json")
+                .exists()
+        );
+    }
+
+    #[test]
+    fn listing_reads_case_records_and_plain_folders() {
+        let root = tempfile::tempdir().unwrap();
+        let archive = ArchiveConnector::new(root.path());
+        archive.file_blocking(&request("k4", vec![])).unwrap();
+        std::fs::create_dir(root.path().join("Håndlavet sag")).unwrap();
+        let cases = archive.list_blocking().unwrap();
+        assert_eq!(cases.len(), 2);
+        assert_eq!(cases[0].id, "Håndlavet sag");
+        assert_eq!(cases[1].number, "02.34.02-G01-7-26");
+    }
+
+    #[test]
+    fn safe_names_cannot_escape_the_archive() {
+        assert_eq!(safe_name("../../etc/passwd", 80), "etc_passwd");
+        assert_eq!(safe_name("..", 80), "_");
+        assert_eq!(safe_name("Ærø / Østergade", 80), "Ærø_Østergade");
+    }
+}

@@ -1,0 +1,640 @@
+//! Danish identifiers: CPR (hashed, masked), CVR (modulus-11), KLE numbers, journal numbers.
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+use std::fmt;
+use std::hash::Hash;
+use std::ops::Range;
+use std::sync::LazyLock;
+
+use hmac::{Hmac, Mac};
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+use crate::extract::Identifiers;
+
+/// A CPR number as it may be kept: a keyed hash for matching and the masked form for display.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct CprRef {
+    /// Hex HMAC-SHA256 of the ten digits under the installation's key.
+    pub hash: String,
+    /// `DDMMYY-XXXX`.
+    pub masked: String,
+}
+
+/// Why a string is not a valid identifier. Messages never repeat the input: it may be a CPR number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum IdentifierError {
+    #[error("a CPR number is written DDMMYY-SSSS, DDMMYYSSSS or DDMMYY SSSS")]
+    CprFormat,
+    #[error("a CPR number starts with a valid day (01-31) and month (01-12)")]
+    CprDate,
+    #[error("a CVR number is eight digits, the first not 0")]
+    CvrFormat,
+    #[error("the CVR number fails the modulus-11 check")]
+    CvrChecksum,
+    #[error("a KLE number is written HH.GG.EE")]
+    KleFormat,
+}
+
+/// A syntactically valid CPR number. It never prints its serial digits, not even in `Debug`.
+///
+/// The modulus-11 check is not applied: numbers issued since 2007 need not satisfy it.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct CprNumber([u8; 10]);
+
+impl CprNumber {
+    /// Accepts `DDMMYY-SSSS`, `DDMMYYSSSS` and `DDMMYY SSSS`, surrounding whitespace ignored.
+    pub fn parse(input: &str) -> Result<CprNumber, IdentifierError> {
+        let bytes = input.trim().as_bytes();
+        let digits: Vec<u8> = match bytes {
+            [date @ .., b'-' | b' ', _, _, _, _] if date.len() == 6 => {
+                date.iter().chain(&bytes[7..]).copied().collect()
+            }
+            _ => bytes.to_vec(),
+        };
+        let digits: [u8; 10] = digits.try_into().map_err(|_| IdentifierError::CprFormat)?;
+        if !digits.iter().all(u8::is_ascii_digit) {
+            return Err(IdentifierError::CprFormat);
+        }
+        let day = two_digits(digits[0], digits[1]);
+        let month = two_digits(digits[2], digits[3]);
+        if !(1..=31).contains(&day) || !(1..=12).contains(&month) {
+            return Err(IdentifierError::CprDate);
+        }
+        Ok(CprNumber(digits))
+    }
+
+    /// `DDMMYY-XXXX`: the birth date stays readable, the serial number does not.
+    pub fn masked(&self) -> String {
+        let date: String = self.0[..6].iter().map(|&d| char::from(d)).collect();
+        format!("{date}-XXXX")
+    }
+}
+
+impl fmt::Debug for CprNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("CprNumber").field(&self.masked()).finish()
+    }
+}
+
+fn two_digits(tens: u8, ones: u8) -> u8 {
+    (tens - b'0') * 10 + (ones - b'0')
+}
+
+/// Turns CPR numbers into keyed hashes, so equal numbers match without being stored.
+#[derive(Clone)]
+pub struct CprHasher {
+    mac: Hmac<Sha256>,
+}
+
+impl CprHasher {
+    pub fn new(key: &[u8]) -> CprHasher {
+        // HMAC pads or hashes the key, so no key length is invalid.
+        let mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC accepts keys of any length");
+        CprHasher { mac }
+    }
+
+    /// Hex HMAC-SHA256 of the ten digits, without separator.
+    pub fn hash(&self, cpr: &CprNumber) -> String {
+        let mut mac = self.mac.clone();
+        mac.update(&cpr.0);
+        hex::encode(mac.finalize().into_bytes())
+    }
+
+    pub fn reference(&self, cpr: &CprNumber) -> CprRef {
+        CprRef {
+            hash: self.hash(cpr),
+            masked: cpr.masked(),
+        }
+    }
+}
+
+impl fmt::Debug for CprHasher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CprHasher { key: <redacted> }")
+    }
+}
+
+/// A company registration number that passed the modulus-11 check.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CvrNumber(String);
+
+impl CvrNumber {
+    /// Eight digits; whitespace between them (`12 34 56 78`) is allowed.
+    pub fn parse(input: &str) -> Result<CvrNumber, IdentifierError> {
+        let digits: String = input.chars().filter(|c| !c.is_whitespace()).collect();
+        let bytes = digits.as_bytes();
+        if bytes.len() != 8 || !bytes.iter().all(u8::is_ascii_digit) || bytes[0] == b'0' {
+            return Err(IdentifierError::CvrFormat);
+        }
+        const WEIGHTS: [u32; 8] = [2, 7, 6, 5, 4, 3, 2, 1];
+        let sum: u32 = bytes
+            .iter()
+            .zip(WEIGHTS)
+            .map(|(&d, w)| u32::from(d - b'0') * w)
+            .sum();
+        if sum % 11 != 0 {
+            return Err(IdentifierError::CvrChecksum);
+        }
+        Ok(CvrNumber(digits))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for CvrNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A KLE subject number, `HH.GG.EE` (main group, group, subject).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct KleNumber(String);
+
+impl KleNumber {
+    pub fn parse(input: &str) -> Result<KleNumber, IdentifierError> {
+        let input = input.trim();
+        match input.as_bytes() {
+            [a, b, b'.', c, d, b'.', e, f]
+                if [a, b, c, d, e, f].iter().all(|x| x.is_ascii_digit()) =>
+            {
+                Ok(KleNumber(input.to_owned()))
+            }
+            _ => Err(IdentifierError::KleFormat),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for KleNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+static CPR: LazyLock<Regex> = LazyLock::new(|| literal_regex(r"[0-9]{6}-?[0-9]{4}"));
+static CVR_BARE: LazyLock<Regex> = LazyLock::new(|| literal_regex(r"[0-9]{8}"));
+static CVR_LABELLED: LazyLock<Regex> = LazyLock::new(|| {
+    literal_regex(r"(?i)\bcvr(?:[\s.-]*(?:nr|nummer))?[\s.:]*((?:[0-9][ \u{a0}]?){7}[0-9])")
+});
+static KLE: LazyLock<Regex> = LazyLock::new(|| literal_regex(r"[0-9]{2}\.[0-9]{2}\.[0-9]{2}"));
+static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
+    literal_regex(r"[\p{L}\p{N}._%+-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)*\.\p{L}{2,}")
+});
+static DEFAULT_JOURNAL: LazyLock<Regex> = LazyLock::new(|| literal_regex(DEFAULT_JOURNAL_PATTERN));
+
+/// KLE subject, handling facet (letter and two digits), serial number, two- or four-digit year:
+/// `27.24.00-G01-12-23`.
+const DEFAULT_JOURNAL_PATTERN: &str =
+    r"\b[0-9]{2}\.[0-9]{2}\.[0-9]{2}-[A-Za-zÆØÅæøå][0-9]{2}-[0-9]{1,6}-(?:[0-9]{4}|[0-9]{2})\b";
+
+fn literal_regex(pattern: &str) -> Regex {
+    Regex::new(pattern).expect("built-in identifier patterns are valid")
+}
+
+/// Whether a number found at `range` stands on its own: not part of a longer digit run, and
+/// not one group of a longer number written with separators (`2021-111111-1118`, `1.12345678`).
+/// Letters do not count: `CPR1111111118` and `DK29189838` are still identifiers.
+fn stands_alone(text: &str, range: &Range<usize>) -> bool {
+    let mut before = text[..range.start].chars().rev();
+    let mut after = text[range.end..].chars();
+    let continues = |next: Option<char>, beyond: Option<char>| match next {
+        Some(c) if c.is_ascii_digit() => true,
+        Some('-' | '.' | '/') => beyond.is_some_and(|c| c.is_ascii_digit()),
+        _ => false,
+    };
+    !continues(before.next(), before.next()) && !continues(after.next(), after.next())
+}
+
+/// Whether a bare eight-digit number looks like part of a phone number or a longer digit
+/// sequence written in groups (`+45 12345678`, `12345678 90`).
+fn phone_like(text: &str, range: &Range<usize>) -> bool {
+    let mut before = text[..range.start].chars().rev().skip_while(|&c| c == ' ');
+    let mut after = text[range.end..].chars().skip_while(|&c| c == ' ');
+    let grouped = |c: Option<char>| c.is_some_and(|c| c.is_ascii_digit() || c == '+');
+    grouped(before.next()) || grouped(after.next())
+}
+
+/// CPR numbers written `DDMMYY-SSSS` or `DDMMYYSSSS` standing on their own, with a valid date.
+fn cpr_matches(text: &str) -> impl Iterator<Item = (Range<usize>, CprNumber)> + '_ {
+    CPR.find_iter(text)
+        .map(|m| m.range())
+        .filter(|range| stands_alone(text, range))
+        .filter_map(|range| {
+            CprNumber::parse(&text[range.clone()])
+                .ok()
+                .map(|cpr| (range, cpr))
+        })
+}
+
+/// Replaces every CPR number in `text` by its masked form `DDMMYY-XXXX`.
+pub fn redact_cpr(text: &str) -> Cow<'_, str> {
+    let mut matches = cpr_matches(text).peekable();
+    if matches.peek().is_none() {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    for (range, cpr) in matches {
+        out.push_str(&text[copied..range.start]);
+        out.push_str(&cpr.masked());
+        copied = range.end;
+    }
+    out.push_str(&text[copied..]);
+    Cow::Owned(out)
+}
+
+/// Recognises identifiers in free text; journal-number patterns come from configuration.
+#[derive(Debug, Clone)]
+pub struct IdentifierPatterns {
+    journal: Vec<Regex>,
+}
+
+impl IdentifierPatterns {
+    /// Compiles the configured journal-number patterns (regular expressions; the whole match is
+    /// the case number).
+    pub fn new(journal_number_patterns: &[String]) -> Result<IdentifierPatterns, regex::Error> {
+        let journal = journal_number_patterns
+            .iter()
+            .map(|p| Regex::new(p))
+            .collect::<Result<_, _>>()?;
+        Ok(IdentifierPatterns { journal })
+    }
+
+    /// The KLE-style journal number, e.g. `27.24.00-G01-12-23`.
+    pub fn default_journal_patterns() -> Vec<String> {
+        vec![DEFAULT_JOURNAL_PATTERN.to_owned()]
+    }
+
+    /// All identifiers in `text`, each list without duplicates in order of first appearance.
+    /// CPR numbers come back only as keyed hashes and masked forms.
+    pub fn find(&self, text: &str, hasher: &CprHasher) -> Identifiers {
+        let mut cases = Found::default();
+        let mut kle = Found::default();
+        for pattern in &self.journal {
+            for m in pattern.find_iter(text) {
+                cases.push(m.start(), m.as_str().to_owned());
+                if let Some(k) = KLE.find(m.as_str()) {
+                    kle.push(m.start() + k.start(), k.as_str().to_owned());
+                }
+            }
+        }
+        for m in KLE
+            .find_iter(text)
+            .filter(|m| stands_alone(text, &m.range()))
+        {
+            kle.push(m.start(), m.as_str().to_owned());
+        }
+
+        let mut cvr = Found::default();
+        for m in CVR_BARE.find_iter(text) {
+            let range = m.range();
+            if stands_alone(text, &range)
+                && !phone_like(text, &range)
+                && let Ok(number) = CvrNumber::parse(m.as_str())
+            {
+                cvr.push(m.start(), number.0);
+            }
+        }
+        for group in CVR_LABELLED.captures_iter(text).filter_map(|c| c.get(1)) {
+            if stands_alone(text, &group.range())
+                && let Ok(number) = CvrNumber::parse(group.as_str())
+            {
+                cvr.push(group.start(), number.0);
+            }
+        }
+
+        let mut emails = Found::default();
+        for m in EMAIL.find_iter(text) {
+            let address = m.as_str().trim_start_matches('.');
+            emails.push(m.start(), address.to_lowercase());
+        }
+
+        let mut cpr = Found::default();
+        for (range, number) in cpr_matches(text) {
+            cpr.push(range.start, hasher.reference(&number));
+        }
+
+        Identifiers {
+            case_numbers: cases.into_ordered(),
+            kle: kle.into_ordered(),
+            cvr: cvr.into_ordered(),
+            emails: emails.into_ordered(),
+            cpr: cpr.into_ordered(),
+        }
+    }
+}
+
+impl Default for IdentifierPatterns {
+    fn default() -> Self {
+        IdentifierPatterns {
+            journal: vec![DEFAULT_JOURNAL.clone()],
+        }
+    }
+}
+
+/// Identifiers with the position they were found at; different patterns find them out of order.
+struct Found<T>(Vec<(usize, T)>);
+
+impl<T> Default for Found<T> {
+    fn default() -> Self {
+        Found(Vec::new())
+    }
+}
+
+impl<T: Eq + Hash + Clone> Found<T> {
+    fn push(&mut self, position: usize, value: T) {
+        self.0.push((position, value));
+    }
+
+    fn into_ordered(mut self) -> Vec<T> {
+        self.0.sort_by_key(|(position, _)| *position);
+        let mut seen = HashSet::new();
+        self.0
+            .into_iter()
+            .map(|(_, value)| value)
+            .filter(|value| seen.insert(value.clone()))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hasher() -> CprHasher {
+        CprHasher::new(b"test key")
+    }
+
+    #[test]
+    fn cpr_accepts_the_three_spellings() {
+        for input in ["111111-1118", "1111111118", "111111 1118", " 010190-1234 "] {
+            assert!(CprNumber::parse(input).is_ok(), "{input}");
+        }
+        let a = CprNumber::parse("111111-1118");
+        assert_eq!(a, CprNumber::parse("1111111118"));
+        assert_eq!(a, CprNumber::parse("111111 1118"));
+    }
+
+    #[test]
+    fn cpr_rejects_bad_shapes_and_dates() {
+        for input in [
+            "",
+            "11111-11118",
+            "111111--1118",
+            "11111111189",
+            "11111a1118",
+            "111111/1118",
+        ] {
+            assert_eq!(
+                CprNumber::parse(input),
+                Err(IdentifierError::CprFormat),
+                "{input}"
+            );
+        }
+        for input in ["001190-1234", "321190-1234", "011390-1234", "010090-1234"] {
+            assert_eq!(
+                CprNumber::parse(input),
+                Err(IdentifierError::CprDate),
+                "{input}"
+            );
+        }
+    }
+
+    #[test]
+    fn cpr_does_not_require_modulus_11() {
+        // 0101901235 fails modulus-11 but is a valid post-2007 number.
+        assert!(CprNumber::parse("010190-1235").is_ok());
+    }
+
+    #[test]
+    fn cpr_debug_and_errors_never_show_serial_digits() {
+        let cpr = CprNumber::parse("111111-1118").unwrap();
+        assert_eq!(cpr.masked(), "111111-XXXX");
+        let debug = format!("{cpr:?}");
+        assert!(
+            debug.contains("111111-XXXX") && !debug.contains("1118"),
+            "{debug}"
+        );
+        let error = CprNumber::parse("321190-1234").unwrap_err().to_string();
+        assert!(!error.contains("1234"), "{error}");
+    }
+
+    #[test]
+    fn hashing_is_stable_keyed_and_hides_the_key() {
+        let cpr = CprNumber::parse("1111111118").unwrap();
+        let first = hasher().hash(&cpr);
+        assert_eq!(
+            first,
+            hasher().hash(&CprNumber::parse("111111-1118").unwrap())
+        );
+        assert_eq!(first.len(), 64);
+        assert_ne!(first, CprHasher::new(b"other key").hash(&cpr));
+        assert_ne!(
+            first,
+            hasher().hash(&CprNumber::parse("1111111119").unwrap())
+        );
+        let reference = hasher().reference(&cpr);
+        assert_eq!(
+            reference,
+            CprRef {
+                hash: first,
+                masked: "111111-XXXX".into()
+            }
+        );
+        assert!(!format!("{:?}", hasher()).contains("test key"));
+    }
+
+    #[test]
+    fn cvr_modulus_11() {
+        for valid in [
+            "29189838",
+            "10150817",
+            "25313763",
+            "55133018",
+            "20 75 64 38",
+        ] {
+            assert!(CvrNumber::parse(valid).is_ok(), "{valid}");
+        }
+        assert_eq!(
+            CvrNumber::parse("29 18 98 38").unwrap().as_str(),
+            "29189838"
+        );
+        assert_eq!(
+            CvrNumber::parse("29189839"),
+            Err(IdentifierError::CvrChecksum)
+        );
+        assert_eq!(
+            CvrNumber::parse("02918983"),
+            Err(IdentifierError::CvrFormat)
+        );
+        assert_eq!(CvrNumber::parse("2918983"), Err(IdentifierError::CvrFormat));
+        assert_eq!(
+            CvrNumber::parse("2918983x"),
+            Err(IdentifierError::CvrFormat)
+        );
+    }
+
+    #[test]
+    fn kle_numbers() {
+        assert_eq!(KleNumber::parse("27.24.00").unwrap().as_str(), "27.24.00");
+        for bad in ["27.24.0", "27-24-00", "27.24.000", "a7.24.00", ""] {
+            assert_eq!(
+                KleNumber::parse(bad),
+                Err(IdentifierError::KleFormat),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn finds_every_kind_in_order_without_duplicates() {
+        let text = "Vedr. sag 27.24.00-G01-12-23 og 00.01.00-A00-4711-2024 (KLE 27.24.00).\n\
+                    Ansøger: CPR 111111-1118, også skrevet 1111111118. Ring +45 29189838.\n\
+                    Firma CVR-nr. 2518 9838? Nej: CVR 10150817 og 29189838; kopi til \
+                    Sagsbehandler@Kommune.DK og sagsbehandler@kommune.dk.";
+        let found = IdentifierPatterns::default().find(text, &hasher());
+        assert_eq!(
+            found.case_numbers,
+            ["27.24.00-G01-12-23", "00.01.00-A00-4711-2024"]
+        );
+        assert_eq!(found.kle, ["27.24.00", "00.01.00"]);
+        assert_eq!(found.cvr, ["10150817", "29189838"]);
+        assert_eq!(found.emails, ["sagsbehandler@kommune.dk"]);
+        assert_eq!(found.cpr.len(), 1);
+        assert_eq!(found.cpr[0].masked, "111111-XXXX");
+    }
+
+    #[test]
+    fn labelled_cvr_may_be_written_in_groups() {
+        let found = IdentifierPatterns::default().find("CVR-nr. 2918 9838", &hasher());
+        assert_eq!(found.cvr, ["29189838"]);
+        let found = IdentifierPatterns::default().find("cvr: 29 18 98 38.", &hasher());
+        assert_eq!(found.cvr, ["29189838"]);
+    }
+
+    #[test]
+    fn numbers_inside_longer_numbers_are_not_identifiers() {
+        let text = "Konto 12345678901234, ref 2021-111111-1118, bilag 1111111118-2, \
+                    nr 129189838, 29189838 12, dato 01.02.2021";
+        let found = IdentifierPatterns::default().find(text, &hasher());
+        assert_eq!(found, Identifiers::default());
+    }
+
+    #[test]
+    fn configured_patterns_replace_the_default() {
+        let patterns = IdentifierPatterns::new(&[r"\bSAG-\d{4}-\d+\b".to_owned()]).unwrap();
+        let found = patterns.find("SAG-2024-17 og 27.24.00-G01-12-23", &hasher());
+        assert_eq!(found.case_numbers, ["SAG-2024-17"]);
+        assert_eq!(found.kle, ["27.24.00"]);
+        assert!(IdentifierPatterns::new(&["(".to_owned()]).is_err());
+    }
+
+    #[test]
+    fn redaction_masks_every_cpr_and_leaves_the_rest() {
+        assert_eq!(
+            redact_cpr("CPR: 1111111118, 111111-1118."),
+            "CPR: 111111-XXXX, 111111-XXXX."
+        );
+        assert!(matches!(
+            redact_cpr("ingen numre 321190-1234"),
+            Cow::Borrowed(_)
+        ));
+        assert_eq!(redact_cpr("æø 010190-1234å"), "æø 010190-XXXXå");
+    }
+
+    /// A tiny deterministic generator: the tests need variety, not quality.
+    struct XorShift(u64);
+
+    impl XorShift {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        fn string(&mut self) -> String {
+            const ALPHABET: &[char] = &[
+                '0',
+                '1',
+                '1',
+                '2',
+                '3',
+                '8',
+                '9',
+                '-',
+                ' ',
+                '.',
+                '/',
+                '+',
+                '@',
+                'a',
+                'K',
+                'æ',
+                'Ø',
+                '\n',
+                '\u{a0}',
+                '\u{1F600}',
+                'c',
+                'v',
+                'r',
+                ':',
+            ];
+            let len = (self.next() % 40) as usize;
+            (0..len)
+                .map(|_| ALPHABET[(self.next() % ALPHABET.len() as u64) as usize])
+                .collect()
+        }
+    }
+
+    #[test]
+    fn parsers_never_panic_and_redaction_is_complete() {
+        let patterns = IdentifierPatterns::default();
+        let hasher = hasher();
+        let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
+        for _ in 0..20_000 {
+            let input = rng.string();
+            let _ = CprNumber::parse(&input);
+            let _ = CvrNumber::parse(&input);
+            let _ = KleNumber::parse(&input);
+            let found = patterns.find(&input, &hasher);
+            let redacted = redact_cpr(&input);
+            assert!(
+                patterns.find(&redacted, &hasher).cpr.is_empty(),
+                "{input:?}"
+            );
+            assert_eq!(redact_cpr(&redacted), redacted);
+            if found.cpr.is_empty() {
+                assert_eq!(redacted, input);
+            }
+        }
+    }
+
+    #[test]
+    fn generated_valid_numbers_round_trip() {
+        let mut rng = XorShift(42);
+        for _ in 0..2_000 {
+            let day = rng.next() % 31 + 1;
+            let month = rng.next() % 12 + 1;
+            let rest = rng.next() % 1_000_000;
+            let text = format!(
+                "{day:02}{month:02}{:02}-{:04}",
+                rest / 10_000,
+                rest % 10_000
+            );
+            let cpr = CprNumber::parse(&text).unwrap();
+            assert_eq!(cpr.masked(), format!("{}-XXXX", &text[..6]));
+            let found = IdentifierPatterns::default().find(&format!("cpr {text}."), &hasher());
+            assert_eq!(found.cpr, [hasher().reference(&cpr)]);
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! Deciding what a blob is: from its declared MIME type and name, or from the bytes themselves.
+
+use std::io::Cursor;
+
+use super::{ExtractError, Format, office};
+
+const DOCX_TYPE: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+const ODT_TYPE: &str = "application/vnd.oasis.opendocument.text";
+
+pub(super) fn from_content_type(content_type: &str, file_name: Option<&str>) -> Option<Format> {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    match essence.as_str() {
+        "message/rfc822" => Some(Format::Mail),
+        "application/pdf" => Some(Format::Pdf),
+        DOCX_TYPE => Some(Format::Docx),
+        ODT_TYPE => Some(Format::Odt),
+        "text/plain" => Some(Format::Text),
+        "text/html" => Some(Format::Html),
+        "" | "application/octet-stream" => {
+            Some(file_name.and_then(from_extension).unwrap_or(Format::Sniff))
+        }
+        _ => None,
+    }
+}
+
+fn from_extension(file_name: &str) -> Option<Format> {
+    let (_, extension) = file_name.trim().rsplit_once('.')?;
+    match extension.to_ascii_lowercase().as_str() {
+        "eml" => Some(Format::Mail),
+        "pdf" => Some(Format::Pdf),
+        "docx" => Some(Format::Docx),
+        "odt" => Some(Format::Odt),
+        "txt" => Some(Format::Text),
+        "htm" | "html" => Some(Format::Html),
+        _ => None,
+    }
+}
+
+/// The normalised MIME type reported for an extracted item.
+pub(super) fn mime_type(format: Format) -> &'static str {
+    match format {
+        Format::Mail => "message/rfc822",
+        Format::Pdf => "application/pdf",
+        Format::Docx => DOCX_TYPE,
+        Format::Odt => ODT_TYPE,
+        Format::Text => "text/plain",
+        Format::Html => "text/html",
+        Format::Sniff => "application/octet-stream",
+    }
+}
+
+/// Recognises the supported formats by their content alone.
+pub(super) fn sniff(bytes: &[u8]) -> Result<Format, ExtractError> {
+    let unrecognised = || ExtractError::Malformed("unrecognised content".into());
+    // PDF readers accept junk before the header; so does lopdf.
+    if bytes.windows(5).take(1024).any(|w| w == b"%PDF-") {
+        return Ok(Format::Pdf);
+    }
+    if bytes.starts_with(b"PK\x03\x04") {
+        return sniff_zip(bytes).ok_or_else(unrecognised);
+    }
+    if looks_like_mail(bytes) {
+        return Ok(Format::Mail);
+    }
+    if looks_like_text(bytes) {
+        let head = String::from_utf8_lossy(&bytes[..bytes.len().min(512)]).to_ascii_lowercase();
+        let head = head.trim_start_matches('\u{feff}').trim_start();
+        let html = head.starts_with("<!doctype html") || head.starts_with("<html");
+        return Ok(if html { Format::Html } else { Format::Text });
+    }
+    Err(unrecognised())
+}
+
+fn sniff_zip(bytes: &[u8]) -> Option<Format> {
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).ok()?;
+    if archive.index_for_name("word/document.xml").is_some() {
+        return Some(Format::Docx);
+    }
+    let mimetype = office::read_entry(&mut archive, "mimetype").ok()??;
+    let odt = mimetype
+        .trim_ascii()
+        .eq_ignore_ascii_case(ODT_TYPE.as_bytes());
+    (odt && archive.index_for_name("content.xml").is_some()).then_some(Format::Odt)
+}
+
+/// A header block whose first line is a header field and which names at least one of the
+/// fields every real message has.
+fn looks_like_mail(bytes: &[u8]) -> bool {
+    const KNOWN: [&[u8]; 5] = [b"from", b"to", b"subject", b"date", b"message-id"];
+    let head = &bytes[..bytes.len().min(64 * 1024)];
+    let mut known = false;
+    for (number, line) in head.split(|&b| b == b'\n').enumerate() {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            break;
+        }
+        if line.starts_with(b" ") || line.starts_with(b"\t") {
+            continue;
+        }
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            return false;
+        };
+        let name = &line[..colon];
+        if name.is_empty() || !name.iter().all(|&b| b.is_ascii_graphic()) {
+            return false;
+        }
+        known |= KNOWN.iter().any(|k| name.eq_ignore_ascii_case(k));
+        if number > 500 {
+            break;
+        }
+    }
+    known
+}
+
+/// UTF-8, or a legacy 8-bit encoding, without the control characters binary data is full of.
+pub(super) fn looks_like_text(bytes: &[u8]) -> bool {
+    let sample = &bytes[..bytes.len().min(64 * 1024)];
+    let control = sample
+        .iter()
+        .filter(|&&b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0c)) || b == 0x7f)
+        .count();
+    !sample.contains(&0) && control * 100 <= sample.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_types_map_to_formats() {
+        let cases = [
+            ("message/rfc822", None, Some(Format::Mail)),
+            ("Application/PDF; name=x.pdf", None, Some(Format::Pdf)),
+            (DOCX_TYPE, None, Some(Format::Docx)),
+            (ODT_TYPE, None, Some(Format::Odt)),
+            ("text/plain; charset=iso-8859-1", None, Some(Format::Text)),
+            ("TEXT/HTML", None, Some(Format::Html)),
+            (
+                "application/octet-stream",
+                Some("Brev.DOCX"),
+                Some(Format::Docx),
+            ),
+            ("", Some("mail.eml"), Some(Format::Mail)),
+            ("", Some("side.htm"), Some(Format::Html)),
+            (
+                "application/octet-stream",
+                Some("noter.txt"),
+                Some(Format::Text),
+            ),
+            (
+                "application/octet-stream",
+                Some("data.bin"),
+                Some(Format::Sniff),
+            ),
+            ("application/octet-stream", None, Some(Format::Sniff)),
+            ("image/png", Some("a.pdf"), None),
+            ("application/zip", None, None),
+            ("application/msword", Some("brev.doc"), None),
+        ];
+        for (content_type, name, expected) in cases {
+            assert_eq!(
+                from_content_type(content_type, name),
+                expected,
+                "{content_type} {name:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn sniffing_recognises_headers_and_text() {
+        assert_eq!(sniff(b"%PDF-1.4\n...").ok(), Some(Format::Pdf));
+        assert_eq!(
+            sniff(b"Received: x\r\nSubject: Hej\r\n\r\nbody").ok(),
+            Some(Format::Mail)
+        );
+        assert_eq!(
+            sniff(b"Hej med dig: her er teksten\n").ok(),
+            Some(Format::Text)
+        );
+        assert_eq!(sniff("Blåbærgrød\n".as_bytes()).ok(), Some(Format::Text));
+        assert_eq!(sniff(b"Bl\xe5b\xe6rgr\xf8d\n").ok(), Some(Format::Text));
+        assert_eq!(sniff(b"  <!DOCTYPE html><p>x").ok(), Some(Format::Html));
+        assert!(sniff(b"\x00\x01\x02\xff\xfe binary").is_err());
+        assert!(sniff(b"PK\x03\x04 truncated zip").is_err());
+    }
+}

@@ -1,0 +1,355 @@
+//! PDF: text of every page and the Info dictionary, read with lopdf on a guarded thread.
+
+use lopdf::{Document, Object};
+
+use super::office::tidy;
+use super::{DocumentMetadata, ExtractError, RawDocument, guard};
+use crate::domain::identifiers::redact_cpr;
+
+/// lopdf parses nested arrays and dictionaries recursively; deeper nesting than any real file
+/// has is refused before parsing, and parsing runs on a thread with a generous stack.
+const MAX_NESTING: usize = 256;
+const PARSER_STACK_BYTES: usize = 256 * 1024 * 1024;
+
+pub(super) fn extract(bytes: &[u8]) -> Result<RawDocument, ExtractError> {
+    if nesting_depth(bytes) > MAX_NESTING {
+        return Err(ExtractError::Malformed(
+            "broken PDF: objects are nested too deeply".into(),
+        ));
+    }
+    std::thread::scope(|scope| {
+        let parser = std::thread::Builder::new()
+            .name("pdf-extract".into())
+            .stack_size(PARSER_STACK_BYTES)
+            .spawn_scoped(scope, || guard("the PDF", || read(bytes)));
+        match parser {
+            Ok(handle) => handle.join().unwrap_or_else(|_| {
+                Err(ExtractError::Malformed("the PDF could not be read".into()))
+            }),
+            // Without a thread to spare, parse here: still guarded against panics.
+            Err(_) => guard("the PDF", || read(bytes)),
+        }
+    })
+}
+
+fn read(bytes: &[u8]) -> Result<RawDocument, ExtractError> {
+    let document = Document::load_mem(bytes).map_err(|e| {
+        let reason: String = redact_cpr(&e.to_string()).chars().take(200).collect();
+        ExtractError::Malformed(format!("broken PDF: {reason}"))
+    })?;
+    // lopdf decrypts with the empty user password while loading; if that failed, the objects
+    // are still encrypted and nothing can be read.
+    if document.is_encrypted() && document.encryption_state.is_none() {
+        return Err(ExtractError::Malformed(
+            "encrypted PDF: it cannot be opened without a password".into(),
+        ));
+    }
+
+    let pages = document.get_pages();
+    let mut text = String::new();
+    for &number in pages.keys() {
+        // A page lopdf cannot decode loses its text; the other pages still count.
+        for chunk in document
+            .extract_text_chunks(&[number])
+            .into_iter()
+            .flatten()
+        {
+            text.push_str(&chunk);
+        }
+        text.push('\n');
+    }
+
+    let mut metadata = DocumentMetadata {
+        format: "pdf".into(),
+        pages: u32::try_from(pages.len()).ok(),
+        ..DocumentMetadata::default()
+    };
+    if let Some(info) = info_dictionary(&document) {
+        let field = |key: &[u8]| {
+            info.get(key)
+                .ok()
+                .and_then(|value| text_string(&document, value))
+        };
+        metadata.title = field(b"Title");
+        metadata.author = field(b"Author");
+        metadata.subject = field(b"Subject");
+        metadata.created = field(b"CreationDate").map(|date| pdf_date(&date));
+        metadata.modified = field(b"ModDate").map(|date| pdf_date(&date));
+    }
+    Ok(RawDocument {
+        text: tidy(&expand_ligatures(&text)),
+        metadata,
+    })
+}
+
+/// Typographic ligatures (`ﬁ` in "ﬁnder") would hide words from search.
+fn expand_ligatures(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            'ﬀ' => out.push_str("ff"),
+            'ﬁ' => out.push_str("fi"),
+            'ﬂ' => out.push_str("fl"),
+            'ﬃ' => out.push_str("ffi"),
+            'ﬄ' => out.push_str("ffl"),
+            'ﬅ' | 'ﬆ' => out.push_str("st"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+fn info_dictionary(document: &Document) -> Option<&lopdf::Dictionary> {
+    let info = document.trailer.get(b"Info").ok()?;
+    document.dereference(info).ok()?.1.as_dict().ok()
+}
+
+/// A PDF text string: UTF-16 (either byte order) or UTF-8 with a byte-order mark, otherwise
+/// PDFDocEncoding. Control characters (some producers leave NULs) are dropped.
+fn text_string(document: &Document, value: &Object) -> Option<String> {
+    let value = document.dereference(value).ok()?.1;
+    let raw = value.as_str().ok()?;
+    let decoded = match raw {
+        [0xFF, 0xFE, rest @ ..] => {
+            let units = rest
+                .chunks_exact(2)
+                .map(|pair| u16::from_le_bytes([pair[0], pair[1]]));
+            char::decode_utf16(units)
+                .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+                .collect()
+        }
+        _ => lopdf::decode_text_string(value).ok()?,
+    };
+    let cleaned: String = decoded
+        .chars()
+        .filter(|c| !c.is_control() && *c != '\u{feff}')
+        .collect();
+    let cleaned = cleaned.trim();
+    (!cleaned.is_empty()).then(|| cleaned.to_owned())
+}
+
+/// `D:YYYYMMDDHHmmSS+HH'mm'` as RFC 3339 when it has at least a full date; otherwise as written.
+fn pdf_date(raw: &str) -> String {
+    let body = raw.strip_prefix("D:").unwrap_or(raw);
+    let digits = |from: usize, len: usize| -> Option<&str> {
+        let part = body.get(from..from + len)?;
+        part.bytes().all(|b| b.is_ascii_digit()).then_some(part)
+    };
+    let (Some(year), Some(month), Some(day)) = (digits(0, 4), digits(4, 2), digits(6, 2)) else {
+        return raw.to_owned();
+    };
+    let hour = digits(8, 2).unwrap_or("00");
+    let minute = digits(10, 2).unwrap_or("00");
+    let second = digits(12, 2).unwrap_or("00");
+    let zone = body.get(14..).unwrap_or_default();
+    let zone = match zone.as_bytes().first() {
+        Some(&sign @ (b'+' | b'-')) => {
+            let two_digits = |p: &&str| p.len() == 2 && p.bytes().all(|b| b.is_ascii_digit());
+            let mut parts = zone[1..].split('\'');
+            let hours = parts.next().filter(two_digits).unwrap_or("00");
+            let minutes = parts.next().filter(two_digits).unwrap_or("00");
+            format!("{}{hours}:{minutes}", char::from(sign))
+        }
+        _ => "Z".to_owned(),
+    };
+    format!("{year}-{month}-{day}T{hour}:{minute}:{second}{zone}")
+}
+
+/// Deepest nesting of `[`/`<<` outside strings and stream data: a cheap guard, not a parser.
+fn nesting_depth(bytes: &[u8]) -> usize {
+    let (mut depth, mut deepest, mut i) = (0usize, 0usize, 0usize);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'[' => depth += 1,
+            b'<' if bytes.get(i + 1) == Some(&b'<') => {
+                depth += 1;
+                i += 1;
+            }
+            b']' => depth = depth.saturating_sub(1),
+            b'>' if bytes.get(i + 1) == Some(&b'>') => {
+                depth = depth.saturating_sub(1);
+                i += 1;
+            }
+            b's' if bytes[i..].starts_with(b"stream") && !bytes[..i].ends_with(b"end") => {
+                let end = bytes[i..].windows(9).position(|w| w == b"endstream");
+                i = end.map_or(bytes.len(), |end| i + end + 9);
+                continue;
+            }
+            _ => {}
+        }
+        deepest = deepest.max(depth);
+        i += 1;
+    }
+    deepest
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::extract::corpus;
+
+    #[test]
+    fn pdf_dates_become_rfc_3339() {
+        assert_eq!(
+            pdf_date("D:20220403180542+02'00'"),
+            "2022-04-03T18:05:42+02:00"
+        );
+        assert_eq!(pdf_date("D:20220403180542Z"), "2022-04-03T18:05:42Z");
+        assert_eq!(pdf_date("D:20220403"), "2022-04-03T00:00:00Z");
+        assert_eq!(pdf_date("D:2022-04-03"), "D:2022-04-03");
+        assert_eq!(pdf_date("æ"), "æ");
+        assert_eq!(
+            pdf_date("D:20220403180542-05'30"),
+            "2022-04-03T18:05:42-05:30"
+        );
+    }
+
+    #[test]
+    fn danish_municipal_document() {
+        let Some(bytes) = corpus::read("pdfs/danish/Midler-til-frivilligt-arbejde.pdf") else {
+            return;
+        };
+        let document = extract(&bytes).unwrap();
+        assert_eq!(document.metadata.pages, Some(204));
+        assert_eq!(
+            document.metadata.title.as_deref(),
+            Some("Liste over ansøgninger.XLSX")
+        );
+        assert_eq!(
+            document.metadata.created.as_deref(),
+            Some("2012-11-07T19:12:39Z")
+        );
+        for word in [
+            "Fællesskabet",
+            "rådgivning",
+            "prostitution",
+            "forandringsprocesser",
+        ] {
+            assert!(document.text.contains(word), "{word} missing");
+        }
+    }
+
+    #[test]
+    fn ligatures_are_expanded_and_control_characters_dropped() {
+        let Some(handout) = corpus::read("pdfs/danish/OS2DS-Handout.pdf") else {
+            return;
+        };
+        assert!(
+            extract(&handout)
+                .unwrap()
+                .text
+                .contains("finder personoplysninger")
+        );
+        let Some(null_author) = corpus::read("pdfs/danish/null-byte-in-author.pdf") else {
+            return;
+        };
+        let author = extract(&null_author).unwrap().metadata.author.unwrap();
+        assert!(!author.chars().any(char::is_control), "{author:?}");
+    }
+
+    /// lopdf 0.38 cannot parse these files' trailers, though other readers can.
+    const UNREADABLE_BY_LOPDF: [&str; 2] = [
+        "017-unreadable-meta-data/unreadablemetadata.pdf",
+        "019-grayscale-image/grayscale-image.pdf",
+    ];
+
+    #[test]
+    fn pypdf_samples_have_the_expected_page_counts() {
+        let Some(data) = corpus::shared_data() else {
+            return;
+        };
+        let root = data.join("pdfs/pypdf-sample-files");
+        let index: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(root.join("files.json")).unwrap()).unwrap();
+        let mut checked = 0;
+        for entry in index["data"].as_array().unwrap() {
+            let path = entry["path"].as_str().unwrap();
+            let Ok(bytes) = std::fs::read(root.join(path)) else {
+                continue; // Listed but absent from the snapshot (see the data README).
+            };
+            let result = extract(&bytes);
+            if entry["encrypted"] == true {
+                continue;
+            }
+            if UNREADABLE_BY_LOPDF.contains(&path) {
+                assert!(
+                    matches!(result, Err(ExtractError::Malformed(_))),
+                    "{path} is now readable"
+                );
+                continue;
+            }
+            let pages = result
+                .unwrap_or_else(|e| panic!("{path}: {e}"))
+                .metadata
+                .pages;
+            assert_eq!(pages.map(u64::from), entry["pages"].as_u64(), "{path}");
+            checked += 1;
+        }
+        assert!(checked >= 20, "only {checked} files checked");
+    }
+
+    #[test]
+    fn password_protected_pdf_is_refused() {
+        let Some(bytes) = corpus::read(
+            "pdfs/pypdf-sample-files/005-libreoffice-writer-password/libreoffice-writer-password.pdf",
+        ) else {
+            return;
+        };
+        assert!(
+            matches!(extract(&bytes), Err(ExtractError::Malformed(m)) if m.starts_with("encrypted PDF"))
+        );
+    }
+
+    #[test]
+    fn truncated_pdfs_are_malformed() {
+        let Some(corrupted) = corpus::read("pdfs/danish/corrupted-embedded-cpr.8192.pdf") else {
+            return;
+        };
+        assert!(
+            matches!(extract(&corrupted), Err(ExtractError::Malformed(m)) if m.starts_with("broken PDF"))
+        );
+        let Some(whole) = corpus::read("pdfs/danish/OS2DS-Handout.pdf") else {
+            return;
+        };
+        for cut in [10, 1000, whole.len() / 2, whole.len() - 40] {
+            assert!(
+                matches!(extract(&whole[..cut]), Err(ExtractError::Malformed(_))),
+                "cut at {cut}"
+            );
+        }
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_before_parsing() {
+        let mut hostile = b"%PDF-1.4\n1 0 obj\n".to_vec();
+        hostile.extend(std::iter::repeat_n(b'[', 100_000));
+        assert!(
+            matches!(extract(&hostile), Err(ExtractError::Malformed(m)) if m.contains("nested"))
+        );
+        assert_eq!(
+            nesting_depth(b"<< /A [1 [2]] >> stream\n[[[[[[\nendstream [x]"),
+            3
+        );
+    }
+}
+#[cfg(test)]
+mod zz_probe {
+    #[test]
+    fn zz_probe_stack() {
+        for n in [1_000usize, 10_000, 50_000] {
+            let mut pdf = b"%PDF-1.4\n1 0 obj\n".to_vec();
+            pdf.extend(std::iter::repeat_n(b'[', n));
+            pdf.extend(std::iter::repeat_n(b']', n));
+            pdf.extend(b"\nendobj\ntrailer\n<< /Root 1 0 R >>\nstartxref\n9\n%%EOF\n");
+            let r = std::thread::Builder::new()
+                .stack_size(64 << 20)
+                .spawn(move || {
+                    let _ = lopdf::Document::load_mem(&pdf).map(|_| ());
+                    let _ = lopdf::content::Content::decode(&pdf[17..]);
+                })
+                .unwrap()
+                .join();
+            eprintln!("{n}: {:?}", r.is_ok());
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! The outbox of accepted filings and the worker that delivers them.
+//!
+//! Accepting a filing commits it to the store before anyone is told "accepted"; from then on
+//! the worker owns it until the target confirms it or the retry budget runs out.
+
+mod worker;
+
+use std::sync::Arc;
+
+use crate::auth::User;
+use crate::domain::filing::{AttachmentChoice, AttachmentMode};
+use crate::extract::Metadata;
+use crate::store::{FilingCreated, NewFiling, Store, StoreError};
+use crate::suggest::{IndexError, SearchIndex};
+
+pub use worker::{Outcome, Worker};
+
+#[derive(Debug, thiserror::Error)]
+pub enum FilingError {
+    #[error("item not found")]
+    ItemNotFound,
+    /// Also what a user hears about a case they may not see.
+    #[error("case not found")]
+    CaseNotFound,
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Index(#[from] IndexError),
+    #[error("index task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+/// What a user asks to file.
+pub struct FilingOrder<'a> {
+    pub item_id: &'a str,
+    pub case_id: &'a str,
+    pub title: Option<&'a str>,
+    pub attachments: &'a [AttachmentChoice],
+}
+
+/// Validates and commits a filing to the outbox, and makes the item's text count for the
+/// case's next suggestions at once. Filing the same mail (by Message-ID) or document (by
+/// content) on the same case again returns the first filing.
+pub async fn accept(
+    store: &Store,
+    index: &Arc<SearchIndex>,
+    user: &User,
+    order: FilingOrder<'_>,
+) -> Result<FilingCreated, FilingError> {
+    let item = store
+        .item(order.item_id)
+        .await?
+        .filter(|i| i.owner == user.id)
+        .ok_or(FilingError::ItemNotFound)?;
+    let case = store
+        .visible_case(order.case_id, &user.groups)
+        .await?
+        .ok_or(FilingError::CaseNotFound)?;
+
+    let attachment_count = match &item.extracted.metadata {
+        Metadata::Mail(mail) => mail.attachments.len(),
+        Metadata::Document(_) => 0,
+    };
+    let mut seen = vec![false; attachment_count];
+    for choice in order.attachments {
+        match seen.get_mut(choice.index) {
+            None => {
+                return Err(FilingError::Invalid(format!(
+                    "attachment {} does not exist (the item has {attachment_count})",
+                    choice.index
+                )));
+            }
+            Some(true) => {
+                return Err(FilingError::Invalid(format!(
+                    "attachment {} is listed twice",
+                    choice.index
+                )));
+            }
+            Some(flag) => *flag = true,
+        }
+    }
+    // Attachments the request does not mention travel with the mail, as they arrived.
+    let mut attachments = order.attachments.to_vec();
+    for (index, listed) in seen.iter().enumerate() {
+        if !listed {
+            attachments.push(AttachmentChoice {
+                index,
+                mode: AttachmentMode::WithMail,
+            });
+        }
+    }
+    attachments.sort_by_key(|a| a.index);
+
+    let title = match order.title.map(str::trim).filter(|t| !t.is_empty()) {
+        Some(title) if title.chars().count() > 250 => {
+            return Err(FilingError::Invalid(
+                "title is longer than 250 characters".into(),
+            ));
+        }
+        Some(title) => title.to_string(),
+        None => default_title(&item.extracted.metadata),
+    };
+    let dedupe_key = match &item.message_id {
+        Some(message_id) => format!("{}\nmessage-id:{message_id}", case.id),
+        None => format!("{}\nsha256:{}", case.id, item.sha256),
+    };
+    let created = store
+        .create_filing(NewFiling {
+            item_id: &item.id,
+            case_id: &case.id,
+            dedupe_key,
+            title: &title,
+            attachments: &attachments,
+            created_by: &user.id,
+        })
+        .await?;
+    if created.created {
+        let index = index.clone();
+        let (item_id, case_id, text) = (
+            item.id.clone(),
+            case.id.clone(),
+            item.extracted.text.clone(),
+        );
+        tokio::task::spawn_blocking(move || {
+            index.put_filed_item(&item_id, &case_id, &text)?;
+            index.commit()
+        })
+        .await??;
+        tracing::info!(filing = %created.filing.id, case = %case.id, "filing accepted");
+    }
+    Ok(created)
+}
+
+fn default_title(metadata: &Metadata) -> String {
+    let title = match metadata {
+        Metadata::Mail(mail) => mail.subject.clone(),
+        Metadata::Document(doc) => doc.title.clone(),
+    };
+    title
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| "Uden titel".into())
+}

@@ -1,0 +1,186 @@
+//! Loads cases from files (JSON or CSV) and from connectors into the store and the index.
+
+use std::path::Path;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::domain::case::{CaseInput, PartyInput};
+use crate::domain::identifiers::CprHasher;
+use crate::store::{Store, StoreError};
+use crate::suggest::{IndexError, SearchIndex};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: String, message: String },
+    #[error(transparent)]
+    Case(#[from] crate::domain::case::CaseError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Index(#[from] IndexError),
+}
+
+/// Reads a JSON array of cases, or CSV with the columns `id, number, title, kle, facet,
+/// status, parties, groups, opened`. In CSV, `parties` is `kind:value` pairs separated by `;`
+/// and `groups` is names separated by `;`.
+pub fn read_cases(path: &Path) -> Result<Vec<CaseInput>, ImportError> {
+    let name = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|source| ImportError::Read {
+        path: name.clone(),
+        source,
+    })?;
+    let is_json = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+        || bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+    if is_json {
+        return serde_json::from_slice(&bytes).map_err(|e| ImportError::Parse {
+            path: name,
+            message: e.to_string(),
+        });
+    }
+    read_csv(&bytes).map_err(|message| ImportError::Parse {
+        path: name,
+        message,
+    })
+}
+
+#[derive(serde::Deserialize)]
+struct CsvRow {
+    id: String,
+    number: String,
+    title: String,
+    #[serde(default)]
+    kle: String,
+    #[serde(default)]
+    facet: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    parties: String,
+    #[serde(default)]
+    groups: String,
+    #[serde(default)]
+    opened: String,
+}
+
+fn read_csv(bytes: &[u8]) -> Result<Vec<CaseInput>, String> {
+    let delimiter = if bytes
+        .split(|b| *b == b'\n')
+        .next()
+        .is_some_and(|h| h.contains(&b';') && !h.contains(&b','))
+    {
+        b';'
+    } else {
+        b','
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .trim(csv::Trim::All)
+        .from_reader(bytes);
+    let mut out = Vec::new();
+    for (line, row) in reader.deserialize::<CsvRow>().enumerate() {
+        let row = row.map_err(|e| format!("row {}: {e}", line + 2))?;
+        let mut parties = Vec::new();
+        for pair in row
+            .parties
+            .split(';')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
+            let (kind, value) = pair
+                .split_once(':')
+                .ok_or_else(|| format!("row {}: party {pair:?} is not kind:value", line + 2))?;
+            parties.push(PartyInput {
+                kind: kind.trim().into(),
+                value: value.trim().into(),
+            });
+        }
+        let optional = |s: String| Some(s).filter(|s| !s.is_empty());
+        out.push(CaseInput {
+            id: row.id,
+            number: row.number,
+            title: row.title,
+            kle: optional(row.kle),
+            facet: optional(row.facet),
+            status: optional(row.status).unwrap_or_else(|| "open".into()),
+            parties,
+            groups: row
+                .groups
+                .split(';')
+                .map(str::trim)
+                .filter(|g| !g.is_empty())
+                .map(String::from)
+                .collect(),
+            opened: optional(row.opened),
+        });
+    }
+    Ok(out)
+}
+
+/// Validates every case first, so that one bad row stops the import before anything is
+/// written; then stores and indexes them all.
+pub async fn import_cases(
+    store: &Store,
+    index: &SearchIndex,
+    hasher: &CprHasher,
+    connector: &str,
+    inputs: Vec<CaseInput>,
+    progress: bool,
+) -> Result<usize, ImportError> {
+    let cases = inputs
+        .into_iter()
+        .map(|input| input.into_case(connector, hasher))
+        .collect::<Result<Vec<_>, _>>()?;
+    let bar = if progress {
+        ProgressBar::new(cases.len() as u64)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} ({eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_message("importing cases");
+    for case in &cases {
+        store.upsert_case(case).await?;
+        index.put_case(case)?;
+        bar.inc(1);
+    }
+    index.commit()?;
+    bar.finish_and_clear();
+    Ok(cases.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_rows_carry_parties_and_groups() {
+        let csv = "id,number,title,kle,facet,status,parties,groups,opened\n\
+                   S1,02.34.02-G01-1-26,Carport,02.34.02,G01,open,email:a@b.example; cvr:10000009,byg;plan,2026-01-02\n";
+        let cases = read_csv(csv.as_bytes()).unwrap();
+        assert_eq!(cases[0].parties.len(), 2);
+        assert_eq!(cases[0].parties[1].kind, "cvr");
+        assert_eq!(cases[0].groups, ["byg", "plan"]);
+    }
+
+    #[test]
+    fn semicolon_separated_csv_from_spreadsheets_is_read() {
+        let csv = "id;number;title\nS1;1;Carport\n";
+        assert_eq!(read_csv(csv.as_bytes()).unwrap()[0].title, "Carport");
+    }
+
+    #[test]
+    fn malformed_party_names_its_row() {
+        let csv = "id,number,title,parties\nS1,1,Carport,nocolon\n";
+        assert!(read_csv(csv.as_bytes()).unwrap_err().contains("row 2"));
+    }
+}

@@ -1,0 +1,203 @@
+//! Starting and stopping the service: store, index, worker and HTTP server, in that order,
+//! and a graceful shutdown that lets in-flight requests and deliveries finish.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::api::{self, AppState, Metrics};
+use crate::auth::{TokenKeys, load_or_create_secret};
+use crate::config::Config;
+use crate::connector::{ARCHIVE, ArchiveConnector, Connectors};
+use crate::domain::identifiers::{CprHasher, IdentifierPatterns};
+use crate::extract::Extractor;
+use crate::filing::Worker;
+use crate::store::Store;
+use crate::suggest::{SearchIndex, Suggester};
+
+/// The parts every command works with, opened from the configuration.
+pub struct Services {
+    pub config: Config,
+    pub store: Store,
+    pub index: Arc<SearchIndex>,
+    pub extractor: Arc<Extractor>,
+    pub keys: Arc<TokenKeys>,
+    pub connectors: Connectors,
+}
+
+impl Services {
+    pub async fn open(config: Config) -> anyhow::Result<Services> {
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!(
+                "cannot create the data directory {}",
+                config.data_dir.display()
+            )
+        })?;
+        let store = Store::open(&config.store_url())
+            .await
+            .with_context(|| format!("cannot open the store at {}", config.store_url()))?;
+        let index_dir = config.index_dir();
+        let index = SearchIndex::open(&index_dir, config.index.writer_memory_mb)
+            .with_context(|| format!("cannot open the search index in {}", index_dir.display()))?;
+        let cpr_key = if config.privacy.cpr_hash_key.is_empty() {
+            load_or_create_secret(&config.data_dir.join("cpr-hash.key"))
+                .context("cannot read or create the CPR hash key")?
+        } else {
+            config.privacy.cpr_hash_key.expose().as_bytes().to_vec()
+        };
+        let extractor = Extractor {
+            patterns: IdentifierPatterns::new(&config.extract.journal_number_patterns)?,
+            cpr_hasher: CprHasher::new(&cpr_key),
+            max_depth: config.extract.max_depth,
+        };
+        let keys = TokenKeys::load_or_create(&config.data_dir)
+            .context("cannot read or create the token signing key")?;
+        let mut connectors = Connectors::default();
+        connectors.insert(
+            ARCHIVE,
+            Arc::new(ArchiveConnector::new(config.archive_root())),
+        );
+        let services = Services {
+            config,
+            store,
+            index: Arc::new(index),
+            extractor: Arc::new(extractor),
+            keys: Arc::new(keys),
+            connectors,
+        };
+        services.sync_index().await?;
+        Ok(services)
+    }
+
+    /// The index is derived from the store. If they disagree (a fresh or deleted index, or a
+    /// crash between a store commit and an index commit), rebuild the index from the store.
+    async fn sync_index(&self) -> anyhow::Result<()> {
+        let cases = self.store.all_cases().await?;
+        let filings = self.store.accepted_filings().await?;
+        let (indexed_cases, indexed_items) = self.index.counts()?;
+        if indexed_cases == cases.len() as u64 && indexed_items == filings.len() as u64 {
+            return Ok(());
+        }
+        tracing::info!(
+            cases = cases.len(),
+            filed = filings.len(),
+            "rebuilding the search index from the store"
+        );
+        self.index.clear()?;
+        for case in &cases {
+            self.index.put_case(case)?;
+        }
+        for (item_id, case_id) in &filings {
+            if let Some(item) = self.store.item(item_id).await? {
+                self.index
+                    .put_filed_item(item_id, case_id, &item.extracted.text)?;
+            }
+        }
+        self.index.commit()?;
+        Ok(())
+    }
+}
+
+/// A bound, not yet running server.
+pub struct Server {
+    listener: TcpListener,
+    services: Services,
+}
+
+impl Server {
+    /// Opens everything and binds the listener; port 0 picks a free port (see `local_addr`).
+    pub async fn build(config: Config) -> anyhow::Result<Server> {
+        let bind = config.server.bind;
+        let services = Services::open(config).await?;
+        let listener = TcpListener::bind(bind)
+            .await
+            .with_context(|| format!("cannot listen on {bind}"))?;
+        Ok(Server { listener, services })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn services(&self) -> &Services {
+        &self.services
+    }
+
+    /// Serves until `shutdown` completes, then stops taking connections, lets in-flight
+    /// requests and the current delivery finish, and closes the store.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let Services {
+            config,
+            store,
+            index,
+            extractor,
+            keys,
+            connectors,
+        } = self.services;
+        let state = AppState {
+            suggester: Suggester::new(store.clone(), index.clone()),
+            store: store.clone(),
+            index,
+            extractor,
+            keys,
+            metrics: Metrics::new(),
+            max_body_bytes: config.server.max_body_bytes,
+        };
+        let router = api::router(state, config.request_timeout());
+        let stop = CancellationToken::new();
+        let worker = tokio::spawn(
+            Worker::new(store.clone(), connectors, config.filing.clone()).run(stop.clone()),
+        );
+
+        tracing::info!(address = %self.listener.local_addr()?, "serving");
+        let http_stop = stop.clone();
+        axum::serve(self.listener, router)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                tracing::info!("shutting down: finishing in-flight requests");
+                http_stop.cancel();
+            })
+            .await
+            .context("HTTP server failed")?;
+        stop.cancel();
+        worker.await.context("filing worker panicked")?;
+        store.close().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+}

@@ -1,0 +1,258 @@
+//! The filing outbox: accepted filings, claimed and settled by the delivery worker.
+
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+
+use super::{Result, Store, StoreError, from_json, to_json};
+use crate::domain::filing::{AttachmentChoice, Filing, FilingState};
+use crate::domain::{Millis, new_id, now_millis};
+
+pub struct NewFiling<'a> {
+    pub item_id: &'a str,
+    pub case_id: &'a str,
+    /// Identifies "the same thing on the same case": a second filing with the same key returns
+    /// the first one.
+    pub dedupe_key: String,
+    pub title: &'a str,
+    pub attachments: &'a [AttachmentChoice],
+    pub created_by: &'a str,
+}
+
+pub struct FilingCreated {
+    pub filing: Filing,
+    /// False when an earlier filing with the same dedupe key was returned instead.
+    pub created: bool,
+}
+
+impl Store {
+    /// Commits a filing to the outbox together with the feedback it carries (which suggestions
+    /// the user was shown and which case they chose), or returns the earlier filing of the
+    /// same thing on the same case.
+    pub async fn create_filing(&self, new: NewFiling<'_>) -> Result<FilingCreated> {
+        let now = now_millis();
+        let id = new_id();
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO filings (id, item_id, case_id, dedupe_key, title, attachments, state,
+                attempts, next_attempt_at, created_by, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, 'queued', 0, $7, $8, $7, $7)
+             ON CONFLICT (dedupe_key) DO NOTHING",
+        )
+        .bind(&id)
+        .bind(new.item_id)
+        .bind(new.case_id)
+        .bind(&new.dedupe_key)
+        .bind(new.title)
+        .bind(to_json(&new.attachments))
+        .bind(now)
+        .bind(new.created_by)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if inserted {
+            let shown: Option<String> = sqlx::query_scalar(
+                "SELECT case_ids FROM suggestions_shown WHERE item_id = $1 AND user_id = $2",
+            )
+            .bind(new.item_id)
+            .bind(new.created_by)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let shown = shown.unwrap_or_else(|| "[]".into());
+            let shown_ids: Vec<String> = from_json("suggestions_shown.case_ids", &shown)?;
+            let rank = shown_ids
+                .iter()
+                .position(|c| c == new.case_id)
+                .map(|p| p as i64 + 1);
+            sqlx::query(
+                "INSERT INTO feedback (filing_id, item_id, user_id, chosen_case_id, chosen_rank, shown_case_ids, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(&id)
+            .bind(new.item_id)
+            .bind(new.created_by)
+            .bind(new.case_id)
+            .bind(rank)
+            .bind(&shown)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let row = sqlx::query("SELECT * FROM filings WHERE dedupe_key = $1")
+            .bind(&new.dedupe_key)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(FilingCreated {
+            filing: filing_from_row(&row)?,
+            created: inserted,
+        })
+    }
+
+    pub async fn filing(&self, id: &str) -> Result<Option<Filing>> {
+        let row = sqlx::query("SELECT * FROM filings WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(filing_from_row).transpose()
+    }
+
+    /// Filings, newest first, optionally only those in `state`.
+    pub async fn filings(&self, state: Option<FilingState>, limit: i64) -> Result<Vec<Filing>> {
+        let rows = sqlx::query(
+            "SELECT * FROM filings WHERE ($1 IS NULL OR state = $1) ORDER BY created_at DESC LIMIT $2",
+        )
+        .bind(state.map(FilingState::as_str))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(filing_from_row).collect()
+    }
+
+    /// Filings of an item that have not failed, oldest first.
+    pub async fn filings_of_item(&self, item_id: &str) -> Result<Vec<Filing>> {
+        let rows = sqlx::query(
+            "SELECT * FROM filings WHERE item_id = $1 AND state <> 'failed' ORDER BY created_at",
+        )
+        .bind(item_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(filing_from_row).collect()
+    }
+
+    /// `(message_id, case_id)` for every accepted filing of a mail whose Message-ID is in `ids`.
+    pub async fn cases_of_messages(&self, ids: &[String]) -> Result<Vec<(String, String)>> {
+        let mut out = Vec::new();
+        for message_id in ids {
+            let rows = sqlx::query(
+                "SELECT DISTINCT f.case_id FROM filings f JOIN items i ON i.id = f.item_id
+                 WHERE i.message_id = $1 AND f.state <> 'failed'",
+            )
+            .bind(message_id)
+            .fetch_all(&self.pool)
+            .await?;
+            for row in rows {
+                out.push((message_id.clone(), row.try_get("case_id")?));
+            }
+        }
+        Ok(out)
+    }
+
+    /// `(item_id, case_id)` of every accepted filing, for rebuilding the search index.
+    pub async fn accepted_filings(&self) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query(
+            "SELECT item_id, case_id FROM filings WHERE state <> 'failed' ORDER BY created_at",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("item_id")?, r.try_get("case_id")?)))
+            .collect()
+    }
+
+    /// Reserves the next due filing for one delivery attempt. The lease keeps other workers
+    /// away; if this worker dies, the lease runs out and the filing is claimed again.
+    pub async fn claim_due_filing(&self, now: Millis, lease_ms: i64) -> Result<Option<Filing>> {
+        let row = sqlx::query(
+            "UPDATE filings SET lease_until = $1, attempts = attempts + 1, updated_at = $2
+             WHERE id = (SELECT id FROM filings
+                         WHERE state = 'queued' AND next_attempt_at <= $2
+                           AND (lease_until IS NULL OR lease_until < $2)
+                         ORDER BY next_attempt_at, created_at LIMIT 1)
+               AND state = 'queued' AND (lease_until IS NULL OR lease_until < $2)
+             RETURNING *",
+        )
+        .bind(now + lease_ms)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(filing_from_row).transpose()
+    }
+
+    pub async fn mark_filed(&self, id: &str, target_document_id: &str) -> Result<()> {
+        let now = now_millis();
+        sqlx::query(
+            "UPDATE filings SET state = 'filed', target_document_id = $2, filed_at = $3, updated_at = $3,
+                lease_until = NULL, next_attempt_at = NULL, last_error = NULL
+             WHERE id = $1 AND state = 'queued'",
+        )
+        .bind(id)
+        .bind(target_document_id)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn schedule_retry(
+        &self,
+        id: &str,
+        error: &str,
+        next_attempt_at: Millis,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE filings SET last_error = $2, next_attempt_at = $3, lease_until = NULL, updated_at = $4
+             WHERE id = $1 AND state = 'queued'",
+        )
+        .bind(id)
+        .bind(error)
+        .bind(next_attempt_at)
+        .bind(now_millis())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn mark_failed(&self, id: &str, error: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE filings SET state = 'failed', last_error = $2, next_attempt_at = NULL, lease_until = NULL,
+                updated_at = $3
+             WHERE id = $1 AND state = 'queued'",
+        )
+        .bind(id)
+        .bind(error)
+        .bind(now_millis())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Number of filings in each state, for metrics.
+    pub async fn count_filings_by_state(&self) -> Result<Vec<(FilingState, i64)>> {
+        let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM filings GROUP BY state")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let state: String = r.try_get("state")?;
+                let state = FilingState::parse(&state)
+                    .ok_or_else(|| StoreError::Corrupt(format!("filing state {state}")))?;
+                Ok((state, r.try_get("n")?))
+            })
+            .collect()
+    }
+}
+
+fn filing_from_row(row: &SqliteRow) -> Result<Filing> {
+    let state: String = row.try_get("state")?;
+    let attachments: Vec<AttachmentChoice> =
+        from_json("filings.attachments", row.try_get("attachments")?)?;
+    let attempts: i64 = row.try_get("attempts")?;
+    Ok(Filing {
+        id: row.try_get("id")?,
+        item_id: row.try_get("item_id")?,
+        case_id: row.try_get("case_id")?,
+        title: row.try_get("title")?,
+        attachments,
+        state: FilingState::parse(&state)
+            .ok_or_else(|| StoreError::Corrupt(format!("filing state {state}")))?,
+        attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+        next_attempt_at: row.try_get("next_attempt_at")?,
+        last_error: row.try_get("last_error")?,
+        target_document_id: row.try_get("target_document_id")?,
+        created_by: row.try_get("created_by")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        filed_at: row.try_get("filed_at")?,
+    })
+}

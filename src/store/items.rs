@@ -1,0 +1,105 @@
+//! Uploaded items: the original bytes and what extraction found in them.
+
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+
+use super::{Result, Store, from_json, to_json};
+use crate::domain::{Millis, new_id, now_millis};
+use crate::extract::{Extracted, ItemKind, Metadata};
+
+pub struct NewItem<'a> {
+    pub owner: &'a str,
+    pub sha256: &'a str,
+    pub original: &'a [u8],
+    pub extracted: &'a Extracted,
+}
+
+#[derive(Debug, Clone)]
+pub struct StoredItem {
+    pub id: String,
+    pub owner: String,
+    pub kind: ItemKind,
+    pub content_type: String,
+    pub sha256: String,
+    pub message_id: Option<String>,
+    pub size: i64,
+    pub extracted: Extracted,
+    pub created_at: Millis,
+}
+
+impl Store {
+    /// Stores an item; the same bytes uploaded again by the same owner give the first item back.
+    /// Returns the item and whether it was new.
+    pub async fn insert_item(&self, item: NewItem<'_>) -> Result<(StoredItem, bool)> {
+        let message_id = match &item.extracted.metadata {
+            Metadata::Mail(mail) => mail.message_id.clone(),
+            Metadata::Document(_) => None,
+        };
+        let kind = match item.extracted.kind {
+            ItemKind::Mail => "mail",
+            ItemKind::Document => "document",
+        };
+        let inserted = sqlx::query(
+            "INSERT INTO items (id, owner, kind, content_type, sha256, message_id, size, extracted, original, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+             ON CONFLICT (owner, sha256) DO NOTHING",
+        )
+        .bind(new_id())
+        .bind(item.owner)
+        .bind(kind)
+        .bind(&item.extracted.content_type)
+        .bind(item.sha256)
+        .bind(&message_id)
+        .bind(item.original.len() as i64)
+        .bind(to_json(item.extracted))
+        .bind(item.original)
+        .bind(now_millis())
+        .execute(&self.pool)
+        .await?
+        .rows_affected()
+            == 1;
+        let row = sqlx::query(&format!(
+            "SELECT {ITEM_COLUMNS} FROM items WHERE owner = $1 AND sha256 = $2"
+        ))
+        .bind(item.owner)
+        .bind(item.sha256)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((item_from_row(&row)?, inserted))
+    }
+
+    pub async fn item(&self, id: &str) -> Result<Option<StoredItem>> {
+        let row = sqlx::query(&format!("SELECT {ITEM_COLUMNS} FROM items WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(item_from_row).transpose()
+    }
+
+    pub async fn item_original(&self, id: &str) -> Result<Option<Vec<u8>>> {
+        Ok(
+            sqlx::query_scalar("SELECT original FROM items WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+}
+
+const ITEM_COLUMNS: &str =
+    "id, owner, kind, content_type, sha256, message_id, size, extracted, created_at";
+
+fn item_from_row(row: &SqliteRow) -> Result<StoredItem> {
+    let extracted: Extracted = from_json("items.extracted", row.try_get("extracted")?)?;
+    Ok(StoredItem {
+        id: row.try_get("id")?,
+        owner: row.try_get("owner")?,
+        kind: extracted.kind,
+        content_type: row.try_get("content_type")?,
+        sha256: row.try_get("sha256")?,
+        message_id: row.try_get("message_id")?,
+        size: row.try_get("size")?,
+        created_at: row.try_get("created_at")?,
+        extracted,
+    })
+}

@@ -1,0 +1,371 @@
+//! The tantivy index: one document per case (number, title, KLE, parties) and one per filed
+//! item (its text), searched together and aggregated per case.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Mutex;
+
+use tantivy::collector::TopDocs;
+use tantivy::directory::MmapDirectory;
+use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
+use tantivy::schema::{
+    Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value,
+};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term, doc};
+
+use super::analyzer::{AnalyzerSettings, DANISH};
+use crate::domain::case::{Case, PartyKind};
+
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    #[error("search index: {0}")]
+    Tantivy(#[from] tantivy::TantivyError),
+    #[error("search index: {0}")]
+    Directory(#[from] tantivy::directory::error::OpenDirectoryError),
+    #[error("search index: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("search index writer lock poisoned")]
+    Poisoned,
+}
+
+#[derive(Clone, Copy)]
+struct Fields {
+    key: Field,
+    kind: Field,
+    case_id: Field,
+    title: Field,
+    parties: Field,
+    body: Field,
+    kle: Field,
+}
+
+/// How well one case's text matches, before any rule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextHit {
+    pub case_id: String,
+    /// BM25 of the case's own record (number, title, parties).
+    pub case_score: f32,
+    /// BM25 of the best-matching documents filed on the case, best first (at most three).
+    pub document_scores: Vec<f32>,
+}
+
+pub struct SearchIndex {
+    index: Index,
+    reader: IndexReader,
+    writer: Mutex<IndexWriter>,
+    fields: Fields,
+    settings: AnalyzerSettings,
+}
+
+const CASE: &str = "case";
+const ITEM: &str = "item";
+/// How many matching documents are aggregated into case scores.
+const HITS: usize = 200;
+
+impl SearchIndex {
+    /// Opens the index in `dir`, creating it if needed.
+    pub fn open(dir: &Path, writer_memory_mb: usize) -> Result<SearchIndex, IndexError> {
+        std::fs::create_dir_all(dir)?;
+        let (schema, fields) = schema();
+        let index = Index::open_or_create(MmapDirectory::open(dir)?, schema)?;
+        SearchIndex::with_index(index, fields, writer_memory_mb)
+    }
+
+    /// An index in memory, for tests and replays.
+    pub fn in_memory() -> Result<SearchIndex, IndexError> {
+        let (schema, fields) = schema();
+        SearchIndex::with_index(Index::create_in_ram(schema), fields, 15)
+    }
+
+    fn with_index(
+        index: Index,
+        fields: Fields,
+        writer_memory_mb: usize,
+    ) -> Result<SearchIndex, IndexError> {
+        let settings = AnalyzerSettings::embedded();
+        index.tokenizers().register(DANISH, settings.analyzer());
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        let writer = index.writer(writer_memory_mb.max(15) * 1024 * 1024)?;
+        Ok(SearchIndex {
+            index,
+            reader,
+            writer: Mutex::new(writer),
+            fields,
+            settings,
+        })
+    }
+
+    /// Adds or replaces a case's own record. Takes effect at the next `commit`.
+    pub fn put_case(&self, case: &Case) -> Result<(), IndexError> {
+        let f = self.fields;
+        let key = format!("{CASE}:{}", case.id);
+        // CPR parties are left out: the index must never hold them, not even hashed in text.
+        let parties: Vec<&str> = case
+            .parties
+            .iter()
+            .filter(|p| p.kind != PartyKind::Cpr)
+            .map(|p| p.display.as_str())
+            .collect();
+        let writer = self.writer.lock().map_err(|_| IndexError::Poisoned)?;
+        writer.delete_term(Term::from_field_text(f.key, &key));
+        writer.add_document(doc!(
+            f.key => key,
+            f.kind => CASE,
+            f.case_id => case.id.as_str(),
+            f.title => format!("{} {}", case.number, case.title),
+            f.parties => parties.join("\n"),
+            f.kle => case.kle.clone().unwrap_or_default(),
+        ))?;
+        Ok(())
+    }
+
+    /// Adds the text of an item filed on a case. Takes effect at the next `commit`.
+    pub fn put_filed_item(
+        &self,
+        item_id: &str,
+        case_id: &str,
+        text: &str,
+    ) -> Result<(), IndexError> {
+        let f = self.fields;
+        let key = format!("{ITEM}:{item_id}:{case_id}");
+        let writer = self.writer.lock().map_err(|_| IndexError::Poisoned)?;
+        writer.delete_term(Term::from_field_text(f.key, &key));
+        writer.add_document(doc!(
+            f.key => key,
+            f.kind => ITEM,
+            f.case_id => case_id,
+            f.body => text,
+        ))?;
+        Ok(())
+    }
+
+    /// Makes everything added so far durable and visible to searches.
+    pub fn commit(&self) -> Result<(), IndexError> {
+        self.writer
+            .lock()
+            .map_err(|_| IndexError::Poisoned)?
+            .commit()?;
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    pub fn clear(&self) -> Result<(), IndexError> {
+        self.writer
+            .lock()
+            .map_err(|_| IndexError::Poisoned)?
+            .delete_all_documents()?;
+        self.commit()
+    }
+
+    /// Number of case records and filed-item documents that searches see.
+    pub fn counts(&self) -> Result<(u64, u64), IndexError> {
+        let searcher = self.reader.searcher();
+        let count = |kind| -> Result<u64, IndexError> {
+            let query = TermQuery::new(
+                Term::from_field_text(self.fields.kind, kind),
+                IndexRecordOption::Basic,
+            );
+            Ok(query.count(&searcher)? as u64)
+        };
+        Ok((count(CASE)?, count(ITEM)?))
+    }
+
+    /// Cases whose record or filed documents resemble `text`, best first.
+    pub fn search(&self, text: &str) -> Result<Vec<TextHit>, IndexError> {
+        let searcher = self.reader.searcher();
+        let terms = self.distinctive_terms(text, &searcher)?;
+        if terms.is_empty() {
+            return Ok(Vec::new());
+        }
+        let f = self.fields;
+        let boosts = &self.settings.boost;
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for term in &terms {
+            for (field, boost) in [
+                (f.title, boosts.title),
+                (f.parties, boosts.parties),
+                (f.body, boosts.body),
+            ] {
+                let query = TermQuery::new(
+                    Term::from_field_text(field, term),
+                    IndexRecordOption::WithFreqs,
+                );
+                clauses.push((
+                    Occur::Should,
+                    Box::new(BoostQuery::new(Box::new(query), boost)),
+                ));
+            }
+        }
+        let hits = searcher.search(&BooleanQuery::new(clauses), &TopDocs::with_limit(HITS))?;
+        let mut by_case: HashMap<String, TextHit> = HashMap::new();
+        let mut order = Vec::new();
+        for (score, address) in hits {
+            let document: TantivyDocument = searcher.doc(address)?;
+            let field = |field| {
+                document
+                    .get_first(field)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            let case_id = field(f.case_id);
+            let hit = by_case.entry(case_id.clone()).or_insert_with(|| {
+                order.push(case_id.clone());
+                TextHit {
+                    case_id,
+                    case_score: 0.0,
+                    document_scores: Vec::new(),
+                }
+            });
+            if field(f.kind) == CASE {
+                hit.case_score = hit.case_score.max(score);
+            } else if hit.document_scores.len() < 3 {
+                hit.document_scores.push(score);
+            }
+        }
+        Ok(order
+            .into_iter()
+            .filter_map(|id| by_case.remove(&id))
+            .collect())
+    }
+
+    /// The analysed terms of `text` that best tell documents apart: frequent in the text, rare
+    /// in the index (tf·idf), at most `query_terms` of them.
+    fn distinctive_terms(
+        &self,
+        text: &str,
+        searcher: &tantivy::Searcher,
+    ) -> Result<Vec<String>, IndexError> {
+        let mut analyzer = self.index.tokenizer_for_field(self.fields.body)?;
+        let mut frequencies: HashMap<String, u32> = HashMap::new();
+        let mut stream = analyzer.token_stream(text);
+        stream.process(&mut |token| {
+            // Pure numbers say little on their own; identifiers are handled by the rules.
+            if token.text.chars().any(char::is_alphabetic) {
+                *frequencies.entry(token.text.clone()).or_default() += 1;
+            }
+        });
+        let documents = searcher.num_docs().max(1) as f32;
+        let mut weighted = Vec::with_capacity(frequencies.len());
+        for (term, tf) in frequencies {
+            let mut df = 0;
+            for field in [self.fields.title, self.fields.parties, self.fields.body] {
+                df += searcher.doc_freq(&Term::from_field_text(field, &term))?;
+            }
+            if df == 0 {
+                continue;
+            }
+            let idf = (1.0 + documents / df as f32).ln();
+            weighted.push(((1.0 + tf as f32).ln() * idf, term));
+        }
+        weighted.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        Ok(weighted
+            .into_iter()
+            .take(self.settings.query_terms)
+            .map(|(_, t)| t)
+            .collect())
+    }
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut builder = Schema::builder();
+    let danish = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(DANISH)
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    );
+    let fields = Fields {
+        key: builder.add_text_field("key", STRING),
+        kind: builder.add_text_field("kind", STRING | STORED),
+        case_id: builder.add_text_field("case_id", STRING | STORED),
+        title: builder.add_text_field("title", danish.clone()),
+        parties: builder.add_text_field("parties", danish.clone()),
+        body: builder.add_text_field("body", danish),
+        kle: builder.add_text_field("kle", STRING),
+    };
+    (builder.build(), fields)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::case::{CaseStatus, Party};
+
+    fn case(id: &str, title: &str) -> Case {
+        Case {
+            id: id.into(),
+            connector: "archive".into(),
+            number: format!("N-{id}"),
+            title: title.into(),
+            kle: None,
+            facet: None,
+            status: CaseStatus::Open,
+            parties: vec![
+                Party {
+                    kind: PartyKind::Name,
+                    value: "mette kjær".into(),
+                    display: "Mette Kjær".into(),
+                },
+                Party {
+                    kind: PartyKind::Cpr,
+                    value: "hash".into(),
+                    display: "150385-XXXX".into(),
+                },
+            ],
+            groups: vec![],
+            opened: None,
+        }
+    }
+
+    #[test]
+    fn cases_rank_by_their_record_and_their_filed_documents() {
+        let index = SearchIndex::in_memory().unwrap();
+        index
+            .put_case(&case("1", "Byggetilladelse til carport"))
+            .unwrap();
+        index
+            .put_case(&case("2", "Klage over vintertjeneste"))
+            .unwrap();
+        index
+            .put_filed_item(
+                "i1",
+                "2",
+                "Sneen på Bakkevej er ikke ryddet, og der er glat.",
+            )
+            .unwrap();
+        index.commit().unwrap();
+        assert_eq!(index.counts().unwrap(), (2, 1));
+
+        let hits = index.search("Hvornår rydder I sneen på Bakkevej?").unwrap();
+        assert_eq!(hits[0].case_id, "2");
+        assert!(!hits[0].document_scores.is_empty());
+        let hits = index
+            .search("Vi søger om byggetilladelser til en ny carport")
+            .unwrap();
+        assert_eq!(hits[0].case_id, "1");
+        assert!(hits[0].case_score > 0.0);
+    }
+
+    #[test]
+    fn replacing_a_case_keeps_one_record_and_cpr_is_never_indexed() {
+        let index = SearchIndex::in_memory().unwrap();
+        index.put_case(&case("1", "Carport")).unwrap();
+        index.put_case(&case("1", "Carport på Skovvej")).unwrap();
+        index.commit().unwrap();
+        assert_eq!(index.counts().unwrap(), (1, 0));
+        assert!(index.search("150385").unwrap().is_empty());
+        assert!(index.search("hash").unwrap().is_empty());
+    }
+
+    #[test]
+    fn text_without_known_terms_finds_nothing() {
+        let index = SearchIndex::in_memory().unwrap();
+        index.put_case(&case("1", "Carport")).unwrap();
+        index.commit().unwrap();
+        assert!(index.search("zzzz qqqq").unwrap().is_empty());
+        assert!(index.search("").unwrap().is_empty());
+    }
+}

@@ -1,0 +1,8 @@
+//! Ranked case suggestions from the full-text index and rules.
+
+mod analyzer;
+mod index;
+mod rank;
+
+pub use index::{IndexError, SearchIndex, TextHit};
+pub use rank::{Reason, SuggestError, Suggester, Suggestion};

@@ -1,0 +1,119 @@
+//! What users may see: their own items, and only cases open to their groups.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+/// A case restricted to the group `social` in the demo data.
+const SOCIAL_CASE: &str = "VK-2026-0004";
+
+#[tokio::test]
+async fn cases_of_other_groups_are_absent_from_search_lookup_and_filing() {
+    let app = TestApp::spawn().await;
+    let outsider = app.token_for("bo", &[]);
+
+    let insider: Value = app
+        .get("/api/v1/cases?q=kørestol", &app.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(insider["cases"][0]["id"], SOCIAL_CASE, "{insider}");
+    let hidden: Value = app
+        .get("/api/v1/cases?q=kørestol", &outsider)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        hidden["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["id"] != SOCIAL_CASE),
+        "{hidden}"
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/cases/{SOCIAL_CASE}"), &outsider)
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/cases/{SOCIAL_CASE}"), &app.token)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+
+    // Even a mail quoting the hidden case's number does not reveal it or let it be filed.
+    let case: Value = app
+        .get(&format!("/api/v1/cases/{SOCIAL_CASE}"), &app.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let text = format!("Vedr. sag {} om kørestol", case["number"].as_str().unwrap());
+    let item: Value = app
+        .post_item_as(&outsider, text.into_bytes(), "text/plain")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let suggestions: Value = app
+        .get(
+            &format!("/api/v1/items/{}/suggestions", item["id"].as_str().unwrap()),
+            &outsider,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        suggestions["suggestions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["case"]["id"] != SOCIAL_CASE)
+    );
+    let response = app
+        .file_as(
+            &outsider,
+            json!({"item_id": item["id"], "case_id": SOCIAL_CASE}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn items_and_filings_belong_to_the_user_who_made_them() {
+    let app = TestApp::spawn().await;
+    let item = app.post_mail(fixture(FIXTURE_MAIL)).await;
+    let item_id = item["id"].as_str().unwrap();
+    let other = app.token_for("bo", &[]);
+    assert_eq!(
+        app.get(&format!("/api/v1/items/{item_id}"), &other)
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/items/{item_id}/suggestions"), &other)
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    let filing: Value = app
+        .file(filing_body(item_id, "VK-2026-0031"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let path = format!("/api/v1/filings/{}", filing["id"].as_str().unwrap());
+    assert_eq!(app.get(&path, &other).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get(&path, &app.admin_token).await.status(),
+        StatusCode::OK
+    );
+}

@@ -1,0 +1,92 @@
+//! Probes, metrics and the authentication every API route demands.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn probes_answer_and_metrics_need_a_token() {
+    let app = TestApp::spawn().await;
+    let live = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(live.status(), StatusCode::OK);
+    let ready: Value = app
+        .client
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["status"], "ok");
+
+    assert_eq!(
+        app.client
+            .get(app.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    app.get("/api/v1/cases?q=carport", &app.token).await;
+    let metrics = app.get("/metrics", &app.token).await.text().await.unwrap();
+    assert!(metrics.contains("journaliser_http_requests_total{method=\"GET\",route=\"/api/v1/cases\",status=\"200\"} 1"), "{metrics}");
+    assert!(
+        metrics.contains("journaliser_filings{state=\"failed\"} 0"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn api_routes_refuse_missing_and_bad_tokens_and_users_on_admin_routes() {
+    let app = TestApp::spawn().await;
+    for path in [
+        "/api/v1/cases",
+        "/api/v1/items/x",
+        "/api/v1/filings/x",
+        "/api/v1/admin/filings",
+    ] {
+        let response = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{path}");
+        assert_eq!(response.headers()["www-authenticate"], "Bearer");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["code"], "unauthenticated");
+        let response = app.get(path, "not-a-token").await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{path}");
+    }
+    let response = app
+        .client
+        .post(app.url("/api/v1/items"))
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+
+    let response = app
+        .get("/api/v1/admin/filings?state=failed", &app.token)
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let response = app
+        .get("/api/v1/admin/filings?state=failed", &app.admin_token)
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    assert!(body["filings"].as_array().unwrap().is_empty());
+    let response = app
+        .get("/api/v1/admin/filings?state=bogus", &app.admin_token)
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn responses_carry_a_request_id_and_unknown_routes_are_json_404s() {
+    let app = TestApp::spawn().await;
+    let response = app.get("/api/v1/nowhere", &app.token).await;
+    assert!(response.headers().contains_key("x-request-id"));
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "not_found");
+}

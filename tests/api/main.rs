@@ -1,0 +1,9 @@
+//! Integration tests: the real service on a random port, spoken to over HTTP.
+
+mod helpers;
+
+mod access;
+mod flow;
+mod health;
+mod items;
+mod restart;

@@ -1,0 +1,169 @@
+//! Nothing lost: the real binary, killed while a filing cannot be delivered, delivers it
+//! exactly once after a restart; and it stops gracefully on SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::archived_documents;
+
+const BINARY: &str = env!("CARGO_BIN_EXE_journaliser");
+
+fn journaliser(dir: &Path) -> Command {
+    let mut command = Command::new(BINARY);
+    command
+        .current_dir(dir)
+        .env("JOURNALISER_DATA_DIR", dir.join("data"))
+        .env("JOURNALISER_FILING__INITIAL_BACKOFF_SECS", "1")
+        .env("JOURNALISER_FILING__MAX_BACKOFF_SECS", "2")
+        .env("JOURNALISER_FILING__POLL_INTERVAL_MS", "50")
+        .env("JOURNALISER_INDEX__WRITER_MEMORY_MB", "15")
+        .env("JOURNALISER_LOG__FILTER", "warn");
+    command
+}
+
+fn output(command: &mut Command) -> String {
+    let output = command.output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// Starts `journaliser serve` on a free port and returns it with its base URL.
+fn serve(dir: &Path) -> (Child, String) {
+    let mut child = journaliser(dir)
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let base = line.trim().rsplit(' ').next().unwrap().to_string();
+    assert!(
+        base.starts_with("http://127.0.0.1:"),
+        "unexpected first line {line:?}"
+    );
+    (child, base)
+}
+
+async fn filing(client: &reqwest::Client, base: &str, token: &str, id: &str) -> Value {
+    client
+        .get(format!("{base}/api/v1/filings/{id}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_accepted_filing_survives_a_kill_and_is_delivered_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = dir.path().join("cases.json");
+    std::fs::write(
+        &cases,
+        json!([{"id": "S-1", "number": "00.01.00-G01-1-26", "title": "Kommunens styrelse", "kle": "00.01.00",
+                "facet": "G01", "status": "open", "parties": [{"kind": "email", "value": "borger@borger.example"}],
+                "groups": []}])
+        .to_string(),
+    )
+    .unwrap();
+    let imported = journaliser(dir.path())
+        .args(["import", "cases"])
+        .arg(&cases)
+        .output()
+        .unwrap();
+    assert!(
+        imported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&imported.stderr)
+    );
+    let token = output(journaliser(dir.path()).args(["token", "--user", "anna"]))
+        .trim()
+        .to_string();
+
+    // The archive cannot be written: a file stands where its folder should be.
+    let archive = dir.path().join("data/archive");
+    std::fs::write(&archive, b"blocked").unwrap();
+
+    let (mut first, base) = serve(dir.path());
+    let client = reqwest::Client::new();
+    let item: Value = client
+        .post(format!("{base}/api/v1/items"))
+        .bearer_auth(&token)
+        .header("content-type", "text/plain")
+        .body("Referat af mødet om kommunens styrelse.")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let response = client
+        .post(format!("{base}/api/v1/filings"))
+        .bearer_auth(&token)
+        .json(&json!({"item_id": item["id"], "case_id": "S-1", "title": "Referat"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let id = response.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Wait until a delivery has failed and the filing says why and when it retries.
+    let mut seen = Value::Null;
+    for _ in 0..200 {
+        seen = filing(&client, &base, &token, &id).await;
+        if seen["error"].is_string() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(seen["state"], "queued", "{seen:#}");
+    assert!(
+        seen["error"].as_str().unwrap().contains("archive"),
+        "{seen:#}"
+    );
+    assert!(seen["next_attempt_at"].is_string(), "{seen:#}");
+
+    first.kill().unwrap();
+    first.wait().unwrap();
+    std::fs::remove_file(&archive).unwrap();
+
+    let (mut second, base) = serve(dir.path());
+    let mut settled = Value::Null;
+    for _ in 0..300 {
+        settled = filing(&client, &base, &token, &id).await;
+        if settled["state"] != "queued" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(settled["state"], "filed", "{settled:#}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let documents = archived_documents(&archive, "S-1");
+    assert_eq!(documents.len(), 1, "{documents:?}");
+    assert!(documents[0].join("metadata.json").exists());
+
+    // SIGTERM: the server stops by itself, cleanly.
+    let stopped = Command::new("kill")
+        .args(["-TERM", &second.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    let status = second.wait().unwrap();
+    assert!(status.success(), "exit status after SIGTERM: {status}");
+}
