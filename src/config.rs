@@ -411,6 +411,14 @@ mod tests {
     }
 
     #[test]
+    fn the_sample_configuration_parses_and_states_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("journaliser.example.toml");
+        let sample = Config::load(Some(&path), env(&[])).unwrap();
+        let as_toml = |c: &Config| toml::to_string(c).unwrap();
+        assert_eq!(as_toml(&sample), as_toml(&Config::default()));
+    }
+
+    #[test]
     fn secrets_do_not_print() {
         let secret = Secret("hunter2".into());
         assert_eq!(format!("{secret:?}"), "\"[redacted]\"");

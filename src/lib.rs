@@ -30,3 +30,50 @@ pub mod store;
 pub mod suggest;
 /// Logging and tracing set-up.
 pub mod telemetry;
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    /// ARCHITECTURE.md is read first by newcomers: every source path it names must exist.
+    #[test]
+    fn architecture_names_only_paths_that_exist() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(root.join("ARCHITECTURE.md")).unwrap();
+        let path = regex::Regex::new(r"\b(?:[a-z_-]+/)+(?:[a-z_]+\.rs)?|\b[a-z_]+\.rs\b").unwrap();
+        let files: Vec<String> = walk(&root.join("src"));
+        let mut checked = 0;
+        for found in path.find_iter(&text) {
+            let name = found.as_str();
+            let before = text[..found.start()].chars().next_back();
+            // Parts of URLs (`/api/v1/items/`) and of paths outside the repository are not ours.
+            if before.is_some_and(|c| c == '/' || c == '.' || c.is_alphanumeric())
+                || name.contains("shared/")
+            {
+                continue;
+            }
+            let exists = root.join("src").join(name).exists()
+                || root.join(name).exists()
+                || (!name.contains('/') && files.iter().any(|f| f.ends_with(&format!("/{name}"))));
+            assert!(exists, "ARCHITECTURE.md names {name}, which does not exist");
+            checked += 1;
+        }
+        assert!(
+            checked > 20,
+            "only {checked} paths found: is the pattern right?"
+        );
+    }
+
+    fn walk(dir: &Path) -> Vec<String> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                out.extend(walk(&path));
+            } else {
+                out.push(path.display().to_string());
+            }
+        }
+        out
+    }
+}

@@ -172,10 +172,10 @@ impl CaseInput {
             ),
             None => None,
         };
-        if let Some(opened) = &self.opened {
-            if chrono::NaiveDate::parse_from_str(opened, "%Y-%m-%d").is_err() {
-                return Err(CaseError::Opened { id });
-            }
+        if let Some(opened) = &self.opened
+            && chrono::NaiveDate::parse_from_str(opened, "%Y-%m-%d").is_err()
+        {
+            return Err(CaseError::Opened { id });
         }
         let mut parties = Vec::with_capacity(self.parties.len());
         for (index, party) in self.parties.into_iter().enumerate() {

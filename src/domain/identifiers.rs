@@ -135,7 +135,7 @@ impl CvrNumber {
             .zip(WEIGHTS)
             .map(|(&d, w)| u32::from(d - b'0') * w)
             .sum();
-        if sum % 11 != 0 {
+        if !sum.is_multiple_of(11) {
             return Err(IdentifierError::CvrChecksum);
         }
         Ok(CvrNumber(digits))
@@ -214,13 +214,23 @@ fn stands_alone(text: &str, range: &Range<usize>) -> bool {
     !continues(before.next(), before.next()) && !continues(after.next(), after.next())
 }
 
-/// Whether a bare eight-digit number looks like part of a phone number or a longer digit
-/// sequence written in groups (`+45 12345678`, `12345678 90`).
+/// Whether a bare eight-digit number looks like a phone number (`Tlf. 12345678`) or part of a
+/// longer digit sequence written in groups (`+45 12345678`, `12345678 90`). Danish phone
+/// numbers have eight digits too, and one in eleven passes the CVR check.
 fn phone_like(text: &str, range: &Range<usize>) -> bool {
     let mut before = text[..range.start].chars().rev().skip_while(|&c| c == ' ');
     let mut after = text[range.end..].chars().skip_while(|&c| c == ' ');
     let grouped = |c: Option<char>| c.is_some_and(|c| c.is_ascii_digit() || c == '+');
-    grouped(before.next()) || grouped(after.next())
+    let label_start = text[..range.start]
+        .char_indices()
+        .rev()
+        .nth(15)
+        .map_or(0, |(i, _)| i);
+    let label = text[label_start..range.start].to_lowercase();
+    let labelled = ["tlf", "telefon", "mobil", "fax", "phone", "tel.", "tel:"]
+        .iter()
+        .any(|word| label.contains(word));
+    labelled || grouped(before.next()) || grouped(after.next())
 }
 
 /// CPR numbers written `DDMMYY-SSSS` or `DDMMYYSSSS` standing on their own, with a valid date.
@@ -280,7 +290,7 @@ impl IdentifierPatterns {
         let mut cases = Found::default();
         let mut kle = Found::default();
         for pattern in &self.journal {
-            for m in pattern.find_iter(text) {
+            for m in pattern.find_iter(text).filter(|m| !m.is_empty()) {
                 cases.push(m.start(), m.as_str().to_owned());
                 if let Some(k) = KLE.find(m.as_str()) {
                     kle.push(m.start() + k.start(), k.as_str().to_owned());
@@ -514,6 +524,14 @@ mod tests {
     }
 
     #[test]
+    fn phone_numbers_are_not_cvr_numbers() {
+        // 29189838 passes modulus-11; as a phone number it is still not a company.
+        let text = "Tlf. 29189838, mobil: 29189838, +45 29189838, 29 18 98 38";
+        let found = IdentifierPatterns::default().find(text, &hasher());
+        assert!(found.cvr.is_empty(), "{:?}", found.cvr);
+    }
+
+    #[test]
     fn labelled_cvr_may_be_written_in_groups() {
         let found = IdentifierPatterns::default().find("CVR-nr. 2918 9838", &hasher());
         assert_eq!(found.cvr, ["29189838"]);
@@ -536,6 +554,8 @@ mod tests {
         assert_eq!(found.case_numbers, ["SAG-2024-17"]);
         assert_eq!(found.kle, ["27.24.00"]);
         assert!(IdentifierPatterns::new(&["(".to_owned()]).is_err());
+        let empty_matches = IdentifierPatterns::new(&["x*".to_owned()]).unwrap();
+        assert!(empty_matches.find("abc", &hasher()).case_numbers.is_empty());
     }
 
     #[test]

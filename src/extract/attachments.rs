@@ -93,10 +93,6 @@ fn read_content(
             attachment.text = html_to_text(html);
             return;
         }
-        PartType::Text(text) if attachment.content_type == "text/html" => {
-            attachment.text = html_to_text(text);
-            return;
-        }
         PartType::Text(text) => {
             attachment.text = text.replace("\r\n", "\n");
             return;

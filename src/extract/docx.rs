@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::office::{self, Node};
-use super::{DocumentMetadata, ExtractError, RawDocument};
+use super::{DocumentMetadata, ExtractError, RawDocument, reason};
 
 pub(super) fn extract(bytes: &[u8]) -> Result<RawDocument, ExtractError> {
     let mut archive = office::open(bytes, "DOCX")?;
@@ -12,7 +12,8 @@ pub(super) fn extract(bytes: &[u8]) -> Result<RawDocument, ExtractError> {
     })?;
     let mut text = body_text(&body).map_err(|e| {
         ExtractError::Malformed(format!(
-            "broken DOCX: word/document.xml is not valid XML ({e})"
+            "broken DOCX: word/document.xml is not valid XML ({})",
+            reason(&e)
         ))
     })?;
 

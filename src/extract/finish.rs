@@ -129,6 +129,7 @@ fn mask_mail(mail: &mut MailMetadata) {
                 .iter_mut()
                 .chain(attachment.text_error.iter_mut()),
         );
+        mask(&mut attachment.content_type);
         mask(&mut attachment.text);
         if let Some(nested) = attachment.nested.as_deref_mut() {
             mask_mail(nested);

@@ -54,6 +54,7 @@ pub(super) fn convert(message: &Message<'_>, depth: usize, max_depth: usize) -> 
         cc: addresses(message.cc()),
         date: message
             .date()
+            .filter(|date| date.is_valid())
             .and_then(|date| DateTime::from_timestamp(date.to_timestamp(), 0)),
         message_id: message.message_id().and_then(message_id),
         in_reply_to: message_ids(message.in_reply_to()),

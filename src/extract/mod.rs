@@ -10,7 +10,7 @@ use std::panic::{self, AssertUnwindSafe};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::identifiers::{CprHasher, CprRef, IdentifierPatterns};
+use crate::domain::identifiers::{CprHasher, CprRef, IdentifierPatterns, redact_cpr};
 
 mod attachments;
 #[cfg(test)]
@@ -22,6 +22,7 @@ mod mail;
 mod odt;
 mod office;
 mod pdf;
+mod pdf_nesting;
 mod text;
 
 /// What the caller says the bytes are; `Sniff` looks at the bytes themselves.
@@ -48,7 +49,9 @@ impl Format {
 pub struct Extractor {
     pub patterns: IdentifierPatterns,
     pub cpr_hasher: CprHasher,
-    /// How deep nested messages and attachments are followed.
+    /// How deep nested messages and attachments are followed. `0` lists a mail's attachments
+    /// without reading them; `1` reads the mail's attachments and parses attached mails, but not
+    /// their attachments; and so on.
     pub max_depth: usize,
 }
 
@@ -202,10 +205,16 @@ fn extract_document(bytes: &[u8], format: Format) -> Result<RawDocument, Extract
         Format::Pdf => pdf::extract(bytes),
         Format::Docx => docx::extract(bytes),
         Format::Odt => odt::extract(bytes),
-        Format::Text => Ok(text::extract_plain(bytes)),
-        Format::Html => Ok(text::extract_html(bytes)),
+        Format::Text => text::extract_plain(bytes),
+        Format::Html => text::extract_html(bytes),
         Format::Mail | Format::Sniff => Err(ExtractError::Unsupported),
     })
+}
+
+/// A library's error message fit to show: it may quote the input, so CPR numbers are masked,
+/// and it is kept short.
+fn reason(error: &dyn std::fmt::Display) -> String {
+    redact_cpr(&error.to_string()).chars().take(200).collect()
 }
 
 /// Runs a third-party parser, turning a panic on hostile input into `Malformed`.

@@ -1,14 +1,17 @@
 //! OpenDocument text (ODT): paragraphs and headings as text; title, creator and dates from meta.xml.
 
 use super::office::{self, Node};
-use super::{DocumentMetadata, ExtractError, RawDocument};
+use super::{DocumentMetadata, ExtractError, RawDocument, reason};
 
 pub(super) fn extract(bytes: &[u8]) -> Result<RawDocument, ExtractError> {
     let mut archive = office::open(bytes, "ODT")?;
     let content = office::read_entry(&mut archive, "content.xml")?
         .ok_or_else(|| ExtractError::Malformed("broken ODT: content.xml is missing".into()))?;
     let text = body_text(&content).map_err(|e| {
-        ExtractError::Malformed(format!("broken ODT: content.xml is not valid XML ({e})"))
+        ExtractError::Malformed(format!(
+            "broken ODT: content.xml is not valid XML ({})",
+            reason(&e)
+        ))
     })?;
 
     let mut metadata = DocumentMetadata {

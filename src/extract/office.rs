@@ -5,7 +5,7 @@ use std::io::{Cursor, Read};
 use quick_xml::events::{BytesRef, BytesStart, Event};
 use quick_xml::reader::Reader;
 
-use super::ExtractError;
+use super::{ExtractError, reason};
 
 /// No single entry may inflate beyond this: a zip bomb must not exhaust memory.
 const MAX_ENTRY_BYTES: u64 = 200 * 1024 * 1024;
@@ -14,7 +14,10 @@ pub(super) type Archive<'a> = zip::ZipArchive<Cursor<&'a [u8]>>;
 
 pub(super) fn open<'a>(bytes: &'a [u8], kind: &str) -> Result<Archive<'a>, ExtractError> {
     zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| {
-        ExtractError::Malformed(format!("broken {kind}: not a readable zip archive ({e})"))
+        ExtractError::Malformed(format!(
+            "broken {kind}: not a readable zip archive ({})",
+            reason(&e)
+        ))
     })
 }
 
@@ -24,7 +27,7 @@ pub(super) fn read_entry(
     name: &str,
 ) -> Result<Option<Vec<u8>>, ExtractError> {
     let broken = |e: &dyn std::fmt::Display| {
-        ExtractError::Malformed(format!("broken archive entry {name}: {e}"))
+        ExtractError::Malformed(format!("broken archive entry {name}: {}", reason(e)))
     };
     let mut entry = match archive.by_name(name) {
         Ok(entry) => entry,

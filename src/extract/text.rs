@@ -1,31 +1,40 @@
 //! Plain text and HTML: decoding legacy Danish files and turning markup into readable text.
 
+use super::detect::looks_like_text;
 use super::office::tidy;
-use super::{DocumentMetadata, RawDocument};
+use super::{DocumentMetadata, ExtractError, RawDocument};
 
-pub(super) fn extract_plain(bytes: &[u8]) -> RawDocument {
+pub(super) fn extract_plain(bytes: &[u8]) -> Result<RawDocument, ExtractError> {
+    let text = decode_text(bytes)?;
     let metadata = DocumentMetadata {
         format: "text".into(),
         ..DocumentMetadata::default()
     };
-    RawDocument {
-        text: decode(bytes),
-        metadata,
-    }
+    Ok(RawDocument { text, metadata })
 }
 
-pub(super) fn extract_html(bytes: &[u8]) -> RawDocument {
-    let html = decode(bytes);
-    let title = title(&html);
+pub(super) fn extract_html(bytes: &[u8]) -> Result<RawDocument, ExtractError> {
+    let html = decode_text(bytes)?;
     let metadata = DocumentMetadata {
         format: "html".into(),
-        title,
+        title: title(&html),
         ..DocumentMetadata::default()
     };
-    RawDocument {
+    Ok(RawDocument {
         text: html_to_text(&html),
         metadata,
+    })
+}
+
+/// Declared text that is really binary would only produce noise.
+fn decode_text(bytes: &[u8]) -> Result<String, ExtractError> {
+    let utf16 = bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF");
+    if !utf16 && !looks_like_text(bytes) {
+        return Err(ExtractError::Malformed(
+            "not text: the content is binary".into(),
+        ));
     }
+    Ok(decode(bytes))
 }
 
 /// UTF-8 (BOM stripped), UTF-16 with a BOM, and otherwise Windows-1252: what older Danish
@@ -83,6 +92,13 @@ pub(super) fn html_to_text(html: &str) -> String {
         rest = &rest[lt..];
         if let Some(after) = rest.strip_prefix("<!--") {
             rest = after.find("-->").map_or("", |end| &after[end + 3..]);
+            continue;
+        }
+        // A `<` not opening a tag ("a < b") is text, as browsers treat it.
+        if !rest[1..].starts_with(|c: char| c.is_ascii_alphabetic() || matches!(c, '/' | '!' | '?'))
+        {
+            out.text("<");
+            rest = &rest[1..];
             continue;
         }
         let Some(gt) = rest.find('>') else {
@@ -289,21 +305,29 @@ mod tests {
         let html = "<html><head><title>T</title><style>p{}</style></head><body>\
             <script>alert('x')</script><p>Kære  Hr.\n Testsen,</p><div>Sag&nbsp;nr. 27.24.00<br>\
             Bl&aring;b&#230;r &amp; gr&#xF8;d</div><!-- skjult --><ul><li>en</li><li>to</li></ul>\
-            <table><tr><td>a</td><td>b</td></tr></table>&unknown; a&b</body></html>";
+            <table><tr><td>a</td><td>b</td></tr></table>&unknown; a&b, 1 < 2</body></html>";
         assert_eq!(
             html_to_text(html),
-            "Kære Hr. Testsen,\n\nSag nr. 27.24.00\nBlåbær & grød\n\nen\nto\n\na\tb\n\n&unknown; a&b"
+            "Kære Hr. Testsen,\n\nSag nr. 27.24.00\nBlåbær & grød\n\nen\nto\n\na\tb\n\n&unknown; a&b, 1 < 2"
         );
     }
 
     #[test]
     fn html_title_becomes_metadata() {
-        let document = extract_html(b"<title> Ans\xF8gning\n om st&oslash;tte </title><p>x</p>");
+        let document =
+            extract_html(b"<title> Ans\xF8gning\n om st&oslash;tte </title><p>x</p>").unwrap();
         assert_eq!(
             document.metadata.title.as_deref(),
             Some("Ansøgning om støtte")
         );
         assert_eq!(document.text, "x");
+    }
+
+    #[test]
+    fn binary_declared_as_text_is_refused() {
+        assert!(extract_plain(b"\x00\x01\x02 binary \x00").is_err());
+        assert!(extract_html(b"<p>\x00\x00\x00\x00</p>").is_err());
+        assert_eq!(extract_plain(b"\xFF\xFEB\x00").unwrap().text, "B");
     }
 
     #[test]

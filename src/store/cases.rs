@@ -85,16 +85,6 @@ impl Store {
         Ok(self.case(id).await?.filter(|c| c.visible_to(viewer_groups)))
     }
 
-    pub async fn cases(&self, ids: &[String]) -> Result<Vec<Case>> {
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(case) = self.case(id).await? {
-                out.push(case);
-            }
-        }
-        Ok(out)
-    }
-
     pub async fn all_cases(&self) -> Result<Vec<Case>> {
         let rows = sqlx::query("SELECT * FROM cases ORDER BY id")
             .fetch_all(&self.pool)

@@ -22,6 +22,9 @@ const PENALTY_CLOSED: f64 = 0.5;
 /// Score of "none of these": confidence is a softmax over the candidates and this option.
 const NONE_OF_THESE: f64 = 1.0;
 const TEMPERATURE: f64 = 2.0;
+/// Confidence is shared among this many best candidates, so that a long tail of weak text
+/// matches does not dilute it.
+const CONFIDENCE_POOL: usize = 10;
 /// Only this much of a long item's text is used to find similar cases.
 const MAX_QUERY_CHARS: usize = 20_000;
 
@@ -136,16 +139,23 @@ impl Suggester {
             }
         }
 
-        let ids: Vec<String> = evidence.keys().cloned().collect();
+        // Cases are loaded best-first by a preliminary score (as if open) until enough visible
+        // ones are found: a long mail can match hundreds of cases weakly.
+        let mut candidates: Vec<(f64, String, Evidence)> = evidence
+            .into_iter()
+            .map(|(id, found)| (explain(CaseStatus::Open, &found).0, id, found))
+            .collect();
+        candidates.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        let wanted = limit.max(CONFIDENCE_POOL);
         let mut suggestions: Vec<Suggestion> = Vec::new();
-        for case in self.store.cases(&ids).await? {
-            if !case.visible_to(viewer_groups) {
-                continue;
+        for (_, case_id, found) in candidates {
+            if suggestions.len() >= wanted {
+                break;
             }
-            let Some(found) = evidence.remove(&case.id) else {
+            let Some(case) = self.store.visible_case(&case_id, viewer_groups).await? else {
                 continue;
             };
-            let (score, reasons) = explain(&case, &found);
+            let (score, reasons) = explain(case.status, &found);
             if reasons.is_empty() {
                 continue;
             }
@@ -164,6 +174,7 @@ impl Suggester {
         let normaliser = (TEMPERATURE * NONE_OF_THESE).exp()
             + suggestions
                 .iter()
+                .take(CONFIDENCE_POOL)
                 .map(|s| (TEMPERATURE * s.score).exp())
                 .sum::<f64>();
         for suggestion in &mut suggestions {
@@ -197,7 +208,7 @@ fn relative_text_scores(hits: &[TextHit]) -> Vec<(String, f64)> {
 }
 
 /// The case's score and the reasons behind it, strongest first.
-fn explain(case: &Case, evidence: &Evidence) -> (f64, Vec<Reason>) {
+fn explain(status: CaseStatus, evidence: &Evidence) -> (f64, Vec<Reason>) {
     let mut parts: Vec<(f64, Reason)> = Vec::new();
     if evidence.already_filed {
         parts.push((
@@ -277,7 +288,7 @@ fn explain(case: &Case, evidence: &Evidence) -> (f64, Vec<Reason>) {
         } else {
             0.0
         };
-    if case.status == CaseStatus::Closed && !parts.is_empty() {
+    if status == CaseStatus::Closed && !parts.is_empty() {
         score -= PENALTY_CLOSED;
         parts.push((
             0.0,
@@ -304,21 +315,6 @@ fn reason(code: &'static str, text: String, text_en: String) -> Reason {
 mod tests {
     use super::*;
 
-    fn case(status: CaseStatus) -> Case {
-        Case {
-            id: "1".into(),
-            connector: "archive".into(),
-            number: "N".into(),
-            title: "T".into(),
-            kle: None,
-            facet: None,
-            status,
-            parties: vec![],
-            groups: vec![],
-            opened: None,
-        }
-    }
-
     #[test]
     fn rules_outweigh_text_and_reasons_come_strongest_first() {
         let evidence = Evidence {
@@ -326,7 +322,7 @@ mod tests {
             thread: true,
             ..Default::default()
         };
-        let (score, reasons) = explain(&case(CaseStatus::Open), &evidence);
+        let (score, reasons) = explain(CaseStatus::Open, &evidence);
         assert!(score > WEIGHT_THREAD);
         assert_eq!(
             reasons.iter().map(|r| r.code).collect::<Vec<_>>(),
@@ -337,7 +333,7 @@ mod tests {
     #[test]
     fn weak_text_alone_gives_no_reason_and_closed_cases_are_marked() {
         let (_, reasons) = explain(
-            &case(CaseStatus::Open),
+            CaseStatus::Open,
             &Evidence {
                 text: 0.1,
                 ..Default::default()
@@ -345,14 +341,14 @@ mod tests {
         );
         assert!(reasons.is_empty());
         let (open, _) = explain(
-            &case(CaseStatus::Open),
+            CaseStatus::Open,
             &Evidence {
                 text: 1.0,
                 ..Default::default()
             },
         );
         let (closed, reasons) = explain(
-            &case(CaseStatus::Closed),
+            CaseStatus::Closed,
             &Evidence {
                 text: 1.0,
                 ..Default::default()
