@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use crate::auth::User;
 use crate::domain::filing::{AttachmentChoice, AttachmentMode};
+use crate::domain::identifiers::redact_cpr;
 use crate::extract::Metadata;
 use crate::store::{FilingCreated, NewFiling, Store, StoreError};
 use crate::suggest::{IndexError, SearchIndex};
@@ -99,7 +100,9 @@ pub async fn accept(
                 "title is longer than 250 characters".into(),
             ));
         }
-        Some(title) => title.to_string(),
+        // Titles end up on public journal lists and in folder names: a CPR number in one is
+        // masked like everywhere else.
+        Some(title) => redact_cpr(title).into_owned(),
         None => default_title(&item.extracted.metadata),
     };
     let dedupe_key = match &item.message_id {

@@ -174,6 +174,11 @@ async fn a_cpr_number_of_a_party_is_a_reason_and_never_shown_in_full() {
     assert_eq!(first["case"]["id"], "VK-2026-0007");
     assert!(reason_codes(first).contains(&"party".to_string()));
     assert!(!suggestions.to_string().contains("1234"));
+
+    let body =
+        json!({"item_id": item["id"], "case_id": "VK-2026-0007", "title": "Carport, 150385-1234"});
+    let filing: Value = app.file(body).await.json().await.unwrap();
+    assert_eq!(filing["title"], "Carport, 150385-XXXX");
 }
 
 #[tokio::test]
