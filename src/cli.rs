@@ -1,4 +1,4 @@
-//! Command-line interface: `serve`, `token` and `import cases`.
+//! Command-line interface: `serve`, `token`, `import cases` and `eval replay`.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -8,6 +8,8 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::auth::{TokenKeys, User};
 use crate::config::Config;
+use crate::eval::{Protocol, ReplayOptions};
+use crate::import::Parties;
 use crate::server::{Server, Services, shutdown_signal};
 
 #[derive(Parser)]
@@ -67,6 +69,9 @@ enum Command {
     /// Load data into the store and index.
     #[command(subcommand)]
     Import(Import),
+    /// Measure the suggestions.
+    #[command(subcommand)]
+    Eval(Eval),
 }
 
 #[derive(Subcommand)]
@@ -81,6 +86,30 @@ enum Import {
         /// List the cases of this connector instead (e.g. `archive`).
         #[arg(long, conflicts_with = "file")]
         from_connector: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum Eval {
+    /// Replay a labelled, time-ordered corpus through extraction, index, ranker and filing on
+    /// a temporary store, and report accuracy, calibration and speed.
+    Replay {
+        /// `DIR/<user>/<folder>/<message>` with `DIR/MANIFEST.tsv`; each folder is a case.
+        #[arg(long)]
+        corpus: PathBuf,
+        /// Replay only this user (repeatable; default: every user in the manifest).
+        #[arg(long = "user")]
+        users: Vec<String>,
+        /// `batch`: train on the first 100·k messages, score the next 100; `online`: score
+        /// each message from everything filed before it.
+        #[arg(long, value_enum)]
+        protocol: Protocol,
+        /// Give cases opaque titles, so that folder names do not help the text match.
+        #[arg(long)]
+        no_case_titles: bool,
+        /// Print the report as one JSON object.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -139,17 +168,18 @@ impl Cli {
             }) => {
                 let config = load(common)?;
                 let services = Services::open(config).await?;
-                let (connector, inputs) = match (file, from_connector) {
+                let (connector, inputs, parties) = match (file, from_connector) {
                     (Some(file), _) => (
                         crate::connector::ARCHIVE.to_string(),
                         crate::import::read_cases(file)?,
+                        Parties::Replace,
                     ),
                     (None, Some(name)) => {
                         let connector = services
                             .connectors
                             .get(name)
                             .with_context(|| format!("no connector named {name:?}"))?;
-                        (name.clone(), connector.list_cases().await?)
+                        (name.clone(), connector.list_cases().await?, Parties::Merge)
                     }
                     (None, None) => anyhow::bail!("give a FILE or --from-connector"),
                 };
@@ -159,11 +189,40 @@ impl Cli {
                     &services.extractor.cpr_hasher,
                     &connector,
                     inputs,
+                    parties,
                     true,
                 )
                 .await?;
                 services.store.close().await;
                 eprintln!("imported {count} cases");
+                Ok(())
+            }
+            Command::Eval(Eval::Replay {
+                corpus,
+                users,
+                protocol,
+                no_case_titles,
+                json,
+            }) => {
+                let mut config = Config::load(self.config.as_deref(), std::env::vars())?;
+                // Thousands of filings would each log a line over the progress bar; warnings
+                // (such as a skipped message) still show, and RUST_LOG overrides.
+                config.log.filter = "warn".into();
+                crate::telemetry::init(&config.log);
+                let extractor = crate::eval::extractor(&config.extract)?;
+                let options = ReplayOptions {
+                    corpus: corpus.clone(),
+                    users: users.clone(),
+                    protocol: *protocol,
+                    case_titles: !*no_case_titles,
+                    progress: true,
+                };
+                let report = crate::eval::replay(&options, &extractor).await?;
+                if *json {
+                    println!("{}", serde_json::to_string_pretty(&report)?);
+                } else {
+                    print!("{report}");
+                }
                 Ok(())
             }
         }

@@ -34,7 +34,7 @@ pub struct ServerConfig {
     pub bind: SocketAddr,
     /// Largest accepted upload, in bytes.
     pub max_body_bytes: usize,
-    /// Upper bound on one request, so a graceful shutdown cannot wait forever.
+    /// Upper bound on one request, so a graceful shutdown cannot wait forever for one.
     pub request_timeout_secs: u64,
 }
 
@@ -199,7 +199,8 @@ impl Default for FilingConfig {
 impl Default for LogConfig {
     fn default() -> Self {
         LogConfig {
-            filter: "info".into(),
+            // tantivy reports every segment file it deletes at info level.
+            filter: "info,tantivy=warn".into(),
             json: false,
         }
     }

@@ -53,6 +53,7 @@ pub async fn seed_if_empty(services: &Services) -> anyhow::Result<bool> {
         &services.extractor.cpr_hasher,
         ARCHIVE,
         cases,
+        crate::import::Parties::Replace,
         false,
     )
     .await?;

@@ -124,6 +124,16 @@ fn read_csv(bytes: &[u8]) -> Result<Vec<CaseInput>, String> {
     Ok(out)
 }
 
+/// How an import treats parties the store already knows for a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Parties {
+    /// The import is the truth: parties not in it are removed (files from the case owner).
+    Replace,
+    /// Parties are added, never removed: a connector's case list may lack what an import
+    /// brought (the file archive keeps no CPR numbers).
+    Merge,
+}
+
 /// Validates every case first, so that one bad row stops the import before anything is
 /// written; then stores and indexes them all.
 pub async fn import_cases(
@@ -132,9 +142,10 @@ pub async fn import_cases(
     hasher: &CprHasher,
     connector: &str,
     inputs: Vec<CaseInput>,
+    parties: Parties,
     progress: bool,
 ) -> Result<usize, ImportError> {
-    let cases = inputs
+    let mut cases = inputs
         .into_iter()
         .map(|input| input.into_case(connector, hasher))
         .collect::<Result<Vec<_>, _>>()?;
@@ -148,7 +159,16 @@ pub async fn import_cases(
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     bar.set_message("importing cases");
-    for case in &cases {
+    for case in &mut cases {
+        if parties == Parties::Merge
+            && let Some(known) = store.case(&case.id).await?
+        {
+            for party in known.parties {
+                if !case.parties.contains(&party) {
+                    case.parties.push(party);
+                }
+            }
+        }
         store.upsert_case(case).await?;
         index.put_case(case)?;
         bar.inc(1);

@@ -16,6 +16,8 @@ pub mod connector;
 pub mod demo;
 /// Validated value types shared by every module: identifiers, cases, items, filings.
 pub mod domain;
+/// Suggestion quality measured by replaying a labelled corpus through the real pipeline.
+pub mod eval;
 /// Text, metadata and identifiers out of mails and documents.
 pub mod extract;
 /// The outbox of accepted filings and the worker that delivers them.

@@ -4,6 +4,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
@@ -76,12 +77,16 @@ impl Services {
     /// The index is derived from the store. If they disagree (a fresh or deleted index, or a
     /// crash between a store commit and an index commit), rebuild the index from the store.
     async fn sync_index(&self) -> anyhow::Result<()> {
-        let cases = self.store.all_cases().await?;
-        let filings = self.store.accepted_filings().await?;
         let (indexed_cases, indexed_items) = self.index.counts()?;
-        if indexed_cases == cases.len() as u64 && indexed_items == filings.len() as u64 {
+        let stored = (
+            self.store.count_cases().await?,
+            self.store.count_live_filings().await?,
+        );
+        if (indexed_cases as i64, indexed_items as i64) == stored {
             return Ok(());
         }
+        let cases = self.store.all_cases().await?;
+        let filings = self.store.live_filings().await?;
         tracing::info!(
             cases = cases.len(),
             filed = filings.len(),
@@ -91,10 +96,14 @@ impl Services {
         for case in &cases {
             self.index.put_case(case)?;
         }
+        let by_id: std::collections::HashMap<&str, &crate::domain::case::Case> =
+            cases.iter().map(|c| (c.id.as_str(), c)).collect();
         for (item_id, case_id) in &filings {
-            if let Some(item) = self.store.item(item_id).await? {
+            if let (Some(item), Some(case)) =
+                (self.store.item(item_id).await?, by_id.get(case_id.as_str()))
+            {
                 self.index
-                    .put_filed_item(item_id, case_id, &item.extracted.text)?;
+                    .put_filed_item(item_id, case, &item.extracted.text)?;
             }
         }
         self.index.commit()?;
@@ -167,7 +176,13 @@ impl Server {
             .await
             .context("HTTP server failed")?;
         stop.cancel();
-        worker.await.context("filing worker panicked")?;
+        // A delivery in progress may finish; one that hangs is abandoned; its lease makes
+        // the next start (or another instance) deliver it.
+        let grace = Duration::from_secs(config.filing.lease_secs.max(1));
+        match tokio::time::timeout(grace, worker).await {
+            Ok(joined) => joined.context("filing worker panicked")?,
+            Err(_) => tracing::warn!("a delivery did not finish in time; it will be retried"),
+        }
         store.close().await;
         tracing::info!("stopped");
         Ok(())

@@ -8,6 +8,9 @@ CREATE TABLE cases (
     facet       TEXT,
     status      TEXT NOT NULL CHECK (status IN ('open', 'closed')),
     opened      TEXT,
+    -- Lower-cased number, title and party names, e-mail addresses and CVR numbers, made in
+    -- Rust (SQLite's LOWER knows only ASCII): what people's case searches match.
+    search_text TEXT NOT NULL,
     updated_at  BIGINT NOT NULL
 );
 CREATE INDEX cases_number ON cases (number);
@@ -46,16 +49,17 @@ CREATE UNIQUE INDEX items_owner_content ON items (owner, sha256);
 CREATE INDEX items_message_id ON items (message_id);
 
 -- The outbox: a row is committed before the user hears "accepted", and the worker delivers it.
--- `dedupe_key` (case + Message-ID or content hash) makes filing the same thing twice a no-op.
+-- `dedupe_key` (case + Message-ID or content hash) makes filing the same thing twice a no-op,
+-- except after a filing failed for good: then it may be filed again.
 CREATE TABLE filings (
     id                  TEXT PRIMARY KEY,
     item_id             TEXT NOT NULL REFERENCES items (id),
     case_id             TEXT NOT NULL REFERENCES cases (id),
-    dedupe_key          TEXT NOT NULL UNIQUE,
+    dedupe_key          TEXT NOT NULL,
     title               TEXT NOT NULL,
     attachments         TEXT NOT NULL,
     state               TEXT NOT NULL CHECK (state IN ('queued', 'filed', 'failed')),
-    attempts            INTEGER NOT NULL DEFAULT 0,
+    attempts            BIGINT NOT NULL DEFAULT 0,
     next_attempt_at     BIGINT,
     lease_until         BIGINT,
     last_error          TEXT,
@@ -65,6 +69,7 @@ CREATE TABLE filings (
     updated_at          BIGINT NOT NULL,
     filed_at            BIGINT
 );
+CREATE UNIQUE INDEX filings_live_dedupe ON filings (dedupe_key) WHERE state <> 'failed';
 CREATE INDEX filings_due ON filings (state, next_attempt_at);
 CREATE INDEX filings_item ON filings (item_id);
 
@@ -83,7 +88,7 @@ CREATE TABLE feedback (
     item_id         TEXT NOT NULL,
     user_id         TEXT NOT NULL,
     chosen_case_id  TEXT NOT NULL,
-    chosen_rank     INTEGER,
+    chosen_rank     BIGINT,
     shown_case_ids  TEXT NOT NULL,
     created_at      BIGINT NOT NULL
 );

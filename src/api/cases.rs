@@ -1,13 +1,14 @@
 //! `GET /api/v1/cases?q=` (search by number, title or party) and `GET /api/v1/cases/{id}`.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::error::{ApiError, ApiResult};
+use super::error::{ApiError, ApiQuery, ApiResult};
 use super::{AppState, views};
 use crate::auth::CurrentUser;
+use crate::domain::identifiers::redact_cpr;
 use crate::store::CaseQuery;
 
 #[derive(Deserialize)]
@@ -20,10 +21,22 @@ pub struct SearchParams {
 pub async fn search(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    Query(params): Query<SearchParams>,
+    ApiQuery(params): ApiQuery<SearchParams>,
 ) -> ApiResult<Json<Value>> {
+    // A CPR number in the query is matched by its hash, never as text.
+    let cpr_hashes = state
+        .extractor
+        .patterns
+        .find(&params.q, &state.extractor.cpr_hasher)
+        .cpr;
+    let words = redact_cpr(&params.q)
+        .split_whitespace()
+        .filter(|w| !w.contains("XXXX"))
+        .map(String::from)
+        .collect();
     let query = CaseQuery {
-        text: &params.q,
+        words,
+        cpr_hashes: cpr_hashes.into_iter().map(|c| c.hash).collect(),
         viewer_groups: &user.groups,
         limit: params.limit.unwrap_or(20).clamp(1, 100),
     };

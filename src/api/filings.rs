@@ -2,12 +2,12 @@
 //! the operators' list `GET /api/v1/admin/filings`.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::error::{ApiError, ApiJson, ApiResult};
+use super::error::{ApiError, ApiJson, ApiQuery, ApiResult};
 use super::{AppState, views};
 use crate::auth::{Admin, CurrentUser};
 use crate::domain::filing::{AttachmentChoice, FilingState};
@@ -48,7 +48,9 @@ pub async fn create(
     Ok((status, Json(view)))
 }
 
-/// A filing is visible to the user who made it and to admins.
+/// A filing is visible to the user who made it, to admins, and to anyone who may see its case:
+/// a colleague filing the same mail on the same case gets this filing back and must be able
+/// to follow it.
 pub async fn show(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -58,9 +60,34 @@ pub async fn show(
         .store
         .filing(&id)
         .await?
-        .filter(|f| f.created_by == user.id || user.admin)
         .ok_or(ApiError::NotFound("filing"))?;
+    let allowed = filing.created_by == user.id
+        || user.admin
+        || state
+            .store
+            .visible_case(&filing.case_id, &user.groups)
+            .await?
+            .is_some();
+    if !allowed {
+        return Err(ApiError::NotFound("filing"));
+    }
     Ok(Json(views::filing(&filing)))
+}
+
+/// `POST /api/v1/admin/filings/{id}/retry`: a failed filing goes back in the queue with a
+/// fresh retry budget, for when the target's problem has been fixed.
+pub async fn admin_retry(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let filing = state
+        .store
+        .requeue_failed(&id)
+        .await?
+        .ok_or(ApiError::NotFound("failed filing"))?;
+    tracing::info!(filing = %filing.id, admin = %admin.id, "failed filing requeued");
+    Ok((StatusCode::ACCEPTED, Json(views::filing(&filing))))
 }
 
 #[derive(Deserialize)]
@@ -72,7 +99,7 @@ pub struct ListParams {
 pub async fn admin_list(
     State(state): State<AppState>,
     _admin: Admin,
-    Query(params): Query<ListParams>,
+    ApiQuery(params): ApiQuery<ListParams>,
 ) -> ApiResult<Json<Value>> {
     let filter = match params.state.as_deref() {
         None | Some("") => None,

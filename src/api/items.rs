@@ -4,13 +4,13 @@ use std::time::Instant;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
+use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::{StatusCode, header};
 use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::error::{ApiError, ApiResult};
+use super::error::{ApiError, ApiQuery, ApiResult};
 use super::{AppState, views};
 use crate::auth::CurrentUser;
 use crate::extract::{Format, ItemKind};
@@ -49,20 +49,27 @@ pub async fn create(
         ))
     })?;
 
-    let extractor = state.extractor.clone();
     let input = bytes.clone();
-    let extracted =
-        tokio::task::spawn_blocking(move || extractor.extract(&input, format)).await??;
-    let sha256 = hex::encode(Sha256::digest(&bytes));
-    let (item, created) = state
-        .store
-        .insert_item(NewItem {
-            owner: &user.id,
-            sha256: &sha256,
-            original: &bytes,
-            extracted: &extracted,
-        })
-        .await?;
+    let sha256 = tokio::task::spawn_blocking(move || hex::encode(Sha256::digest(&input))).await?;
+    // The same bytes from the same user are the same item: no second extraction.
+    let (item, created) = match state.store.item_by_content(&user.id, &sha256).await? {
+        Some(item) => (item, false),
+        None => {
+            let extractor = state.extractor.clone();
+            let input = bytes.clone();
+            let extracted =
+                tokio::task::spawn_blocking(move || extractor.extract(&input, format)).await??;
+            state
+                .store
+                .insert_item(NewItem {
+                    owner: &user.id,
+                    sha256: &sha256,
+                    original: &bytes,
+                    extracted: &extracted,
+                })
+                .await?
+        }
+    };
     state.metrics.item_received(match item.kind {
         ItemKind::Mail => "mail",
         ItemKind::Document => "document",
@@ -134,7 +141,7 @@ pub async fn suggestions(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
-    Query(params): Query<SuggestParams>,
+    ApiQuery(params): ApiQuery<SuggestParams>,
 ) -> ApiResult<Json<Value>> {
     let limit = params.limit.unwrap_or(5).clamp(1, 50);
     let item = own_item(&state, &user.id, &id).await?;

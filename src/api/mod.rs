@@ -61,7 +61,8 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/cases/{id}", get(cases::show))
         .route("/filings", post(filings::create))
         .route("/filings/{id}", get(filings::show))
-        .route("/admin/filings", get(filings::admin_list));
+        .route("/admin/filings", get(filings::admin_list))
+        .route("/admin/filings/{id}/retry", post(filings::admin_retry));
 
     Router::new()
         .route("/healthz", get(health::live))

@@ -8,6 +8,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
+use sha2::Digest;
 
 use super::{
     AttachmentDocument, BoxFuture, Connector, ConnectorError, FiledDocument, FilingRequest,
@@ -25,7 +26,8 @@ impl ArchiveConnector {
     }
 
     fn file_blocking(&self, request: &FilingRequest) -> Result<FiledDocument, ConnectorError> {
-        let case_dir = self.root.join(safe_name(&request.case.id, 80));
+        let folder = case_folder(&request.case.id);
+        let case_dir = self.root.join(&folder);
         let stem = format!(
             "{}_{}_{}",
             request.accepted_at.format("%Y-%m-%d"),
@@ -33,7 +35,7 @@ impl ArchiveConnector {
             safe_name(&request.idempotency_key, 64)
         );
         let main_dir = case_dir.join(&stem);
-        let document_id = |dir: &str| format!("{}/{}", safe_name(&request.case.id, 80), dir);
+        let document_id = |dir: &str| format!("{folder}/{dir}");
         // The main folder is renamed into place last, so its presence means the whole filing,
         // separate attachments included, is done.
         if main_dir.exists() {
@@ -41,7 +43,11 @@ impl ArchiveConnector {
                 document_id: document_id(&stem),
             });
         }
-        std::fs::create_dir_all(&case_dir).map_err(io_error)?;
+        if !case_dir.exists() {
+            std::fs::create_dir_all(&case_dir).map_err(io_error)?;
+            // A new folder's entry must be on disk before documents inside it count as filed.
+            sync_dir(&self.root).map_err(io_error)?;
+        }
         write_atomically(&case_dir.join("case.json"), &case_record(&request.case))
             .map_err(io_error)?;
 
@@ -117,6 +123,7 @@ impl ArchiveConnector {
                 std::fs::rename(staging.join(sub), &target).map_err(io_error)?;
             }
         }
+        sync_dir(&main).map_err(io_error)?;
         std::fs::rename(&main, &main_dir).map_err(io_error)?;
         sync_dir(&case_dir).map_err(io_error)?;
         std::fs::remove_dir_all(&staging).map_err(io_error)?;
@@ -256,6 +263,17 @@ fn extension(content_type: &str) -> &'static str {
         "text/plain" => "txt",
         _ => "bin",
     }
+}
+
+/// The folder of a case: its id when that is a safe file name, otherwise a safe rendering of
+/// the id plus a short hash of it, so that two ids never share a folder.
+fn case_folder(id: &str) -> String {
+    let safe = safe_name(id, 80);
+    if safe == id {
+        return safe;
+    }
+    let digest = sha2::Sha256::digest(id.as_bytes());
+    format!("{safe}_{}", &hex::encode(digest)[..8])
 }
 
 /// A file-name-safe rendering: letters (æøå included), digits, `-` and `.`; other runs become
@@ -402,6 +420,14 @@ mod tests {
         assert_eq!(cases.len(), 2);
         assert_eq!(cases[0].id, "Håndlavet sag");
         assert_eq!(cases[1].number, "02.34.02-G01-7-26");
+    }
+
+    #[test]
+    fn different_case_ids_never_share_a_folder() {
+        assert_eq!(case_folder("VK-2026-0007"), "VK-2026-0007");
+        assert_ne!(case_folder("A/1"), case_folder("A_1"));
+        assert_ne!(case_folder(&"x".repeat(90)), case_folder(&"x".repeat(91)));
+        assert!(case_folder("../etc").starts_with("etc_"));
     }
 
     #[test]

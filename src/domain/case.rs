@@ -2,7 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::identifiers::{CprHasher, CprNumber, CvrNumber, KleNumber};
+use super::identifiers::{
+    CprHasher, CprNumber, CvrNumber, IdentifierPatterns, KleNumber, redact_cpr,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -210,7 +212,7 @@ impl CaseInput {
                     if !value.contains('@') {
                         return Err(invalid());
                     }
-                    let email = value.to_lowercase();
+                    let email = redact_cpr(&value.to_lowercase()).into_owned();
                     Party {
                         kind,
                         value: email.clone(),
@@ -221,15 +223,28 @@ impl CaseInput {
                     if value.is_empty() {
                         return Err(invalid());
                     }
+                    let name = redact_cpr(value);
                     Party {
                         kind,
-                        value: value.to_lowercase(),
-                        display: value.to_string(),
+                        value: name.to_lowercase(),
+                        display: name.into_owned(),
                     }
                 }
             };
             if !parties.contains(&parsed) {
                 parties.push(parsed);
+            }
+        }
+        // A CPR number in a title (common in social cases) becomes a hashed party, and the
+        // title keeps only its masked form.
+        for found in IdentifierPatterns::default().find(&self.title, hasher).cpr {
+            let party = Party {
+                kind: PartyKind::Cpr,
+                value: found.hash,
+                display: found.masked,
+            };
+            if !parties.contains(&party) {
+                parties.push(party);
             }
         }
         let mut groups: Vec<String> = self
@@ -244,7 +259,7 @@ impl CaseInput {
             id,
             connector: connector.to_string(),
             number: self.number.trim().to_string(),
-            title: self.title.trim().to_string(),
+            title: redact_cpr(self.title.trim()).into_owned(),
             kle,
             facet: self
                 .facet
@@ -313,6 +328,25 @@ mod tests {
                 index: 0,
                 kind: "cvr"
             }
+        );
+    }
+
+    #[test]
+    fn a_cpr_number_in_the_title_becomes_a_hashed_party() {
+        let hasher = CprHasher::new(b"key");
+        let mut with_cpr = input(vec![("name", "Mette 150385-1234")]);
+        with_cpr.title = "Hjælpemidler til 150385-1234".into();
+        let case = with_cpr.into_case("archive", &hasher).unwrap();
+        assert_eq!(case.title, "Hjælpemidler til 150385-XXXX");
+        assert_eq!(case.parties[0].display, "Mette 150385-XXXX");
+        let cpr = case
+            .parties
+            .iter()
+            .find(|p| p.kind == PartyKind::Cpr)
+            .unwrap();
+        assert_eq!(
+            cpr.value,
+            hasher.hash(&CprNumber::parse("150385-1234").unwrap())
         );
     }
 

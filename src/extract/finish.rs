@@ -110,17 +110,9 @@ fn mask_mail(mail: &mut MailMetadata) {
     for address in mail.from.iter_mut().chain(&mut mail.to).chain(&mut mail.cc) {
         mask_all(address.name.iter_mut().chain(address.email.iter_mut()));
     }
-    mask_all(
-        mail.message_id
-            .iter_mut()
-            .chain(&mut mail.in_reply_to)
-            .chain(&mut mail.references),
-    );
-    mask_all(
-        mail.thread_index
-            .iter_mut()
-            .chain(mail.thread_topic.iter_mut()),
-    );
+    // Message-IDs and Thread-Index stay as sent: they are machine identifiers that threading
+    // and de-duplication compare exactly, and masking could make two different mails equal.
+    mask_all(mail.thread_topic.iter_mut());
     mask(&mut mail.body_text);
     for attachment in &mut mail.attachments {
         mask_all(

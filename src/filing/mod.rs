@@ -12,7 +12,7 @@ use crate::domain::filing::{AttachmentChoice, AttachmentMode};
 use crate::domain::identifiers::redact_cpr;
 use crate::extract::Metadata;
 use crate::store::{FilingCreated, NewFiling, Store, StoreError};
-use crate::suggest::{IndexError, SearchIndex};
+use crate::suggest::SearchIndex;
 
 pub use worker::{Outcome, Worker};
 
@@ -27,10 +27,6 @@ pub enum FilingError {
     Invalid(String),
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error(transparent)]
-    Index(#[from] IndexError),
-    #[error("index task failed: {0}")]
-    Task(#[from] tokio::task::JoinError),
 }
 
 /// What a user asks to file.
@@ -120,18 +116,26 @@ pub async fn accept(
         })
         .await?;
     if created.created {
+        tracing::info!(filing = %created.filing.id, case = %case.id, "filing accepted");
+        // The filing is committed; an index failure only delays its text counting for
+        // suggestions until the next start, which rebuilds the index from the store.
         let index = index.clone();
-        let (item_id, case_id, text) = (
-            item.id.clone(),
-            case.id.clone(),
-            item.extracted.text.clone(),
-        );
-        tokio::task::spawn_blocking(move || {
-            index.put_filed_item(&item_id, &case_id, &text)?;
+        let (item_id, filed_on, text) =
+            (item.id.clone(), case.clone(), item.extracted.text.clone());
+        let indexed = tokio::task::spawn_blocking(move || {
+            index.put_filed_item(&item_id, &filed_on, &text)?;
             index.commit()
         })
-        .await??;
-        tracing::info!(filing = %created.filing.id, case = %case.id, "filing accepted");
+        .await;
+        match indexed {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                tracing::error!(%error, "filed item not indexed; the next start rebuilds the index")
+            }
+            Err(error) => {
+                tracing::error!(%error, "indexing task failed; the next start rebuilds the index")
+            }
+        }
     }
     Ok(created)
 }

@@ -9,8 +9,8 @@ use crate::config::FilingConfig;
 use crate::connector::{AttachmentDocument, ConnectorError, Connectors, FilingRequest};
 use crate::domain::filing::{AttachmentMode, Filing};
 use crate::domain::now_millis;
-use crate::extract::{ItemKind, attachment_content};
-use crate::store::{Store, StoreError};
+use crate::extract::{Attachment, Metadata, attachment_content};
+use crate::store::{Store, StoreError, StoredItem};
 
 /// What one step of the worker did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,12 +48,19 @@ impl Worker {
     pub async fn run(self, shutdown: CancellationToken) {
         let idle = Duration::from_millis(self.config.poll_interval_ms);
         loop {
-            let pause = match self.deliver_next().await {
-                Ok(Outcome::Empty) => idle,
-                Ok(_) => Duration::ZERO,
-                Err(error) => {
+            // Each step runs as its own task, so a panic in one delivery is reported and the
+            // worker goes on; the filing it held is claimed again when its lease runs out.
+            let step = self.clone();
+            let pause = match tokio::spawn(async move { step.deliver_next().await }).await {
+                Ok(Ok(Outcome::Empty)) => idle,
+                Ok(Ok(_)) => Duration::ZERO,
+                Ok(Err(error)) => {
                     tracing::error!(%error, "filing worker could not reach the store");
                     idle * 4
+                }
+                Err(panic) => {
+                    tracing::error!(error = %panic, "a delivery panicked; its filing will be retried");
+                    idle
                 }
             };
             tokio::select! {
@@ -67,14 +74,33 @@ impl Worker {
     /// Claims one due filing and tries to deliver it.
     #[tracing::instrument(name = "deliver", skip_all, fields(filing))]
     pub async fn deliver_next(&self) -> Result<Outcome, StoreError> {
-        let lease_ms =
-            i64::try_from(self.config.lease_secs.saturating_mul(1000)).unwrap_or(i64::MAX / 4);
+        let lease = Duration::from_secs(self.config.lease_secs.max(1));
+        let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 4);
         let Some(filing) = self.store.claim_due_filing(now_millis(), lease_ms).await? else {
             return Ok(Outcome::Empty);
         };
         tracing::Span::current().record("filing", tracing::field::display(&filing.id));
         let filing_id = filing.id.clone();
-        match self.attempt(&filing).await? {
+
+        // Attempts are counted when claimed, so a filing whose delivery keeps killing the
+        // process (or the task) runs out of attempts instead of crash-looping the service.
+        let result = if filing.attempts > self.config.max_attempts {
+            Err(ConnectorError::Permanent(format!(
+                "delivery was interrupted {} times without finishing",
+                filing.attempts - 1
+            )))
+        } else {
+            // Give up on a hung target before the lease runs out and another worker steps in.
+            let deadline = lease.mul_f64(0.9);
+            match tokio::time::timeout(deadline, self.attempt(&filing)).await {
+                Ok(result) => result,
+                Err(_) => Err(ConnectorError::Transient(format!(
+                    "the target did not answer within {} s",
+                    deadline.as_secs()
+                ))),
+            }
+        };
+        match result {
             Ok(document_id) => {
                 self.store.mark_filed(&filing.id, &document_id).await?;
                 tracing::info!(attempt = filing.attempts, %document_id, "filing delivered");
@@ -87,9 +113,8 @@ impl Worker {
                 if filing.attempts < self.config.max_attempts =>
             {
                 let delay = self.backoff(filing.attempts);
-                self.store
-                    .schedule_retry(&filing.id, &reason, now_millis() + delay.as_millis() as i64)
-                    .await?;
+                let next = now_millis() + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 4);
+                self.store.schedule_retry(&filing.id, &reason, next).await?;
                 tracing::warn!(attempt = filing.attempts, retry_in_s = delay.as_secs(), %reason, "filing delivery failed, will retry");
                 Ok(Outcome::Retry { filing_id })
             }
@@ -102,62 +127,39 @@ impl Worker {
         }
     }
 
-    /// One delivery attempt. The outer error is the store's; the inner one the target's.
-    async fn attempt(&self, filing: &Filing) -> Result<Result<String, ConnectorError>, StoreError> {
-        let Some(case) = self.store.case(&filing.case_id).await? else {
-            return Ok(Err(ConnectorError::Permanent(
-                "the case no longer exists".into(),
-            )));
+    /// One delivery attempt. Data the store cannot read back makes the filing fail for good:
+    /// retrying would read the same data.
+    async fn attempt(&self, filing: &Filing) -> Result<String, ConnectorError> {
+        let stored = |e: StoreError| match e {
+            StoreError::Corrupt(reason) => {
+                ConnectorError::Permanent(format!("stored data is unreadable: {reason}"))
+            }
+            other => ConnectorError::Transient(other.to_string()),
         };
-        let (Some(item), Some(content)) = (
-            self.store.item(&filing.item_id).await?,
-            self.store.item_original(&filing.item_id).await?,
-        ) else {
-            return Ok(Err(ConnectorError::Permanent(
+        let case = self
+            .store
+            .case(&filing.case_id)
+            .await
+            .map_err(stored)?
+            .ok_or_else(|| ConnectorError::Permanent("the case no longer exists".into()))?;
+        let item = self.store.item(&filing.item_id).await.map_err(stored)?;
+        let content = self
+            .store
+            .item_original(&filing.item_id)
+            .await
+            .map_err(stored)?;
+        let (Some(item), Some(content)) = (item, content) else {
+            return Err(ConnectorError::Permanent(
                 "the item to file no longer exists".into(),
-            )));
+            ));
         };
-        let Some(connector) = self.connectors.get(&case.connector) else {
-            return Ok(Err(ConnectorError::Permanent(format!(
+        let connector = self.connectors.get(&case.connector).ok_or_else(|| {
+            ConnectorError::Permanent(format!(
                 "no connector named {:?} is configured",
                 case.connector
-            ))));
-        };
-        let mut attachments = Vec::new();
-        if item.kind == ItemKind::Mail {
-            let listed = match &item.extracted.metadata {
-                crate::extract::Metadata::Mail(mail) => mail.attachments.clone(),
-                crate::extract::Metadata::Document(_) => Vec::new(),
-            };
-            for choice in &filing.attachments {
-                let Some(info) = listed.get(choice.index) else {
-                    continue;
-                };
-                let bytes = match choice.mode {
-                    AttachmentMode::Skip => Vec::new(),
-                    _ => match attachment_content(&content, choice.index) {
-                        Some(found) => found.bytes,
-                        None => {
-                            return Ok(Err(ConnectorError::Permanent(format!(
-                                "attachment {} cannot be read",
-                                choice.index
-                            ))));
-                        }
-                    },
-                };
-                attachments.push(AttachmentDocument {
-                    index: choice.index,
-                    mode: choice.mode,
-                    name: info
-                        .name
-                        .clone()
-                        .unwrap_or_else(|| format!("bilag-{}", choice.index + 1)),
-                    content_type: info.content_type.clone(),
-                    content: bytes,
-                    text: info.text.clone(),
-                });
-            }
-        }
+            ))
+        })?;
+        let (content, attachments) = attachment_documents(&item, filing, content).await?;
         let request = FilingRequest {
             idempotency_key: filing.id.clone(),
             accepted_at: chrono::DateTime::from_timestamp_millis(filing.created_at)
@@ -172,7 +174,7 @@ impl Worker {
             attachments,
             filed_by: filing.created_by.clone(),
         };
-        Ok(connector.file(request).await.map(|filed| filed.document_id))
+        connector.file(request).await.map(|filed| filed.document_id)
     }
 
     /// Exponential backoff with ±20 % jitter, so that many filings failing together do not
@@ -187,4 +189,53 @@ impl Worker {
         let jitter = rand::rng().random_range(0.8..1.2);
         Duration::from_secs_f64(base as f64 * jitter)
     }
+}
+
+/// The attachments chosen for filing, read out of the original mail on a blocking thread
+/// (parsing a large mail is CPU work). Hands the original back with them.
+async fn attachment_documents(
+    item: &StoredItem,
+    filing: &Filing,
+    content: Vec<u8>,
+) -> Result<(Vec<u8>, Vec<AttachmentDocument>), ConnectorError> {
+    let listed: Vec<Attachment> = match &item.extracted.metadata {
+        Metadata::Mail(mail) => mail.attachments.clone(),
+        Metadata::Document(_) => return Ok((content, Vec::new())),
+    };
+    let choices = filing.attachments.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut documents = Vec::new();
+        for choice in &choices {
+            let Some(info) = listed.get(choice.index) else {
+                continue;
+            };
+            let bytes = match choice.mode {
+                AttachmentMode::Skip => Vec::new(),
+                _ => {
+                    attachment_content(&content, choice.index)
+                        .ok_or_else(|| {
+                            ConnectorError::Permanent(format!(
+                                "attachment {} cannot be read",
+                                choice.index
+                            ))
+                        })?
+                        .bytes
+                }
+            };
+            documents.push(AttachmentDocument {
+                index: choice.index,
+                mode: choice.mode,
+                name: info
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| format!("bilag-{}", choice.index + 1)),
+                content_type: info.content_type.clone(),
+                content: bytes,
+                text: info.text.clone(),
+            });
+        }
+        Ok((content, documents))
+    })
+    .await
+    .map_err(|e| ConnectorError::Transient(format!("attachment task failed: {e}")))?
 }

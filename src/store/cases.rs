@@ -7,12 +7,26 @@ use super::{Result, Store, StoreError};
 use crate::domain::case::{Case, CaseStatus, Party, PartyKind};
 use crate::domain::now_millis;
 
-/// A case search: free text over number, title and party names, limited to what the viewer
-/// may see.
+/// A case search: words over number, title and parties, CPR numbers by their hash, limited
+/// to what the viewer may see.
 pub struct CaseQuery<'a> {
-    pub text: &'a str,
+    pub words: Vec<String>,
+    pub cpr_hashes: Vec<String>,
     pub viewer_groups: &'a [String],
     pub limit: usize,
+}
+
+/// What case searches match against, lower-cased here because SQLite lower-cases only ASCII.
+/// CPR parties are left out: they are matched by hash.
+fn search_text(case: &Case) -> String {
+    let mut parts = vec![case.number.as_str(), case.title.as_str()];
+    parts.extend(
+        case.parties
+            .iter()
+            .filter(|p| p.kind != PartyKind::Cpr)
+            .map(|p| p.display.as_str()),
+    );
+    parts.join("\n").to_lowercase()
 }
 
 impl Store {
@@ -20,12 +34,12 @@ impl Store {
     pub async fn upsert_case(&self, case: &Case) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "INSERT INTO cases (id, connector, number, title, kle, facet, status, opened, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+            "INSERT INTO cases (id, connector, number, title, kle, facet, status, opened, search_text, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
              ON CONFLICT (id) DO UPDATE SET connector = excluded.connector,
                 number = excluded.number, title = excluded.title, kle = excluded.kle,
                 facet = excluded.facet, status = excluded.status, opened = excluded.opened,
-                updated_at = excluded.updated_at",
+                search_text = excluded.search_text, updated_at = excluded.updated_at",
         )
         .bind(&case.id)
         .bind(&case.connector)
@@ -35,6 +49,7 @@ impl Store {
         .bind(&case.facet)
         .bind(case.status.as_str())
         .bind(&case.opened)
+        .bind(search_text(case))
         .bind(now_millis())
         .execute(&mut *tx)
         .await?;
@@ -96,6 +111,7 @@ impl Store {
         Ok(out)
     }
 
+    /// Number of cases, for comparing the store with the index.
     pub async fn count_cases(&self) -> Result<i64> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM cases")
             .fetch_one(&self.pool)
@@ -149,38 +165,52 @@ impl Store {
     }
 
     /// Free-text case search for people: every word must occur in the number, title or a
-    /// party's name or e-mail address.
+    /// party's name, e-mail address or CVR number; a CPR number in the query matches a CPR
+    /// party by its hash. Only cases the viewer may see are searched.
     pub async fn search_cases(&self, query: &CaseQuery<'_>) -> Result<Vec<Case>> {
-        let words: Vec<String> = query
-            .text
-            .split_whitespace()
-            .take(8)
-            .map(|w| format!("%{}%", w.to_lowercase().replace(['%', '_'], "")))
-            .collect();
-        let mut sql = String::from("SELECT c.* FROM cases c WHERE 1 = 1");
-        for i in 0..words.len() {
-            let n = i + 1;
+        let mut sql = String::from("SELECT c.* FROM cases c WHERE ");
+        let mut binds: Vec<String> = Vec::new();
+        let placeholder = |binds: &mut Vec<String>, value: String| {
+            binds.push(value);
+            format!("${}", binds.len())
+        };
+        if query.viewer_groups.is_empty() {
+            sql.push_str("NOT EXISTS (SELECT 1 FROM case_groups g WHERE g.case_id = c.id)");
+        } else {
+            let groups: Vec<String> = query
+                .viewer_groups
+                .iter()
+                .map(|g| placeholder(&mut binds, g.clone()))
+                .collect();
             sql.push_str(&format!(
-                " AND (LOWER(c.number) LIKE ${n} OR LOWER(c.title) LIKE ${n} OR EXISTS (
-                    SELECT 1 FROM case_parties p WHERE p.case_id = c.id
-                    AND p.kind IN ('name', 'email', 'cvr') AND p.value LIKE ${n}))"
+                "(NOT EXISTS (SELECT 1 FROM case_groups g WHERE g.case_id = c.id)
+                  OR EXISTS (SELECT 1 FROM case_groups g WHERE g.case_id = c.id AND g.group_name IN ({})))",
+                groups.join(", ")
             ));
         }
-        sql.push_str(" ORDER BY c.status DESC, c.updated_at DESC");
+        for word in query.words.iter().take(8) {
+            let pattern = format!("%{}%", word.to_lowercase().replace(['%', '_', '\\'], ""));
+            let p = placeholder(&mut binds, pattern);
+            sql.push_str(&format!(" AND c.search_text LIKE {p}"));
+        }
+        for hash in &query.cpr_hashes {
+            let p = placeholder(&mut binds, hash.clone());
+            sql.push_str(&format!(
+                " AND EXISTS (SELECT 1 FROM case_parties p WHERE p.case_id = c.id AND p.kind = 'cpr' AND p.value = {p})"
+            ));
+        }
+        sql.push_str(&format!(
+            " ORDER BY c.status DESC, c.updated_at DESC LIMIT {}",
+            query.limit
+        ));
         let mut q = sqlx::query(&sql);
-        for word in &words {
-            q = q.bind(word);
+        for value in &binds {
+            q = q.bind(value);
         }
         let rows = q.fetch_all(&self.pool).await?;
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(rows.len());
         for row in &rows {
-            let case = self.complete_case(row).await?;
-            if case.visible_to(query.viewer_groups) {
-                out.push(case);
-                if out.len() >= query.limit {
-                    break;
-                }
-            }
+            out.push(self.complete_case(row).await?);
         }
         Ok(out)
     }
@@ -267,6 +297,49 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn cpr_parties_are_found_by_hash_only() {
+        let store = test_store().await;
+        let mut with_cpr = case("1", "Hjælpemidler", &[]);
+        with_cpr.parties.push(Party {
+            kind: PartyKind::Cpr,
+            value: "hash-of-cpr".into(),
+            display: "150385-XXXX".into(),
+        });
+        store.upsert_case(&with_cpr).await.unwrap();
+        let query = |hash: &str| CaseQuery {
+            words: vec![],
+            cpr_hashes: vec![hash.into()],
+            viewer_groups: &[],
+            limit: 5,
+        };
+        assert_eq!(
+            store
+                .search_cases(&query("hash-of-cpr"))
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(
+            store
+                .search_cases(&query("other"))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let by_mask = CaseQuery {
+            words: vec!["150385".into()],
+            cpr_hashes: vec![],
+            viewer_groups: &[],
+            limit: 5,
+        };
+        assert!(
+            store.search_cases(&by_mask).await.unwrap().is_empty(),
+            "CPR parties are not in the searchable text"
+        );
+    }
+
+    #[tokio::test]
     async fn search_needs_every_word_and_hides_cases_of_other_groups() {
         let store = test_store().await;
         store
@@ -277,24 +350,36 @@ mod tests {
             .upsert_case(&case("2", "Carport på Bakkevej", &["social"]))
             .await
             .unwrap();
-        let query = |text, groups: &'static [String]| CaseQuery {
-            text,
+        let social = ["social".to_string()];
+        let query = |text: &str, groups: &'static [String]| CaseQuery {
+            words: text.split_whitespace().map(String::from).collect(),
+            cpr_hashes: vec![],
             viewer_groups: groups,
             limit: 10,
         };
+        let ids = |cases: Vec<Case>| cases.into_iter().map(|c| c.id).collect::<Vec<_>>();
         let hits = store
-            .search_cases(&query("carport skovvej", &[]))
+            .search_cases(&query("CARPORT skovvej", &[]))
+            .await
+            .unwrap();
+        assert_eq!(ids(hits), ["1"]);
+        let hits = store.search_cases(&query("carport", &[])).await.unwrap();
+        assert_eq!(
+            ids(hits),
+            ["1"],
+            "the social case is hidden from a user without the group"
+        );
+        let groups: &'static [String] = Box::leak(Box::new(social));
+        let hits = store.search_cases(&query("carport", groups)).await.unwrap();
+        assert_eq!(hits.len(), 2);
+        let hits = store
+            .search_cases(&query("PÅ BAKKEVEJ", groups))
             .await
             .unwrap();
         assert_eq!(
-            hits.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
-            ["1"]
-        );
-        let hits = store.search_cases(&query("carport", &[])).await.unwrap();
-        assert_eq!(
-            hits.len(),
-            1,
-            "the social case is hidden from a user without the group"
+            ids(hits),
+            ["2"],
+            "Danish letters are matched without regard to case"
         );
         assert!(store.visible_case("2", &[]).await.unwrap().is_none());
     }

@@ -36,7 +36,7 @@ impl Store {
             "INSERT INTO filings (id, item_id, case_id, dedupe_key, title, attachments, state,
                 attempts, next_attempt_at, created_by, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, 'queued', 0, $7, $8, $7, $7)
-             ON CONFLICT (dedupe_key) DO NOTHING",
+             ON CONFLICT (dedupe_key) WHERE state <> 'failed' DO NOTHING",
         )
         .bind(&id)
         .bind(new.item_id)
@@ -78,7 +78,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        let row = sqlx::query("SELECT * FROM filings WHERE dedupe_key = $1")
+        let row = sqlx::query("SELECT * FROM filings WHERE dedupe_key = $1 AND state <> 'failed'")
             .bind(&new.dedupe_key)
             .fetch_one(&mut *tx)
             .await?;
@@ -109,14 +109,12 @@ impl Store {
         rows.iter().map(filing_from_row).collect()
     }
 
-    /// Filings of an item that have not failed, oldest first.
+    /// Every filing of an item, failed ones included, oldest first.
     pub async fn filings_of_item(&self, item_id: &str) -> Result<Vec<Filing>> {
-        let rows = sqlx::query(
-            "SELECT * FROM filings WHERE item_id = $1 AND state <> 'failed' ORDER BY created_at",
-        )
-        .bind(item_id)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query("SELECT * FROM filings WHERE item_id = $1 ORDER BY created_at")
+            .bind(item_id)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(filing_from_row).collect()
     }
 
@@ -138,8 +136,9 @@ impl Store {
         Ok(out)
     }
 
-    /// `(item_id, case_id)` of every accepted filing, for rebuilding the search index.
-    pub async fn accepted_filings(&self) -> Result<Vec<(String, String)>> {
+    /// `(item_id, case_id)` of every filing that has not failed: the filed documents the search
+    /// index holds.
+    pub async fn live_filings(&self) -> Result<Vec<(String, String)>> {
         let rows = sqlx::query(
             "SELECT item_id, case_id FROM filings WHERE state <> 'failed' ORDER BY created_at",
         )
@@ -148,6 +147,38 @@ impl Store {
         rows.iter()
             .map(|r| Ok((r.try_get("item_id")?, r.try_get("case_id")?)))
             .collect()
+    }
+
+    /// Number of filings that have not failed, for comparing the store with the index.
+    pub async fn count_live_filings(&self) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM filings WHERE state <> 'failed'")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Puts a failed filing back in the queue with a fresh retry budget. `None` if there is no
+    /// failed filing with that id; an error if the same thing was filed again meanwhile.
+    pub async fn requeue_failed(&self, id: &str) -> Result<Option<Filing>> {
+        let now = now_millis();
+        let row = sqlx::query(
+            "UPDATE filings SET state = 'queued', attempts = 0, next_attempt_at = $2, lease_until = NULL,
+                updated_at = $2
+             WHERE id = $1 AND state = 'failed'
+             RETURNING *",
+        )
+        .bind(id)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| match e {
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                StoreError::Conflict("the same item was filed on the case again since this filing failed".into())
+            }
+            other => other.into(),
+        })?;
+        row.as_ref().map(filing_from_row).transpose()
     }
 
     /// Reserves the next due filing for one delivery attempt. The lease keeps other workers

@@ -68,6 +68,18 @@ impl Store {
         Ok((item_from_row(&row)?, inserted))
     }
 
+    /// The item `owner` uploaded with this content hash, if any.
+    pub async fn item_by_content(&self, owner: &str, sha256: &str) -> Result<Option<StoredItem>> {
+        let row = sqlx::query(&format!(
+            "SELECT {ITEM_COLUMNS} FROM items WHERE owner = $1 AND sha256 = $2"
+        ))
+        .bind(owner)
+        .bind(sha256)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(item_from_row).transpose()
+    }
+
     pub async fn item(&self, id: &str) -> Result<Option<StoredItem>> {
         let row = sqlx::query(&format!("SELECT {ITEM_COLUMNS} FROM items WHERE id = $1"))
             .bind(id)

@@ -26,6 +26,7 @@ pub struct Boosts {
     pub title: f32,
     pub parties: f32,
     pub body: f32,
+    pub kle: f32,
 }
 
 impl AnalyzerSettings {

@@ -37,6 +37,15 @@ struct Fields {
     parties: Field,
     body: Field,
     kle: Field,
+    /// The groups that may see the case, or `*` for everyone; searches filter on it.
+    groups: Field,
+}
+
+/// What to search for: an item's text and KLE numbers, on behalf of a viewer.
+pub struct TextQuery<'a> {
+    pub text: &'a str,
+    pub kle: &'a [String],
+    pub viewer_groups: &'a [String],
 }
 
 /// How well one case's text matches, before any rule.
@@ -58,6 +67,8 @@ pub struct SearchIndex {
 }
 
 const CASE: &str = "case";
+/// The `groups` value of a case everyone may see.
+const PUBLIC: &str = "*";
 const ITEM: &str = "item";
 /// How many matching documents are aggregated into case scores.
 const HITS: usize = 200;
@@ -109,36 +120,35 @@ impl SearchIndex {
             .filter(|p| p.kind != PartyKind::Cpr)
             .map(|p| p.display.as_str())
             .collect();
-        let writer = self.writer.lock().map_err(|_| IndexError::Poisoned)?;
-        writer.delete_term(Term::from_field_text(f.key, &key));
-        writer.add_document(doc!(
-            f.key => key,
+        let mut document = doc!(
+            f.key => key.as_str(),
             f.kind => CASE,
             f.case_id => case.id.as_str(),
             f.title => format!("{} {}", case.number, case.title),
             f.parties => parties.join("\n"),
             f.kle => case.kle.clone().unwrap_or_default(),
-        ))?;
+        );
+        add_groups(&mut document, f.groups, case);
+        let writer = self.writer.lock().map_err(|_| IndexError::Poisoned)?;
+        writer.delete_term(Term::from_field_text(f.key, &key));
+        writer.add_document(document)?;
         Ok(())
     }
 
     /// Adds the text of an item filed on a case. Takes effect at the next `commit`.
-    pub fn put_filed_item(
-        &self,
-        item_id: &str,
-        case_id: &str,
-        text: &str,
-    ) -> Result<(), IndexError> {
+    pub fn put_filed_item(&self, item_id: &str, case: &Case, text: &str) -> Result<(), IndexError> {
         let f = self.fields;
-        let key = format!("{ITEM}:{item_id}:{case_id}");
+        let key = format!("{ITEM}:{item_id}:{}", case.id);
+        let mut document = doc!(
+            f.key => key.as_str(),
+            f.kind => ITEM,
+            f.case_id => case.id.as_str(),
+            f.body => text,
+        );
+        add_groups(&mut document, f.groups, case);
         let writer = self.writer.lock().map_err(|_| IndexError::Poisoned)?;
         writer.delete_term(Term::from_field_text(f.key, &key));
-        writer.add_document(doc!(
-            f.key => key,
-            f.kind => ITEM,
-            f.case_id => case_id,
-            f.body => text,
-        ))?;
+        writer.add_document(document)?;
         Ok(())
     }
 
@@ -174,10 +184,10 @@ impl SearchIndex {
     }
 
     /// Cases whose record or filed documents resemble `text`, best first.
-    pub fn search(&self, text: &str) -> Result<Vec<TextHit>, IndexError> {
+    pub fn search(&self, query: &TextQuery<'_>) -> Result<Vec<TextHit>, IndexError> {
         let searcher = self.reader.searcher();
-        let terms = self.distinctive_terms(text, &searcher)?;
-        if terms.is_empty() {
+        let terms = self.distinctive_terms(query.text, &searcher)?;
+        if terms.is_empty() && query.kle.is_empty() {
             return Ok(Vec::new());
         }
         let f = self.fields;
@@ -199,7 +209,32 @@ impl SearchIndex {
                 ));
             }
         }
-        let hits = searcher.search(&BooleanQuery::new(clauses), &TopDocs::with_limit(HITS))?;
+        for kle in query.kle {
+            let term = TermQuery::new(Term::from_field_text(f.kle, kle), IndexRecordOption::Basic);
+            clauses.push((
+                Occur::Should,
+                Box::new(BoostQuery::new(Box::new(term), boosts.kle)),
+            ));
+        }
+        // Only cases the viewer may see compete for the top hits.
+        let visible: Vec<(Occur, Box<dyn Query>)> = std::iter::once(PUBLIC)
+            .chain(query.viewer_groups.iter().map(String::as_str))
+            .map(|group| {
+                let term = TermQuery::new(
+                    Term::from_field_text(f.groups, group),
+                    IndexRecordOption::Basic,
+                );
+                (Occur::Should, Box::new(term) as Box<dyn Query>)
+            })
+            .collect();
+        let filtered = BooleanQuery::new(vec![
+            (
+                Occur::Must,
+                Box::new(BooleanQuery::new(clauses)) as Box<dyn Query>,
+            ),
+            (Occur::Must, Box::new(BooleanQuery::new(visible))),
+        ]);
+        let hits = searcher.search(&filtered, &TopDocs::with_limit(HITS))?;
         let mut by_case: HashMap<String, TextHit> = HashMap::new();
         let mut order = Vec::new();
         for (score, address) in hits {
@@ -270,6 +305,15 @@ impl SearchIndex {
     }
 }
 
+fn add_groups(document: &mut TantivyDocument, field: Field, case: &Case) {
+    if case.groups.is_empty() {
+        document.add_text(field, PUBLIC);
+    }
+    for group in &case.groups {
+        document.add_text(field, group);
+    }
+}
+
 fn schema() -> (Schema, Fields) {
     let mut builder = Schema::builder();
     let danish = TextOptions::default().set_indexing_options(
@@ -285,6 +329,7 @@ fn schema() -> (Schema, Fields) {
         parties: builder.add_text_field("parties", danish.clone()),
         body: builder.add_text_field("body", danish),
         kle: builder.add_text_field("kle", STRING),
+        groups: builder.add_text_field("groups", STRING),
     };
     (builder.build(), fields)
 }
@@ -320,6 +365,16 @@ mod tests {
         }
     }
 
+    fn search(index: &SearchIndex, text: &str) -> Vec<TextHit> {
+        index
+            .search(&TextQuery {
+                text,
+                kle: &[],
+                viewer_groups: &[],
+            })
+            .unwrap()
+    }
+
     #[test]
     fn cases_rank_by_their_record_and_their_filed_documents() {
         let index = SearchIndex::in_memory().unwrap();
@@ -332,19 +387,17 @@ mod tests {
         index
             .put_filed_item(
                 "i1",
-                "2",
+                &case("2", "Klage over vintertjeneste"),
                 "Sneen på Bakkevej er ikke ryddet, og der er glat.",
             )
             .unwrap();
         index.commit().unwrap();
         assert_eq!(index.counts().unwrap(), (2, 1));
 
-        let hits = index.search("Hvornår rydder I sneen på Bakkevej?").unwrap();
+        let hits = search(&index, "Hvornår rydder I sneen på Bakkevej?");
         assert_eq!(hits[0].case_id, "2");
         assert!(!hits[0].document_scores.is_empty());
-        let hits = index
-            .search("Vi søger om byggetilladelser til en ny carport")
-            .unwrap();
+        let hits = search(&index, "Vi søger om byggetilladelser til en ny carport");
         assert_eq!(hits[0].case_id, "1");
         assert!(hits[0].case_score > 0.0);
     }
@@ -356,8 +409,37 @@ mod tests {
         index.put_case(&case("1", "Carport på Skovvej")).unwrap();
         index.commit().unwrap();
         assert_eq!(index.counts().unwrap(), (1, 0));
-        assert!(index.search("150385").unwrap().is_empty());
-        assert!(index.search("hash").unwrap().is_empty());
+        assert!(search(&index, "150385").is_empty());
+        assert!(search(&index, "hash").is_empty());
+    }
+
+    #[test]
+    fn hidden_cases_do_not_compete_and_kle_numbers_match() {
+        let index = SearchIndex::in_memory().unwrap();
+        let mut hidden = case("1", "Kørestol til borger");
+        hidden.groups = vec!["social".into()];
+        index.put_case(&hidden).unwrap();
+        let mut open = case("2", "Rampe til kørestol ved rådhuset");
+        open.kle = Some("02.34.02".into());
+        index.put_case(&open).unwrap();
+        index.commit().unwrap();
+
+        let ids = |hits: Vec<TextHit>| hits.into_iter().map(|h| h.case_id).collect::<Vec<_>>();
+        assert_eq!(ids(search(&index, "kørestol")), ["2"]);
+        let social = ["social".to_string()];
+        let query = TextQuery {
+            text: "kørestol",
+            kle: &[],
+            viewer_groups: &social,
+        };
+        assert_eq!(index.search(&query).unwrap().len(), 2);
+        let kle = ["02.34.02".to_string()];
+        let query = TextQuery {
+            text: "",
+            kle: &kle,
+            viewer_groups: &[],
+        };
+        assert_eq!(ids(index.search(&query).unwrap()), ["2"]);
     }
 
     #[test]
@@ -365,7 +447,7 @@ mod tests {
         let index = SearchIndex::in_memory().unwrap();
         index.put_case(&case("1", "Carport")).unwrap();
         index.commit().unwrap();
-        assert!(index.search("zzzz qqqq").unwrap().is_empty());
-        assert!(index.search("").unwrap().is_empty());
+        assert!(search(&index, "zzzz qqqq").is_empty());
+        assert!(search(&index, "").is_empty());
     }
 }

@@ -4,5 +4,5 @@ mod analyzer;
 mod index;
 mod rank;
 
-pub use index::{IndexError, SearchIndex, TextHit};
+pub use index::{IndexError, SearchIndex, TextHit, TextQuery};
 pub use rank::{Reason, SuggestError, Suggester, Suggestion};

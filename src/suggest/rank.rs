@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::index::{IndexError, SearchIndex, TextHit};
+use super::index::{IndexError, SearchIndex, TextHit, TextQuery};
 use crate::domain::case::{Case, CaseStatus, Party, PartyKind};
 use crate::extract::Metadata;
 use crate::store::{Store, StoreError, StoredItem};
@@ -19,6 +19,10 @@ const WEIGHT_ALREADY_FILED: f64 = 4.0;
 const WEIGHT_THREAD: f64 = 3.0;
 const WEIGHT_PARTY_CAP: f64 = 2.5;
 const PENALTY_CLOSED: f64 = 0.5;
+/// Relative text similarity from which a case is worth showing, and from which it is called
+/// similar rather than somewhat like.
+const WEAK_TEXT: f64 = 0.1;
+const STRONG_TEXT: f64 = 0.3;
 /// Score of "none of these": confidence is a softmax over the candidates and this option.
 const NONE_OF_THESE: f64 = 1.0;
 const TEMPERATURE: f64 = 2.0;
@@ -86,7 +90,16 @@ impl Suggester {
 
         let text: String = item.extracted.text.chars().take(MAX_QUERY_CHARS).collect();
         let index = self.index.clone();
-        let hits = tokio::task::spawn_blocking(move || index.search(&text)).await??;
+        let kle = item.extracted.identifiers.kle.clone();
+        let groups = viewer_groups.to_vec();
+        let hits = tokio::task::spawn_blocking(move || {
+            index.search(&TextQuery {
+                text: &text,
+                kle: &kle,
+                viewer_groups: &groups,
+            })
+        })
+        .await??;
         for (case_id, similarity) in relative_text_scores(&hits) {
             evidence.entry(case_id).or_default().text = similarity;
         }
@@ -272,22 +285,25 @@ fn explain(status: CaseStatus, evidence: &Evidence) -> (f64, Vec<Reason>) {
         let share = party_weight.min(WEIGHT_PARTY_CAP) / party_reasons.len() as f64;
         parts.extend(party_reasons.into_iter().map(|r| (share, r)));
     }
-    if evidence.text >= 0.3 {
+    // Below a tenth of the best match, text similarity is noise and gives no suggestion.
+    if evidence.text >= WEAK_TEXT {
+        let (da, en) = if evidence.text >= STRONG_TEXT {
+            (
+                "Teksten ligner sagen og dokumenterne på den",
+                "The text resembles this case and its documents",
+            )
+        } else {
+            (
+                "Teksten minder lidt om sagen",
+                "The text is somewhat like this case",
+            )
+        };
         parts.push((
             WEIGHT_TEXT * evidence.text,
-            reason(
-                "text",
-                "Teksten ligner sagen og dokumenterne på den".into(),
-                "The text resembles this case and its documents".into(),
-            ),
+            reason("text", da.into(), en.into()),
         ));
     }
-    let mut score: f64 = parts.iter().map(|(w, _)| w).sum::<f64>()
-        + if evidence.text < 0.3 {
-            WEIGHT_TEXT * evidence.text
-        } else {
-            0.0
-        };
+    let mut score: f64 = parts.iter().map(|(w, _)| w).sum::<f64>();
     if status == CaseStatus::Closed && !parts.is_empty() {
         score -= PENALTY_CLOSED;
         parts.push((
@@ -331,11 +347,11 @@ mod tests {
     }
 
     #[test]
-    fn weak_text_alone_gives_no_reason_and_closed_cases_are_marked() {
+    fn faint_text_alone_gives_no_reason_and_closed_cases_are_marked() {
         let (_, reasons) = explain(
             CaseStatus::Open,
             &Evidence {
-                text: 0.1,
+                text: 0.05,
                 ..Default::default()
             },
         );

@@ -87,7 +87,7 @@ async fn cases_of_other_groups_are_absent_from_search_lookup_and_filing() {
 }
 
 #[tokio::test]
-async fn items_and_filings_belong_to_the_user_who_made_them() {
+async fn items_belong_to_their_uploader_and_filings_to_those_who_may_see_the_case() {
     let app = TestApp::spawn().await;
     let item = app.post_mail(fixture(FIXTURE_MAIL)).await;
     let item_id = item["id"].as_str().unwrap();
@@ -104,8 +104,9 @@ async fn items_and_filings_belong_to_the_user_who_made_them() {
             .status(),
         StatusCode::NOT_FOUND
     );
+    // A filing on a restricted case: its state is for the filer, admins and the case's group.
     let filing: Value = app
-        .file(filing_body(item_id, "VK-2026-0031"))
+        .file(filing_body(item_id, SOCIAL_CASE))
         .await
         .json()
         .await
@@ -115,5 +116,37 @@ async fn items_and_filings_belong_to_the_user_who_made_them() {
     assert_eq!(
         app.get(&path, &app.admin_token).await.status(),
         StatusCode::OK
+    );
+    let colleague = app.token_for("carl", &["social"]);
+    assert_eq!(app.get(&path, &colleague).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn cases_are_found_by_a_party_cpr_number_without_it_ever_being_echoed() {
+    let app = TestApp::spawn().await;
+    let found: Value = app
+        .get("/api/v1/cases?q=150385-1234", &app.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found["cases"][0]["id"], "VK-2026-0007", "{found}");
+    assert!(!found.to_string().contains("1234"));
+    let none: Value = app
+        .get("/api/v1/cases?q=150385-9999", &app.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(none["cases"].as_array().unwrap().is_empty());
+    let danish: Value = app
+        .get("/api/v1/cases?q=KØRESTOL", &app.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        !danish["cases"].as_array().unwrap().is_empty(),
+        "upper-case Danish letters match"
     );
 }

@@ -127,3 +127,17 @@ async fn unsupported_types_are_415_and_oversized_uploads_413() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
 }
+
+#[tokio::test]
+async fn malformed_query_strings_get_json_errors() {
+    let app = TestApp::spawn().await;
+    let item = app.post_mail(fixture(FIXTURE_MAIL)).await;
+    let path = format!(
+        "/api/v1/items/{}/suggestions?limit=many",
+        item["id"].as_str().unwrap()
+    );
+    let response = app.get(&path, &app.token).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "bad_request");
+}

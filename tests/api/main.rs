@@ -7,3 +7,4 @@ mod flow;
 mod health;
 mod items;
 mod restart;
+mod retry;

@@ -64,7 +64,8 @@ fn phone_like(text: &str, range: &Range<usize>) -> bool {
     labelled || grouped(before.next()) || grouped(after.next())
 }
 
-/// CPR numbers written `DDMMYY-SSSS` or `DDMMYYSSSS` standing on their own, with a valid date.
+/// CPR numbers written `DDMMYY-SSSS` or `DDMMYYSSSS` standing on their own, with a valid date:
+/// the ones worth matching against case parties.
 fn cpr_matches(text: &str) -> impl Iterator<Item = (Range<usize>, CprNumber)> + '_ {
     CPR.find_iter(text)
         .map(|m| m.range())
@@ -77,20 +78,61 @@ fn cpr_matches(text: &str) -> impl Iterator<Item = (Range<usize>, CprNumber)> + 
 }
 
 /// Replaces every CPR number in `text` by its masked form `DDMMYY-XXXX`.
+///
+/// Deliberately more eager than identification: any six digits with a valid date, then an
+/// optional hyphen, dash or space, then four digits, wherever they stand (`2021-111111-1118`
+/// included). Masking a number that was not a CPR number costs little; missing one leaks it.
 pub fn redact_cpr(text: &str) -> Cow<'_, str> {
-    let mut matches = cpr_matches(text).peekable();
-    if matches.peek().is_none() {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len());
+    let bytes = text.as_bytes();
+    let mut out: Option<String> = None;
     let mut copied = 0;
-    for (range, cpr) in matches {
-        out.push_str(&text[copied..range.start]);
-        out.push_str(&cpr.masked());
-        copied = range.end;
+    let mut i = 0;
+    while i < bytes.len() {
+        match cpr_at(text, i) {
+            Some((end, masked)) => {
+                let buffer = out.get_or_insert_with(|| String::with_capacity(text.len()));
+                buffer.push_str(&text[copied..i]);
+                buffer.push_str(&masked);
+                copied = end;
+                i = end;
+            }
+            None => i += 1,
+        }
     }
-    out.push_str(&text[copied..]);
-    Cow::Owned(out)
+    match out {
+        Some(mut buffer) => {
+            buffer.push_str(&text[copied..]);
+            Cow::Owned(buffer)
+        }
+        None => Cow::Borrowed(text),
+    }
+}
+
+/// A CPR-shaped number starting at byte `start`: its end and masked form.
+fn cpr_at(text: &str, start: usize) -> Option<(usize, String)> {
+    let rest = text.get(start..)?;
+    let digits =
+        |s: &str, n: usize| s.len() >= n && s.as_bytes()[..n].iter().all(u8::is_ascii_digit);
+    if !digits(rest, 6) {
+        return None;
+    }
+    let (date, after) = rest.split_at(6);
+    let separator = after
+        .chars()
+        .next()
+        .filter(|c| {
+            matches!(
+                c,
+                '-' | '\u{2010}' | '\u{2011}' | '\u{2013}' | ' ' | '\u{a0}'
+            )
+        })
+        .map_or(0, char::len_utf8);
+    let serial = &after[separator..];
+    if !digits(serial, 4) {
+        return None;
+    }
+    let cpr = CprNumber::parse(&format!("{date}-{}", &serial[..4])).ok()?;
+    Some((start + 6 + separator + 4, cpr.masked()))
 }
 
 /// Recognises identifiers in free text; journal-number patterns come from configuration.
@@ -156,7 +198,8 @@ impl IdentifierPatterns {
         let mut emails = Found::default();
         for m in EMAIL.find_iter(text) {
             let address = m.as_str().trim_start_matches('.');
-            emails.push(m.start(), address.to_lowercase());
+            // An address may itself carry a CPR number; only its masked form is kept.
+            emails.push(m.start(), redact_cpr(&address.to_lowercase()).into_owned());
         }
 
         let mut cpr = Found::default();
@@ -267,6 +310,22 @@ mod tests {
         assert!(IdentifierPatterns::new(&["(".to_owned()]).is_err());
         let empty_matches = IdentifierPatterns::new(&["x*".to_owned()]).unwrap();
         assert!(empty_matches.find("abc", &hasher()).case_numbers.is_empty());
+    }
+
+    #[test]
+    fn redaction_also_masks_cpr_numbers_that_identification_ignores() {
+        assert_eq!(redact_cpr("sag 2021-111111-1118"), "sag 2021-111111-XXXX");
+        assert_eq!(redact_cpr("1111111118-2"), "111111-XXXX-2");
+        assert_eq!(
+            redact_cpr("111111 1118 og 111111\u{2013}1118"),
+            "111111-XXXX og 111111-XXXX"
+        );
+        assert_eq!(redact_cpr("111111-1118@x.dk"), "111111-XXXX@x.dk");
+        assert_eq!(
+            redact_cpr("tlf. 12 34 56 78, 999999-1234"),
+            "tlf. 12 34 56 78, 999999-1234"
+        );
+        assert_eq!(redact_cpr("æø 0101901234"), "æø 010190-XXXX");
     }
 
     #[test]

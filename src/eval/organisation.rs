@@ -1,0 +1,177 @@
+//! One replayed user's organisation: a fresh in-memory store and index with a case per
+//! folder, receiving, suggesting and filing through the same code as the API.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+use super::EvalError;
+use super::metrics::SUGGESTION_LIMIT;
+use crate::auth::User;
+use crate::connector::ARCHIVE;
+use crate::domain::case::CaseInput;
+use crate::extract::{Extractor, Format};
+use crate::filing::{FilingOrder, accept};
+use crate::import::import_cases;
+use crate::store::{NewItem, Store, StoredItem};
+use crate::suggest::{SearchIndex, Suggester, Suggestion};
+
+pub struct Organisation {
+    store: Store,
+    index: Arc<SearchIndex>,
+    suggester: Suggester,
+    user: User,
+}
+
+impl Organisation {
+    /// A store and index in memory, so that the replay measures the ranker rather than disk
+    /// syncs, holding one open case per folder.
+    pub async fn open(
+        user: &str,
+        folders: &[String],
+        case_titles: bool,
+        extractor: &Extractor,
+    ) -> Result<Organisation, EvalError> {
+        let store = Store::open("sqlite::memory:").await?;
+        let index = Arc::new(SearchIndex::in_memory()?);
+        import_cases(
+            &store,
+            &index,
+            &extractor.cpr_hasher,
+            ARCHIVE,
+            case_inputs(folders, case_titles),
+            crate::import::Parties::Replace,
+            false,
+        )
+        .await?;
+        Ok(Organisation {
+            suggester: Suggester::new(store.clone(), index.clone()),
+            store,
+            index,
+            user: User {
+                id: user.to_string(),
+                name: user.to_string(),
+                groups: Vec::new(),
+                admin: false,
+            },
+        })
+    }
+
+    /// Reads, extracts and stores a mail as `POST /api/v1/items` does. `None` (with a warning)
+    /// when extraction fails: the message is skipped.
+    pub async fn receive(
+        &self,
+        extractor: &Extractor,
+        path: &Path,
+    ) -> Result<Option<StoredItem>, EvalError> {
+        let bytes = std::fs::read(path).map_err(|source| EvalError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let extracted = match extractor.extract(&bytes, Format::Mail) {
+            Ok(extracted) => extracted,
+            Err(error) => {
+                tracing::warn!(path = %path.display(), %error, "message skipped: extraction failed");
+                return Ok(None);
+            }
+        };
+        let sha256 = hex::encode(Sha256::digest(&bytes));
+        let (item, _) = self
+            .store
+            .insert_item(NewItem {
+                owner: &self.user.id,
+                sha256: &sha256,
+                original: &bytes,
+                extracted: &extracted,
+            })
+            .await?;
+        Ok(Some(item))
+    }
+
+    /// The suggestions for an item and how long the ranker took; what was shown is recorded
+    /// as the suggestions endpoint does, so that the filing's feedback row is the real one.
+    pub async fn suggest(
+        &self,
+        item: &StoredItem,
+    ) -> Result<(Vec<Suggestion>, Duration), EvalError> {
+        let started = Instant::now();
+        let suggestions = self
+            .suggester
+            .suggest(item, &self.user.groups, SUGGESTION_LIMIT)
+            .await?;
+        let took = started.elapsed();
+        let shown: Vec<String> = suggestions.iter().map(|s| s.case.id.clone()).collect();
+        self.store
+            .record_shown(&item.id, &self.user.id, &shown)
+            .await?;
+        Ok((suggestions, took))
+    }
+
+    /// Files an item on its folder's case as a user's click does.
+    pub async fn file(&self, item: &StoredItem, case_id: &str) -> Result<(), EvalError> {
+        let order = FilingOrder {
+            item_id: &item.id,
+            case_id,
+            title: None,
+            attachments: &[],
+        };
+        accept(&self.store, &self.index, &self.user, order).await?;
+        Ok(())
+    }
+
+    pub async fn close(self) {
+        self.store.close().await;
+    }
+}
+
+/// One open case per folder: id = folder name, number = its position among the sorted folders
+/// (`001`, …), title = the folder name with `_` as spaces, or with `case_titles` off the number
+/// again. Numbers alone never match text (pure numbers are not query terms), whereas a word
+/// such as "case" in every title would match every mail that uses it.
+fn case_inputs(folders: &[String], case_titles: bool) -> Vec<CaseInput> {
+    folders
+        .iter()
+        .enumerate()
+        .map(|(i, folder)| {
+            let number = format!("{:03}", i + 1);
+            let words: Vec<&str> = folder.split('_').filter(|w| !w.is_empty()).collect();
+            let title = match case_titles {
+                true if !words.is_empty() => words.join(" "),
+                true => folder.clone(),
+                false => format!("case-{number}"),
+            };
+            CaseInput {
+                id: folder.clone(),
+                number,
+                title,
+                kle: None,
+                facet: None,
+                status: "open".into(),
+                parties: Vec::new(),
+                groups: Vec::new(),
+                opened: None,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folders_become_cases_with_opaque_titles_on_request() {
+        let folders = ["apollo__beth".to_string(), "europe".to_string()];
+        let titled = case_inputs(&folders, true);
+        assert_eq!(
+            (titled[0].id.as_str(), titled[0].number.as_str()),
+            ("apollo__beth", "001")
+        );
+        assert_eq!(titled[0].title, "apollo beth");
+        let opaque = case_inputs(&folders, false);
+        assert_eq!(opaque[1].title, "002");
+        assert!(opaque.iter().all(|c| !c.title.contains("europe")));
+    }
+}
