@@ -3,7 +3,6 @@
 //! ordinary filing path.
 
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
 use crate::auth::User;
 use crate::connector::ARCHIVE;
@@ -11,8 +10,8 @@ use crate::domain::case::CaseInput;
 use crate::extract::Format;
 use crate::filing::{FilingOrder, accept};
 use crate::import::import_cases;
+use crate::intake::receive;
 use crate::server::Services;
-use crate::store::NewItem;
 
 const CASES: &str = include_str!("demo/cases.json");
 const DOCUMENTS: &str = include_str!("demo/documents.json");
@@ -70,17 +69,14 @@ pub async fn seed_if_empty(services: &Services) -> anyhow::Result<bool> {
             Some(message_id) => (mail_bytes(document, message_id), Format::Mail),
             None => (document.text.clone().into_bytes(), Format::Text),
         };
-        let extracted = services.extractor.extract(&bytes, format)?;
-        let sha256 = hex::encode(Sha256::digest(&bytes));
-        let (item, _) = services
-            .store
-            .insert_item(NewItem {
-                owner: &user.id,
-                sha256: &sha256,
-                original: &bytes,
-                extracted: &extracted,
-            })
-            .await?;
+        let (item, _) = receive(
+            &services.store,
+            &services.extractor,
+            &user.id,
+            bytes.into(),
+            format,
+        )
+        .await?;
         let order = FilingOrder {
             item_id: &item.id,
             case_id: &document.case_id,

@@ -24,6 +24,8 @@ pub mod extract;
 pub mod filing;
 /// Loading cases from files and connectors into the store and index.
 pub mod import;
+/// Receiving uploads: hash, de-duplicate, extract, store.
+pub mod intake;
 /// Starting and stopping the service: store, index, worker, HTTP server.
 pub mod server;
 /// Durable state in SQL: cases, items, filings, feedback.

@@ -9,6 +9,7 @@ use serde_json::json;
 use crate::auth::AuthError;
 use crate::extract::ExtractError;
 use crate::filing::FilingError;
+use crate::intake::IntakeError;
 use crate::store::StoreError;
 use crate::suggest::SuggestError;
 
@@ -106,6 +107,16 @@ impl From<ExtractError> for ApiError {
             ExtractError::Unsupported => {
                 ApiError::UnsupportedMediaType("unsupported content type".into())
             }
+        }
+    }
+}
+
+impl From<IntakeError> for ApiError {
+    fn from(e: IntakeError) -> Self {
+        match e {
+            IntakeError::Extract(e) => e.into(),
+            IntakeError::Store(e) => e.into(),
+            IntakeError::Task(e) => e.into(),
         }
     }
 }

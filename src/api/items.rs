@@ -8,13 +8,13 @@ use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::{StatusCode, header};
 use serde::Deserialize;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use super::error::{ApiError, ApiQuery, ApiResult};
 use super::{AppState, views};
 use crate::auth::CurrentUser;
 use crate::extract::{Format, ItemKind};
-use crate::store::{NewItem, StoredItem};
+use crate::intake::receive;
+use crate::store::StoredItem;
 
 /// Accepts the raw bytes with their content type, or `multipart/form-data` with a file part.
 pub async fn create(
@@ -49,27 +49,14 @@ pub async fn create(
         ))
     })?;
 
-    let input = bytes.clone();
-    let sha256 = tokio::task::spawn_blocking(move || hex::encode(Sha256::digest(&input))).await?;
-    // The same bytes from the same user are the same item: no second extraction.
-    let (item, created) = match state.store.item_by_content(&user.id, &sha256).await? {
-        Some(item) => (item, false),
-        None => {
-            let extractor = state.extractor.clone();
-            let input = bytes.clone();
-            let extracted =
-                tokio::task::spawn_blocking(move || extractor.extract(&input, format)).await??;
-            state
-                .store
-                .insert_item(NewItem {
-                    owner: &user.id,
-                    sha256: &sha256,
-                    original: &bytes,
-                    extracted: &extracted,
-                })
-                .await?
-        }
-    };
+    let (item, created) = receive(
+        &state.store,
+        &state.extractor,
+        &user.id,
+        bytes.clone(),
+        format,
+    )
+    .await?;
     state.metrics.item_received(match item.kind {
         ItemKind::Mail => "mail",
         ItemKind::Document => "document",

@@ -140,7 +140,7 @@ fn case_inputs(folders: &[String], case_titles: bool) -> Vec<CaseInput> {
             let title = match case_titles {
                 true if !words.is_empty() => words.join(" "),
                 true => folder.clone(),
-                false => format!("case-{number}"),
+                false => number.clone(),
             };
             CaseInput {
                 id: folder.clone(),
