@@ -57,8 +57,37 @@ pub struct IndexConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AuthConfig {
+    /// Accept the service's own tokens (`journaliser token`). Convenient on one machine; turn
+    /// it off where users sign in with Entra ID.
+    pub dev_tokens: bool,
     /// Lifetime of tokens printed by `journaliser token`.
     pub token_ttl_hours: u64,
+    pub entra: EntraConfig,
+}
+
+/// Microsoft Entra ID access tokens, as the Office add-ins' nested app authentication sends
+/// them. Off while `tenants` is empty.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EntraConfig {
+    /// Tenant ids (GUIDs) whose users may sign in.
+    pub tenants: Vec<String>,
+    /// Accepted `aud` values: the API's client id, and its app id URI if tokens carry that.
+    pub audiences: Vec<String>,
+    /// The delegated scope every user token must carry.
+    pub required_scope: String,
+    /// App roles that make a user an admin.
+    pub admin_roles: Vec<String>,
+    /// Group object ids whose members are admins.
+    pub admin_groups: Vec<String>,
+    /// Where tenants' OpenID metadata is found: `<authority>/<tenant>/v2.0/.well-known/openid-configuration`.
+    pub authority: String,
+    /// How often signing keys are fetched anew.
+    pub key_refresh_secs: u64,
+    /// Least time between two fetches caused by a token signed with an unknown key.
+    pub unknown_key_refresh_secs: u64,
+    /// Allowed clock difference when checking `exp` and `nbf`.
+    pub leeway_secs: u64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -170,7 +199,25 @@ impl Default for IndexConfig {
 impl Default for AuthConfig {
     fn default() -> Self {
         AuthConfig {
+            dev_tokens: true,
             token_ttl_hours: 12,
+            entra: EntraConfig::default(),
+        }
+    }
+}
+
+impl Default for EntraConfig {
+    fn default() -> Self {
+        EntraConfig {
+            tenants: Vec::new(),
+            audiences: Vec::new(),
+            required_scope: "access_as_user".into(),
+            admin_roles: vec!["Journaliser.Admin".into()],
+            admin_groups: Vec::new(),
+            authority: "https://login.microsoftonline.com".into(),
+            key_refresh_secs: 24 * 3600,
+            unknown_key_refresh_secs: 300,
+            leeway_secs: 60,
         }
     }
 }
@@ -263,6 +310,16 @@ impl Config {
         if self.filing.max_attempts == 0 {
             return Err(ConfigError::Invalid(
                 "filing.max_attempts must be at least 1".into(),
+            ));
+        }
+        if !self.auth.entra.tenants.is_empty() && self.auth.entra.audiences.is_empty() {
+            return Err(ConfigError::Invalid(
+                "auth.entra.audiences must name the API when tenants are set".into(),
+            ));
+        }
+        if !self.auth.dev_tokens && self.auth.entra.tenants.is_empty() {
+            return Err(ConfigError::Invalid(
+                "no way to sign in: set auth.entra.tenants or turn auth.dev_tokens on".into(),
             ));
         }
         if self.server.max_body_bytes == 0 {

@@ -11,7 +11,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::{self, AppState, Metrics};
-use crate::auth::{TokenKeys, load_or_create_secret};
+use crate::auth::{Authenticator, EntraVerifier, TokenKeys, load_or_create_secret};
 use crate::config::Config;
 use crate::connector::{ARCHIVE, ArchiveConnector, Connectors};
 use crate::domain::identifiers::{CprHasher, IdentifierPatterns};
@@ -26,7 +26,9 @@ pub struct Services {
     pub store: Store,
     pub index: Arc<SearchIndex>,
     pub extractor: Arc<Extractor>,
-    pub keys: Arc<TokenKeys>,
+    pub auth: Arc<Authenticator>,
+    /// Present when Entra ID tenants are configured; its keys are refreshed while serving.
+    pub entra: Option<Arc<EntraVerifier>>,
     pub connectors: Connectors,
 }
 
@@ -55,8 +57,20 @@ impl Services {
             cpr_hasher: CprHasher::new(&cpr_key),
             max_depth: config.extract.max_depth,
         };
-        let keys = TokenKeys::load_or_create(&config.data_dir)
-            .context("cannot read or create the token signing key")?;
+        let dev = match config.auth.dev_tokens {
+            true => Some(
+                TokenKeys::load_or_create(&config.data_dir)
+                    .context("cannot read or create the token signing key")?,
+            ),
+            false => None,
+        };
+        let entra = match config.auth.entra.tenants.is_empty() {
+            true => None,
+            false => Some(Arc::new(
+                EntraVerifier::new(config.auth.entra.clone())
+                    .context("cannot set up the HTTP client for Entra ID")?,
+            )),
+        };
         let mut connectors = Connectors::default();
         connectors.insert(
             ARCHIVE,
@@ -67,7 +81,8 @@ impl Services {
             store,
             index: Arc::new(index),
             extractor: Arc::new(extractor),
-            keys: Arc::new(keys),
+            auth: Arc::new(Authenticator::new(dev, entra.clone())),
+            entra,
             connectors,
         };
         services.sync_index().await?;
@@ -147,7 +162,8 @@ impl Server {
             store,
             index,
             extractor,
-            keys,
+            auth,
+            entra,
             connectors,
         } = self.services;
         let state = AppState {
@@ -155,12 +171,15 @@ impl Server {
             store: store.clone(),
             index,
             extractor,
-            keys,
+            auth,
             metrics: Metrics::new(),
             max_body_bytes: config.server.max_body_bytes,
         };
         let router = api::router(state, config.request_timeout());
         let stop = CancellationToken::new();
+        if let Some(entra) = entra {
+            entra.spawn_refresher(stop.clone());
+        }
         let worker = tokio::spawn(
             Worker::new(store.clone(), connectors, config.filing.clone()).run(stop.clone()),
         );

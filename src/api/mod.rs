@@ -22,7 +22,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::auth::TokenKeys;
+use crate::auth::Authenticator;
 use crate::extract::Extractor;
 use crate::store::Store;
 use crate::suggest::{SearchIndex, Suggester};
@@ -36,14 +36,14 @@ pub struct AppState {
     pub index: Arc<SearchIndex>,
     pub suggester: Suggester,
     pub extractor: Arc<Extractor>,
-    pub keys: Arc<TokenKeys>,
+    pub auth: Arc<Authenticator>,
     pub metrics: Arc<Metrics>,
     pub max_body_bytes: usize,
 }
 
-impl FromRef<AppState> for Arc<TokenKeys> {
-    fn from_ref(state: &AppState) -> Arc<TokenKeys> {
-        state.keys.clone()
+impl FromRef<AppState> for Arc<Authenticator> {
+    fn from_ref(state: &AppState) -> Arc<Authenticator> {
+        state.auth.clone()
     }
 }
 

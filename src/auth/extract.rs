@@ -6,7 +6,7 @@ use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
-use super::{AuthError, TokenKeys, User};
+use super::{AuthError, Authenticator, User};
 
 /// Any authenticated user.
 #[derive(Debug, Clone)]
@@ -19,7 +19,7 @@ pub struct Admin(pub User);
 
 impl<S> FromRequestParts<S> for CurrentUser
 where
-    Arc<TokenKeys>: FromRef<S>,
+    Arc<Authenticator>: FromRef<S>,
     S: Send + Sync,
 {
     type Rejection = AuthError;
@@ -36,8 +36,8 @@ where
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or(AuthError::Missing)?;
-        let keys = Arc::<TokenKeys>::from_ref(state);
-        let user = keys.verify(token)?;
+        let authenticator = Arc::<Authenticator>::from_ref(state);
+        let user = authenticator.verify(token).await?;
         tracing::Span::current().record("user", tracing::field::display(&user.id));
         Ok(CurrentUser(user))
     }
@@ -45,7 +45,7 @@ where
 
 impl<S> FromRequestParts<S> for Admin
 where
-    Arc<TokenKeys>: FromRef<S>,
+    Arc<Authenticator>: FromRef<S>,
     S: Send + Sync,
 {
     type Rejection = AuthError;

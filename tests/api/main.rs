@@ -3,6 +3,7 @@
 mod helpers;
 
 mod access;
+mod entra;
 mod flow;
 mod health;
 mod items;
