@@ -36,6 +36,8 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Upper bound on one request, so a graceful shutdown cannot wait forever for one.
     pub request_timeout_secs: u64,
+    /// Requests one user may make a minute (in bursts of as many); more get 429.
+    pub requests_per_minute: u32,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -105,6 +107,11 @@ pub struct ExtractConfig {
     pub journal_number_patterns: Vec<String>,
     /// How deep nested mails are followed.
     pub max_depth: usize,
+    /// Longest one upload may take to read; a file that takes longer is refused.
+    pub timeout_secs: u64,
+    /// Uploads read at the same time. A refused slow file keeps its slot until its thread ends,
+    /// so hostile files can never occupy more than this many cores.
+    pub max_concurrent: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -183,6 +190,7 @@ impl Default for ServerConfig {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             max_body_bytes: 50 * 1024 * 1024,
             request_timeout_secs: 60,
+            requests_per_minute: 600,
         }
     }
 }
@@ -227,6 +235,8 @@ impl Default for ExtractConfig {
         ExtractConfig {
             journal_number_patterns: IdentifierPatterns::default_journal_patterns(),
             max_depth: 5,
+            timeout_secs: 30,
+            max_concurrent: 2,
         }
     }
 }
@@ -320,6 +330,11 @@ impl Config {
         if !self.auth.dev_tokens && self.auth.entra.tenants.is_empty() {
             return Err(ConfigError::Invalid(
                 "no way to sign in: set auth.entra.tenants or turn auth.dev_tokens on".into(),
+            ));
+        }
+        if self.extract.max_concurrent == 0 || self.extract.timeout_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "extract.max_concurrent and extract.timeout_secs must be positive".into(),
             ));
         }
         if self.server.max_body_bytes == 0 {

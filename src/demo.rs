@@ -10,7 +10,6 @@ use crate::domain::case::CaseInput;
 use crate::extract::Format;
 use crate::filing::{FilingOrder, accept};
 use crate::import::import_cases;
-use crate::intake::receive;
 use crate::server::Services;
 
 const CASES: &str = include_str!("demo/cases.json");
@@ -69,14 +68,10 @@ pub async fn seed_if_empty(services: &Services) -> anyhow::Result<bool> {
             Some(message_id) => (mail_bytes(document, message_id), Format::Mail),
             None => (document.text.clone().into_bytes(), Format::Text),
         };
-        let (item, _) = receive(
-            &services.store,
-            &services.extractor,
-            &user.id,
-            bytes.into(),
-            format,
-        )
-        .await?;
+        let (item, _) = services
+            .intake
+            .receive(&services.store, &user.id, bytes.into(), format)
+            .await?;
         let order = FilingOrder {
             item_id: &item.id,
             case_id: &document.case_id,

@@ -11,12 +11,13 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::{self, AppState, Metrics};
-use crate::auth::{Authenticator, EntraVerifier, TokenKeys, load_or_create_secret};
+use crate::auth::{Authenticator, EntraVerifier, RateLimiter, TokenKeys, load_or_create_secret};
 use crate::config::Config;
 use crate::connector::{ARCHIVE, ArchiveConnector, Connectors};
 use crate::domain::identifiers::{CprHasher, IdentifierPatterns};
 use crate::extract::Extractor;
 use crate::filing::Worker;
+use crate::intake::Intake;
 use crate::store::Store;
 use crate::suggest::{SearchIndex, Suggester};
 
@@ -26,6 +27,7 @@ pub struct Services {
     pub store: Store,
     pub index: Arc<SearchIndex>,
     pub extractor: Arc<Extractor>,
+    pub intake: Intake,
     pub auth: Arc<Authenticator>,
     /// Present when Entra ID tenants are configured; its keys are refreshed while serving.
     pub entra: Option<Arc<EntraVerifier>>,
@@ -76,12 +78,24 @@ impl Services {
             ARCHIVE,
             Arc::new(ArchiveConnector::new(config.archive_root())),
         );
+        let extractor = Arc::new(extractor);
+        let requests_per_minute = config.server.requests_per_minute;
+        let intake = Intake::new(
+            extractor.clone(),
+            config.extract.max_concurrent,
+            Duration::from_secs(config.extract.timeout_secs),
+        );
         let services = Services {
             config,
             store,
             index: Arc::new(index),
-            extractor: Arc::new(extractor),
-            auth: Arc::new(Authenticator::new(dev, entra.clone())),
+            extractor,
+            intake,
+            auth: Arc::new(Authenticator::new(
+                dev,
+                entra.clone(),
+                RateLimiter::new(requests_per_minute),
+            )),
             entra,
             connectors,
         };
@@ -162,6 +176,7 @@ impl Server {
             store,
             index,
             extractor,
+            intake,
             auth,
             entra,
             connectors,
@@ -171,6 +186,7 @@ impl Server {
             store: store.clone(),
             index,
             extractor,
+            intake,
             auth,
             metrics: Metrics::new(),
             max_body_bytes: config.server.max_body_bytes,

@@ -23,6 +23,9 @@ pub enum ApiError {
     BadRequest(String),
     #[error("{0}")]
     Conflict(String),
+    /// Well-formed, but more than the service will take on (too slow to read).
+    #[error("{0}")]
+    Unprocessable(String),
     #[error("the upload is larger than the limit of {0} bytes")]
     PayloadTooLarge(usize),
     #[error("{0}")]
@@ -40,9 +43,13 @@ impl ApiError {
             ApiError::Auth(AuthError::Missing) => (StatusCode::UNAUTHORIZED, "unauthenticated"),
             ApiError::Auth(AuthError::Invalid) => (StatusCode::UNAUTHORIZED, "invalid_token"),
             ApiError::Auth(AuthError::NotAdmin) => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::Auth(AuthError::RateLimited(_)) => {
+                (StatusCode::TOO_MANY_REQUESTS, "rate_limited")
+            }
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            ApiError::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"),
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::UnsupportedMediaType(_) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
@@ -68,6 +75,11 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let ApiError::Auth(AuthError::RateLimited(seconds)) = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }
@@ -115,6 +127,7 @@ impl From<IntakeError> for ApiError {
     fn from(e: IntakeError) -> Self {
         match e {
             IntakeError::Extract(e) => e.into(),
+            timed_out @ IntakeError::TimedOut(_) => ApiError::Unprocessable(timed_out.to_string()),
             IntakeError::Store(e) => e.into(),
             IntakeError::Task(e) => e.into(),
         }

@@ -13,7 +13,6 @@ use super::error::{ApiError, ApiQuery, ApiResult};
 use super::{AppState, views};
 use crate::auth::CurrentUser;
 use crate::extract::{Format, ItemKind};
-use crate::intake::receive;
 use crate::store::StoredItem;
 
 /// Accepts the raw bytes with their content type, or `multipart/form-data` with a file part.
@@ -49,14 +48,10 @@ pub async fn create(
         ))
     })?;
 
-    let (item, created) = receive(
-        &state.store,
-        &state.extractor,
-        &user.id,
-        bytes.clone(),
-        format,
-    )
-    .await?;
+    let (item, created) = state
+        .intake
+        .receive(&state.store, &user.id, bytes.clone(), format)
+        .await?;
     state.metrics.item_received(match item.kind {
         ItemKind::Mail => "mail",
         ItemKind::Document => "document",

@@ -16,14 +16,16 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef};
-use axum::http::{HeaderName, Request, StatusCode};
+use axum::http::{HeaderName, HeaderValue, Request, StatusCode, header};
 use axum::routing::{get, post};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::auth::Authenticator;
 use crate::extract::Extractor;
+use crate::intake::Intake;
 use crate::store::Store;
 use crate::suggest::{SearchIndex, Suggester};
 
@@ -36,6 +38,7 @@ pub struct AppState {
     pub index: Arc<SearchIndex>,
     pub suggester: Suggester,
     pub extractor: Arc<Extractor>,
+    pub intake: Intake,
     pub auth: Arc<Authenticator>,
     pub metrics: Arc<Metrics>,
     pub max_body_bytes: usize,
@@ -85,5 +88,12 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
             tracing::info_span!("request", request_id, method = %request.method(), route, user = tracing::field::Empty)
         }))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        // API answers are personal data: never cached, never sniffed, never sent as referrer.
+        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
         .with_state(state)
 }

@@ -37,7 +37,7 @@ where
             .filter(|t| !t.is_empty())
             .ok_or(AuthError::Missing)?;
         let authenticator = Arc::<Authenticator>::from_ref(state);
-        let user = authenticator.verify(token).await?;
+        let user = authenticator.admit(token).await?;
         tracing::Span::current().record("user", tracing::field::display(&user.id));
         Ok(CurrentUser(user))
     }

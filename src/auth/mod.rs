@@ -7,6 +7,7 @@
 mod entra;
 mod extract;
 mod keys;
+mod limit;
 
 use std::path::Path;
 use std::time::Duration;
@@ -17,6 +18,7 @@ use serde::{Deserialize, Serialize};
 pub use entra::EntraVerifier;
 pub use extract::{Admin, CurrentUser};
 pub use keys::load_or_create_secret;
+pub use limit::RateLimiter;
 
 const ISSUER: &str = "journaliser";
 const AUDIENCE: &str = "journaliser-api";
@@ -53,20 +55,38 @@ pub enum AuthError {
     Invalid,
     #[error("this needs the admin role")]
     NotAdmin,
+    /// The user's request budget is spent; the number is the seconds until it refills.
+    #[error("too many requests; try again in {0} s")]
+    RateLimited(u64),
 }
 
-/// Decides which verifier a token is for, and asks it.
+/// Decides which verifier a token is for, asks it, and keeps each user within a budget.
 pub struct Authenticator {
     dev: Option<TokenKeys>,
     entra: Option<std::sync::Arc<EntraVerifier>>,
+    limiter: RateLimiter,
 }
 
 impl Authenticator {
     pub fn new(
         dev: Option<TokenKeys>,
         entra: Option<std::sync::Arc<EntraVerifier>>,
+        limiter: RateLimiter,
     ) -> Authenticator {
-        Authenticator { dev, entra }
+        Authenticator {
+            dev,
+            entra,
+            limiter,
+        }
+    }
+
+    /// Verifies the token, then takes one request from the user's budget.
+    pub async fn admit(&self, token: &str) -> Result<User, AuthError> {
+        let user = self.verify(token).await?;
+        self.limiter
+            .check(&user.id)
+            .map_err(AuthError::RateLimited)?;
+        Ok(user)
     }
 
     pub async fn verify(&self, token: &str) -> Result<User, AuthError> {

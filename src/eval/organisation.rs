@@ -128,8 +128,8 @@ impl Organisation {
 
 /// One open case per folder: id = folder name, number = its position among the sorted folders
 /// (`001`, …), title = the folder name with `_` as spaces, or with `case_titles` off the number
-/// again. Numbers alone never match text (pure numbers are not query terms), whereas a word
-/// such as "case" in every title would match every mail that uses it.
+/// again. Numbers alone never match text (pure numbers are not query terms); a word such as
+/// "case" in every title would make each mail using it match every case a little.
 fn case_inputs(folders: &[String], case_titles: bool) -> Vec<CaseInput> {
     folders
         .iter()

@@ -180,12 +180,7 @@ mod tests {
     }
 
     fn extractor() -> Extractor {
-        crate::eval::extractor(&crate::config::ExtractConfig {
-            journal_number_patterns:
-                crate::domain::identifiers::IdentifierPatterns::default_journal_patterns(),
-            max_depth: 5,
-        })
-        .unwrap()
+        crate::eval::extractor(&crate::config::ExtractConfig::default()).unwrap()
     }
 
     async fn run(dir: &Path, protocol: Protocol) -> Report {

@@ -90,3 +90,36 @@ async fn responses_carry_a_request_id_and_unknown_routes_are_json_404s() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["code"], "not_found");
 }
+
+#[tokio::test]
+async fn answers_are_not_cached_or_sniffed_and_each_user_has_a_request_budget() {
+    let app = TestApp::spawn_with(|config| config.server.requests_per_minute = 5).await;
+    let response = app.get("/api/v1/cases", &app.token).await;
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(response.headers()["referrer-policy"], "no-referrer");
+
+    for _ in 0..4 {
+        assert_eq!(
+            app.get("/api/v1/cases", &app.token).await.status(),
+            StatusCode::OK
+        );
+    }
+    let limited = app.get("/api/v1/cases", &app.token).await;
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        limited.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            >= 1
+    );
+    let body: Value = limited.json().await.unwrap();
+    assert_eq!(body["code"], "rate_limited");
+    let other = app.token_for("bo", &[]);
+    assert_eq!(
+        app.get("/api/v1/cases", &other).await.status(),
+        StatusCode::OK
+    );
+}
