@@ -1,11 +1,13 @@
 //! Integration tests: the real service on a random port, spoken to over HTTP.
 
 mod helpers;
+mod process;
 
 mod access;
 mod entra;
 mod flow;
 mod health;
 mod items;
+mod privacy;
 mod restart;
 mod retry;

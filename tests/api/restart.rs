@@ -1,59 +1,14 @@
 //! Nothing lost: the real binary, killed while a filing cannot be delivered, delivers it
 //! exactly once after a restart; and it stops gracefully on SIGTERM.
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::archived_documents;
-
-const BINARY: &str = env!("CARGO_BIN_EXE_journaliser");
-
-fn journaliser(dir: &Path) -> Command {
-    let mut command = Command::new(BINARY);
-    command
-        .current_dir(dir)
-        .env("JOURNALISER_DATA_DIR", dir.join("data"))
-        .env("JOURNALISER_FILING__INITIAL_BACKOFF_SECS", "1")
-        .env("JOURNALISER_FILING__MAX_BACKOFF_SECS", "2")
-        .env("JOURNALISER_FILING__POLL_INTERVAL_MS", "50")
-        .env("JOURNALISER_INDEX__WRITER_MEMORY_MB", "15")
-        .env("JOURNALISER_LOG__FILTER", "warn");
-    command
-}
-
-fn output(command: &mut Command) -> String {
-    let output = command.output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
-}
-
-/// Starts `journaliser serve` on a free port and returns it with its base URL.
-fn serve(dir: &Path) -> (Child, String) {
-    let mut child = journaliser(dir)
-        .args(["serve", "--bind", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    let base = line.trim().rsplit(' ').next().unwrap().to_string();
-    assert!(
-        base.starts_with("http://127.0.0.1:"),
-        "unexpected first line {line:?}"
-    );
-    (child, base)
-}
+use crate::process::{journaliser, output, serve};
 
 async fn filing(client: &reqwest::Client, base: &str, token: &str, id: &str) -> Value {
     client
