@@ -92,12 +92,17 @@ pub struct EntraConfig {
     pub leeway_secs: u64,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PrivacyConfig {
     /// Key for the keyed hash of CPR numbers. Empty: a random key is made once and kept in
     /// `<data_dir>/cpr-hash.key`. Changing it makes every stored CPR hash unmatchable.
     pub cpr_hash_key: Secret,
+    /// Uploads that are never filed are deleted this many hours after upload.
+    pub unfiled_item_hours: u64,
+    /// The original bytes of a filed item are dropped this many hours after its last filing
+    /// was delivered; the target keeps the document, and its text stays for suggestions.
+    pub filed_original_hours: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -191,6 +196,16 @@ impl Default for ServerConfig {
             max_body_bytes: 50 * 1024 * 1024,
             request_timeout_secs: 60,
             requests_per_minute: 600,
+        }
+    }
+}
+
+impl Default for PrivacyConfig {
+    fn default() -> Self {
+        PrivacyConfig {
+            cpr_hash_key: Secret::default(),
+            unfiled_item_hours: 24,
+            filed_original_hours: 24,
         }
     }
 }

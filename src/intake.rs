@@ -52,7 +52,12 @@ impl Intake {
         let input = bytes.clone();
         let sha256 =
             tokio::task::spawn_blocking(move || hex::encode(Sha256::digest(&input))).await?;
-        if let Some(item) = store.item_by_content(owner, &sha256).await? {
+        if let Some(mut item) = store.item_by_content(owner, &sha256).await? {
+            if item.original_purged {
+                // Uploaded again after its original was dropped: the bytes are wanted again.
+                store.restore_original(&item.id, &bytes).await?;
+                item.original_purged = false;
+            }
             return Ok((item, false));
         }
         let slot = self

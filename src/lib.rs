@@ -26,6 +26,8 @@ pub mod filing;
 pub mod import;
 /// Receiving uploads: hash, de-duplicate, extract, store.
 pub mod intake;
+/// Deleting what need not be kept: unfiled uploads, delivered originals.
+pub mod retention;
 /// Starting and stopping the service: store, index, worker, HTTP server.
 pub mod server;
 /// Durable state in SQL: cases, items, filings, feedback.

@@ -196,6 +196,11 @@ impl Server {
         if let Some(entra) = entra {
             entra.spawn_refresher(stop.clone());
         }
+        tokio::spawn(crate::retention::run(
+            store.clone(),
+            config.privacy.clone(),
+            stop.clone(),
+        ));
         let worker = tokio::spawn(
             Worker::new(store.clone(), connectors, config.filing.clone()).run(stop.clone()),
         );

@@ -51,6 +51,11 @@ pub async fn accept(
         .await?
         .filter(|i| i.owner == user.id)
         .ok_or(FilingError::ItemNotFound)?;
+    if item.original_purged {
+        return Err(FilingError::Invalid(
+            "the original of this item is no longer kept; upload the file again".into(),
+        ));
+    }
     let case = store
         .visible_case(order.case_id, &user.groups)
         .await?

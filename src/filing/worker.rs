@@ -150,7 +150,7 @@ impl Worker {
             .map_err(stored)?;
         let (Some(item), Some(content)) = (item, content) else {
             return Err(ConnectorError::Permanent(
-                "the item to file no longer exists".into(),
+                "the item's original is no longer kept (deleted under the retention rules)".into(),
             ));
         };
         let connector = self.connectors.get(&case.connector).ok_or_else(|| {

@@ -25,6 +25,8 @@ pub struct StoredItem {
     pub size: i64,
     pub extracted: Extracted,
     pub created_at: Millis,
+    /// Whether the retention rules have dropped the original bytes.
+    pub original_purged: bool,
 }
 
 impl Store {
@@ -88,18 +90,68 @@ impl Store {
         row.as_ref().map(item_from_row).transpose()
     }
 
-    pub async fn item_original(&self, id: &str) -> Result<Option<Vec<u8>>> {
-        Ok(
-            sqlx::query_scalar("SELECT original FROM items WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?,
+    /// Puts back the original bytes of an item whose original was dropped, when the same bytes
+    /// are uploaded again.
+    pub async fn restore_original(&self, id: &str, original: &[u8]) -> Result<()> {
+        sqlx::query("UPDATE items SET original = $2, original_purged_at = NULL WHERE id = $1")
+            .bind(id)
+            .bind(original)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes items uploaded before `before` that were never filed, with what was recorded
+    /// about them. Returns how many.
+    pub async fn delete_unfiled_items(&self, before: Millis) -> Result<u64> {
+        let unfiled = "SELECT i.id FROM items i WHERE i.created_at < $1
+                       AND NOT EXISTS (SELECT 1 FROM filings f WHERE f.item_id = i.id)";
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(&format!(
+            "DELETE FROM suggestions_shown WHERE item_id IN ({unfiled})"
+        ))
+        .bind(before)
+        .execute(&mut *tx)
+        .await?;
+        let deleted = sqlx::query(&format!("DELETE FROM items WHERE id IN ({unfiled})"))
+            .bind(before)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(deleted)
+    }
+
+    /// Drops the original bytes of items whose every filing was delivered before `before`:
+    /// the target holds the document now, and no retry can need them. Returns how many.
+    pub async fn purge_filed_originals(&self, before: Millis) -> Result<u64> {
+        Ok(sqlx::query(
+            "UPDATE items SET original = $2, original_purged_at = $3
+             WHERE original_purged_at IS NULL
+               AND EXISTS (SELECT 1 FROM filings f WHERE f.item_id = items.id)
+               AND NOT EXISTS (SELECT 1 FROM filings f WHERE f.item_id = items.id
+                               AND (f.state <> 'filed' OR f.filed_at >= $1))",
         )
+        .bind(before)
+        .bind(Vec::<u8>::new())
+        .bind(crate::domain::now_millis())
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
+    }
+
+    /// The bytes as uploaded, unless the retention rules have dropped them.
+    pub async fn item_original(&self, id: &str) -> Result<Option<Vec<u8>>> {
+        Ok(sqlx::query_scalar(
+            "SELECT original FROM items WHERE id = $1 AND original_purged_at IS NULL",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?)
     }
 }
 
-const ITEM_COLUMNS: &str =
-    "id, owner, kind, content_type, sha256, message_id, size, extracted, created_at";
+const ITEM_COLUMNS: &str = "id, owner, kind, content_type, sha256, message_id, size, extracted, created_at, original_purged_at";
 
 fn item_from_row(row: &SqliteRow) -> Result<StoredItem> {
     let extracted: Extracted = from_json("items.extracted", row.try_get("extracted")?)?;
@@ -112,6 +164,9 @@ fn item_from_row(row: &SqliteRow) -> Result<StoredItem> {
         message_id: row.try_get("message_id")?,
         size: row.try_get("size")?,
         created_at: row.try_get("created_at")?,
+        original_purged: row
+            .try_get::<Option<Millis>, _>("original_purged_at")?
+            .is_some(),
         extracted,
     })
 }

@@ -20,7 +20,13 @@ pub use filings::{FilingCreated, NewFiling};
 pub use items::{NewItem, StoredItem};
 
 /// Schema changes in order; each runs once, in a transaction.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/sqlite/0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/sqlite/0001_initial.sql")),
+    (
+        3,
+        include_str!("../../migrations/sqlite/0003_retention.sql"),
+    ),
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -68,11 +74,13 @@ impl Store {
         )
         .execute(&self.pool)
         .await?;
-        let current: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_version")
-            .fetch_one(&self.pool)
+        // Each migration is looked up by its own number, so one merged later with a lower
+        // number than an applied one still runs.
+        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_version")
+            .fetch_all(&self.pool)
             .await?;
         for (version, sql) in MIGRATIONS {
-            if current.is_some_and(|c| c >= *version) {
+            if applied.contains(version) {
                 continue;
             }
             let mut tx = self.pool.begin().await?;

@@ -10,4 +10,5 @@ mod health;
 mod items;
 mod privacy;
 mod restart;
+mod retention;
 mod retry;
