@@ -150,3 +150,106 @@ async fn cases_are_found_by_a_party_cpr_number_without_it_ever_being_echoed() {
         "upper-case Danish letters match"
     );
 }
+
+/// Two users, each in a group the other is not in, each quoting the other's case.
+#[tokio::test]
+async fn two_users_never_see_each_others_restricted_cases() {
+    let app = TestApp::spawn().await;
+    let social = (
+        "VK-2026-0004",
+        "27.60.04-P20-21-26",
+        "kørestol hjælpemiddel",
+    );
+    let children = (
+        "VK-2026-0010",
+        "27.24.45-P20-64-26",
+        "underretning elev Havbakkeskolen",
+    );
+    let anne = app.token_for("anne", &["social"]);
+    let bent = app.token_for("bent", &["boern"]);
+    for (token, own, others) in [(&anne, social, children), (&bent, children, social)] {
+        let (other_id, other_number, other_words) = others;
+        let found: Value = app
+            .get(
+                &format!("/api/v1/cases?q={}", own.2.split(' ').next().unwrap()),
+                token,
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert!(
+            found["cases"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c["id"] == own.0),
+            "{found}"
+        );
+        for query in [
+            other_number,
+            other_words.split(' ').next().unwrap(),
+            other_id,
+        ] {
+            let found: Value = app
+                .get(&format!("/api/v1/cases?q={query}"), token)
+                .await
+                .json()
+                .await
+                .unwrap();
+            assert!(
+                found["cases"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|c| c["id"] != other_id),
+                "{query}: {found}"
+            );
+        }
+        // The same kind of mail about the user's own case finds it: the rule works, the
+        // other case is hidden.
+        let text = format!("Vedr. sag {}: {}", own.1, own.2);
+        let item: Value = app
+            .post_item_as(token, text.into_bytes(), "text/plain")
+            .await
+            .json()
+            .await
+            .unwrap();
+        let path = format!("/api/v1/items/{}/suggestions", item["id"].as_str().unwrap());
+        let suggestions: Value = app.get(&path, token).await.json().await.unwrap();
+        assert_eq!(
+            suggestions["suggestions"][0]["case"]["id"], own.0,
+            "{suggestions}"
+        );
+        let text = format!("Vedr. sag {other_number}: {other_words}");
+        let item: Value = app
+            .post_item_as(token, text.into_bytes(), "text/plain")
+            .await
+            .json()
+            .await
+            .unwrap();
+        let path = format!(
+            "/api/v1/items/{}/suggestions?limit=50",
+            item["id"].as_str().unwrap()
+        );
+        let suggestions: Value = app.get(&path, token).await.json().await.unwrap();
+        assert!(
+            suggestions["suggestions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|s| s["case"]["id"] != other_id),
+            "{suggestions}"
+        );
+        let response = app
+            .file_as(token, json!({"item_id": item["id"], "case_id": other_id}))
+            .await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            app.get(&format!("/api/v1/cases/{other_id}"), token)
+                .await
+                .status(),
+            StatusCode::NOT_FOUND
+        );
+    }
+}
