@@ -18,7 +18,12 @@ pub(super) fn extract(bytes: &[u8]) -> Result<RawDocument, ExtractError> {
     })?;
 
     // Notes, headers and footers add text but are not essential: a broken one is skipped.
-    for name in secondary_parts(&office::entry_names(&archive)) {
+    // A real document has a handful of these; a crafted one with thousands would multiply the
+    // per-entry limit.
+    for name in secondary_parts(&office::entry_names(&archive))
+        .into_iter()
+        .take(32)
+    {
         if let Ok(Some(xml)) = office::read_entry(&mut archive, &name)
             && let Ok(part) = body_text(&xml)
             && !part.trim().is_empty()

@@ -22,7 +22,7 @@ mod mail;
 mod odt;
 mod office;
 mod pdf;
-mod pdf_nesting;
+mod pdf_guard;
 mod text;
 
 /// What the caller says the bytes are; `Sniff` looks at the bytes themselves.

@@ -7,8 +7,9 @@ use quick_xml::reader::Reader;
 
 use super::{ExtractError, reason};
 
-/// No single entry may inflate beyond this: a zip bomb must not exhaust memory.
-const MAX_ENTRY_BYTES: u64 = 200 * 1024 * 1024;
+/// No single entry may inflate beyond this: a zip bomb must not exhaust memory. A document
+/// part of this size holds tens of thousands of pages of text.
+const MAX_ENTRY_BYTES: u64 = 64 * 1024 * 1024;
 
 pub(super) type Archive<'a> = zip::ZipArchive<Cursor<&'a [u8]>>;
 

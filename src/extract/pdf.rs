@@ -3,10 +3,10 @@
 use lopdf::{Document, Object};
 
 use super::office::tidy;
-use super::{DocumentMetadata, ExtractError, RawDocument, guard, pdf_nesting, reason};
+use super::{DocumentMetadata, ExtractError, RawDocument, guard, pdf_guard, reason};
 
 /// lopdf recurses once per nesting level (about 1.3 KB of stack each). Hostile nesting is
-/// refused up front (see `pdf_nesting`); the generous stack covers what that cannot see.
+/// refused up front (see `pdf_guard`); the generous stack covers what that cannot see.
 const PARSER_STACK_BYTES: usize = 256 * 1024 * 1024;
 
 pub(super) fn extract(bytes: &[u8]) -> Result<RawDocument, ExtractError> {
@@ -26,9 +26,14 @@ pub(super) fn extract(bytes: &[u8]) -> Result<RawDocument, ExtractError> {
 }
 
 fn read(bytes: &[u8]) -> Result<RawDocument, ExtractError> {
-    if pdf_nesting::too_deep(bytes) {
+    if pdf_guard::too_deep(bytes) {
         return Err(ExtractError::Malformed(
             "broken PDF: objects are nested too deeply".into(),
+        ));
+    }
+    if pdf_guard::inflates_too_much(bytes) {
+        return Err(ExtractError::Malformed(
+            "PDF refused: its compressed content expands beyond the allowed size".into(),
         ));
     }
     let document = Document::load_mem(bytes)
@@ -48,7 +53,7 @@ fn read(bytes: &[u8]) -> Result<RawDocument, ExtractError> {
         // loses its text; the other pages still count.
         if document
             .get_page_content(page)
-            .is_ok_and(|content| pdf_nesting::depth(&content) > pdf_nesting::MAX)
+            .is_ok_and(|content| pdf_guard::depth(&content) > pdf_guard::MAX)
         {
             continue;
         }

@@ -1,9 +1,14 @@
-//! Refusing PDFs nested deeply enough to overflow lopdf's recursive parser, before it runs.
+//! Refusing PDFs that would overwhelm lopdf, before it runs: objects nested deeply enough to
+//! overflow its recursive parser, and streams that inflate beyond a budget (deflate bombs).
 
-use lopdf::{Dictionary, Object, Stream};
+use std::io::Read;
 
 /// Far deeper than any real document nests arrays and dictionaries.
 pub(super) const MAX: usize = 256;
+
+/// All Flate streams of one file together may inflate to at most this much. Real documents
+/// stay far below (the 204-page municipal list in the test corpus inflates to a few MB).
+const MAX_INFLATED_BYTES: u64 = 256 * 1024 * 1024;
 
 /// Whether the file, or an object stream inside it, nests objects deeper than [`MAX`].
 /// lopdf parses object streams while loading, so their decompressed content is checked here.
@@ -48,6 +53,47 @@ fn stream_end(bytes: &[u8], from: usize) -> Option<usize> {
     find(&bytes[from..], b"endstream").map(|at| from + at + 9)
 }
 
+/// Whether the file's Flate streams together inflate beyond [`MAX_INFLATED_BYTES`]. Every
+/// stream is inflated into a counter, never into memory, and stops at the budget.
+pub(super) fn inflates_too_much(bytes: &[u8]) -> bool {
+    let mut budget = MAX_INFLATED_BYTES;
+    for (dictionary, data) in streams(bytes) {
+        if find(dictionary, b"/FlateDecode").is_none() {
+            continue;
+        }
+        let mut decoder = flate2::read::ZlibDecoder::new(data).take(budget + 1);
+        let inflated = std::io::copy(&mut decoder, &mut std::io::sink()).unwrap_or(0);
+        if inflated > budget {
+            return true;
+        }
+        budget -= inflated;
+    }
+    false
+}
+
+/// Each stream's dictionary (the text before `stream`, at most 1 KB of it) and data.
+fn streams(bytes: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
+    let mut from = 0;
+    std::iter::from_fn(move || {
+        loop {
+            let keyword = from + find(&bytes[from..], b"stream")?;
+            from = keyword + 6;
+            if bytes[..keyword].ends_with(b"end") {
+                continue;
+            }
+            let mut start = keyword + 6;
+            start += [b"\r\n".as_slice(), b"\n", b"\r"]
+                .iter()
+                .find(|eol| bytes[start..].starts_with(eol))
+                .map_or(0, |eol| eol.len());
+            let end = stream_end(bytes, start).map_or(bytes.len(), |end| end - 9);
+            from = end.max(from);
+            let dictionary = &bytes[keyword.saturating_sub(1024)..keyword];
+            return Some((dictionary, bytes.get(start..end).unwrap_or_default()));
+        }
+    })
+}
+
 /// The content of every `/Type /ObjStm` stream, inflated when it is Flate-compressed.
 fn object_streams(bytes: &[u8]) -> impl Iterator<Item = Vec<u8>> + '_ {
     let mut from = 0;
@@ -72,22 +118,53 @@ fn object_streams(bytes: &[u8]) -> impl Iterator<Item = Vec<u8>> + '_ {
     })
 }
 
-/// Inflated data; undecodable data is returned as is (lopdf will then fail on it too).
+/// Inflated data, within the inflation budget; undecodable data is returned as is (lopdf
+/// will then fail on it too).
 fn inflate(data: Vec<u8>) -> Vec<u8> {
-    let mut dictionary = Dictionary::new();
-    dictionary.set("Filter", Object::Name(b"FlateDecode".to_vec()));
-    let stream = Stream::new(dictionary, data);
-    stream.decompressed_content().unwrap_or(stream.content)
+    let mut inflated = Vec::new();
+    let mut decoder = flate2::read::ZlibDecoder::new(&data[..]).take(MAX_INFLATED_BYTES);
+    match decoder.read_to_end(&mut inflated) {
+        Ok(_) => inflated,
+        Err(_) => data,
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use lopdf::{Dictionary, Stream};
+
     use super::*;
 
     fn nested(levels: usize) -> Vec<u8> {
         let mut object = vec![b'['; levels];
         object.extend(std::iter::repeat_n(b']', levels));
         object
+    }
+
+    fn flate_stream_pdf(content: &[u8]) -> Vec<u8> {
+        let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        std::io::Write::write_all(&mut encoder, content).unwrap();
+        let data = encoder.finish().unwrap();
+        let mut pdf = format!(
+            "%PDF-1.4\n1 0 obj\n<< /Length {} /Filter /FlateDecode >>\nstream\n",
+            data.len()
+        )
+        .into_bytes();
+        pdf.extend(data);
+        pdf.extend(b"\nendstream\nendobj\n%%EOF\n");
+        pdf
+    }
+
+    #[test]
+    fn a_deflate_bomb_is_refused_before_parsing_and_real_streams_pass() {
+        // 300 MB of zeros compress to about 300 KB.
+        assert!(inflates_too_much(&flate_stream_pdf(&vec![
+            0u8;
+            300 * 1024 * 1024
+        ])));
+        assert!(!inflates_too_much(&flate_stream_pdf(
+            b"BT /F1 12 Tf (Hej) Tj ET"
+        )));
     }
 
     #[test]
