@@ -83,7 +83,7 @@ pub async fn admin_retry(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let filing = state
         .store
-        .requeue_failed(&id)
+        .requeue_failed(&id, &admin.id)
         .await?
         .ok_or(ApiError::NotFound("failed filing"))?;
     tracing::info!(filing = %filing.id, admin = %admin.id, "failed filing requeued");

@@ -3,6 +3,7 @@
 //! Handlers call `store`, `suggest`, `filing` and `extract`; they never hold SQL or business
 //! rules of their own.
 
+mod audit;
 mod cases;
 pub mod error;
 mod filings;
@@ -65,7 +66,8 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/filings", post(filings::create))
         .route("/filings/{id}", get(filings::show))
         .route("/admin/filings", get(filings::admin_list))
-        .route("/admin/filings/{id}/retry", post(filings::admin_retry));
+        .route("/admin/filings/{id}/retry", post(filings::admin_retry))
+        .route("/admin/audit", get(audit::list));
 
     Router::new()
         .route("/healthz", get(health::live))

@@ -39,7 +39,8 @@ pub struct FilingOrder<'a> {
 
 /// Validates and commits a filing to the outbox, and makes the item's text count for the
 /// case's next suggestions at once. Filing the same mail (by Message-ID) or document (by
-/// content) on the same case again returns the first filing.
+/// content) on the same case again returns the first filing. Either outcome is in the audit
+/// log, committed with it.
 pub async fn accept(
     store: &Store,
     index: &Arc<SearchIndex>,

@@ -1,10 +1,13 @@
 //! The filing outbox: accepted filings, claimed and settled by the delivery worker.
 
-use sqlx::Row;
+use serde_json::{Value, json};
 use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqliteConnection};
 
+use super::audit::{self, AuditEvent, AuditKind, SYSTEM_ACTOR};
 use super::{Result, Store, StoreError, from_json, to_json};
 use crate::domain::filing::{AttachmentChoice, Filing, FilingState};
+use crate::domain::identifiers::redact_cpr;
 use crate::domain::{Millis, new_id, now_millis};
 
 pub struct NewFiling<'a> {
@@ -27,7 +30,7 @@ pub struct FilingCreated {
 impl Store {
     /// Commits a filing to the outbox together with the feedback it carries (which suggestions
     /// the user was shown and which case they chose), or returns the earlier filing of the
-    /// same thing on the same case.
+    /// same thing on the same case. Either way the audit log records it in the same transaction.
     pub async fn create_filing(&self, new: NewFiling<'_>) -> Result<FilingCreated> {
         let now = now_millis();
         let id = new_id();
@@ -50,20 +53,20 @@ impl Store {
         .await?
         .rows_affected()
             == 1;
+        let shown: Option<String> = sqlx::query_scalar(
+            "SELECT case_ids FROM suggestions_shown WHERE item_id = $1 AND user_id = $2",
+        )
+        .bind(new.item_id)
+        .bind(new.created_by)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let shown = shown.unwrap_or_else(|| "[]".into());
+        let shown_ids: Vec<String> = from_json("suggestions_shown.case_ids", &shown)?;
+        let rank = shown_ids
+            .iter()
+            .position(|c| c == new.case_id)
+            .map(|p| p as i64 + 1);
         if inserted {
-            let shown: Option<String> = sqlx::query_scalar(
-                "SELECT case_ids FROM suggestions_shown WHERE item_id = $1 AND user_id = $2",
-            )
-            .bind(new.item_id)
-            .bind(new.created_by)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let shown = shown.unwrap_or_else(|| "[]".into());
-            let shown_ids: Vec<String> = from_json("suggestions_shown.case_ids", &shown)?;
-            let rank = shown_ids
-                .iter()
-                .position(|c| c == new.case_id)
-                .map(|p| p as i64 + 1);
             sqlx::query(
                 "INSERT INTO feedback (filing_id, item_id, user_id, chosen_case_id, chosen_rank, shown_case_ids, created_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -82,9 +85,30 @@ impl Store {
             .bind(&new.dedupe_key)
             .fetch_one(&mut *tx)
             .await?;
+        let filing = filing_from_row(&row)?;
+        let kind = if inserted {
+            AuditKind::FilingAccepted
+        } else {
+            AuditKind::FilingDuplicate
+        };
+        let shown_ranked: Vec<Value> = shown_ids
+            .iter()
+            .zip(1..)
+            .map(|(case_id, rank)| json!({"case_id": case_id, "rank": rank}))
+            .collect();
+        // Every filing is a person's choice until auto-journalisation calls accept with its
+        // own decision.
+        let details = json!({
+            "decision": "manual",
+            "suggestions_shown": shown_ranked,
+            "chosen_rank": rank,
+            "result": filing.state,
+        });
+        // A duplicate names the item this user tried to file, which may not be the filed one.
+        audit_filing(&mut tx, kind, new.created_by, &filing, new.item_id, details).await?;
         tx.commit().await?;
         Ok(FilingCreated {
-            filing: filing_from_row(&row)?,
+            filing,
             created: inserted,
         })
     }
@@ -158,10 +182,12 @@ impl Store {
         )
     }
 
-    /// Puts a failed filing back in the queue with a fresh retry budget. `None` if there is no
-    /// failed filing with that id; an error if the same thing was filed again meanwhile.
-    pub async fn requeue_failed(&self, id: &str) -> Result<Option<Filing>> {
+    /// Puts a failed filing back in the queue with a fresh retry budget, recording that `admin`
+    /// did. `None` if there is no failed filing with that id; an error if the same thing was
+    /// filed again meanwhile.
+    pub async fn requeue_failed(&self, id: &str, admin: &str) -> Result<Option<Filing>> {
         let now = now_millis();
+        let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
             "UPDATE filings SET state = 'queued', attempts = 0, next_attempt_at = $2, lease_until = NULL,
                 updated_at = $2
@@ -170,7 +196,7 @@ impl Store {
         )
         .bind(id)
         .bind(now)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await
         .map_err(|e| match e {
             sqlx::Error::Database(db) if db.is_unique_violation() => {
@@ -178,7 +204,20 @@ impl Store {
             }
             other => other.into(),
         })?;
-        row.as_ref().map(filing_from_row).transpose()
+        let Some(row) = row else { return Ok(None) };
+        let filing = filing_from_row(&row)?;
+        let details = json!({"previous_error": filing.last_error.as_deref().map(redact_cpr)});
+        audit_filing(
+            &mut tx,
+            AuditKind::FilingRequeued,
+            admin,
+            &filing,
+            &filing.item_id,
+            details,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(filing))
     }
 
     /// Reserves the next due filing for one delivery attempt. The lease keeps other workers
@@ -200,18 +239,32 @@ impl Store {
         row.as_ref().map(filing_from_row).transpose()
     }
 
+    // The delivery worker's outcomes below are recorded as the system's doing, and only when
+    // they change a queued filing: a report for a filing settled meanwhile records nothing.
+
     pub async fn mark_filed(&self, id: &str, target_document_id: &str) -> Result<()> {
         let now = now_millis();
-        sqlx::query(
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(
             "UPDATE filings SET state = 'filed', target_document_id = $2, filed_at = $3, updated_at = $3,
                 lease_until = NULL, next_attempt_at = NULL, last_error = NULL
-             WHERE id = $1 AND state = 'queued'",
+             WHERE id = $1 AND state = 'queued'
+             RETURNING *",
         )
         .bind(id)
         .bind(target_document_id)
         .bind(now)
-        .execute(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?;
+        if let Some(row) = row {
+            let filing = filing_from_row(&row)?;
+            let details = json!({
+                "attempt": filing.attempts,
+                "target_document_id": target_document_id,
+            });
+            audit_worker(&mut tx, AuditKind::FilingDelivered, &filing, details).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -221,30 +274,52 @@ impl Store {
         error: &str,
         next_attempt_at: Millis,
     ) -> Result<()> {
-        sqlx::query(
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(
             "UPDATE filings SET last_error = $2, next_attempt_at = $3, lease_until = NULL, updated_at = $4
-             WHERE id = $1 AND state = 'queued'",
+             WHERE id = $1 AND state = 'queued'
+             RETURNING *",
         )
         .bind(id)
         .bind(error)
         .bind(next_attempt_at)
         .bind(now_millis())
-        .execute(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?;
+        if let Some(row) = row {
+            let filing = filing_from_row(&row)?;
+            let next = chrono::DateTime::from_timestamp_millis(next_attempt_at)
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+            let details = json!({
+                "attempt": filing.attempts,
+                "reason": redact_cpr(error),
+                "next_attempt_at": next,
+            });
+            audit_worker(&mut tx, AuditKind::FilingRetryScheduled, &filing, details).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
     pub async fn mark_failed(&self, id: &str, error: &str) -> Result<()> {
-        sqlx::query(
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(
             "UPDATE filings SET state = 'failed', last_error = $2, next_attempt_at = NULL, lease_until = NULL,
                 updated_at = $3
-             WHERE id = $1 AND state = 'queued'",
+             WHERE id = $1 AND state = 'queued'
+             RETURNING *",
         )
         .bind(id)
         .bind(error)
         .bind(now_millis())
-        .execute(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?;
+        if let Some(row) = row {
+            let filing = filing_from_row(&row)?;
+            let details = json!({"attempt": filing.attempts, "reason": redact_cpr(error)});
+            audit_worker(&mut tx, AuditKind::FilingFailed, &filing, details).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -262,6 +337,36 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// Records a change to `filing` in the transaction that makes it, so the two commit together.
+/// The event names the item `item_id` by its hash.
+async fn audit_filing(
+    conn: &mut SqliteConnection,
+    kind: AuditKind,
+    actor: &str,
+    filing: &Filing,
+    item_id: &str,
+    details: Value,
+) -> Result<()> {
+    let item_hash: Option<String> = sqlx::query_scalar("SELECT sha256 FROM items WHERE id = $1")
+        .bind(item_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let mut event = AuditEvent::new(kind, actor, details);
+    event.item_hash = item_hash;
+    event.case_id = Some(filing.case_id.clone());
+    event.filing_id = Some(filing.id.clone());
+    audit::insert(conn, &event).await
+}
+
+async fn audit_worker(
+    conn: &mut SqliteConnection,
+    kind: AuditKind,
+    filing: &Filing,
+    details: Value,
+) -> Result<()> {
+    audit_filing(conn, kind, SYSTEM_ACTOR, filing, &filing.item_id, details).await
 }
 
 fn filing_from_row(row: &SqliteRow) -> Result<Filing> {

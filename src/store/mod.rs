@@ -1,8 +1,9 @@
-//! Durable state in SQL: cases, items, filings and feedback.
+//! Durable state in SQL: cases, items, filings, feedback and the audit log.
 //!
 //! All SQL of the service lives in this module, written to run unchanged on SQLite and
 //! PostgreSQL (`$n` placeholders, `ON CONFLICT`, `RETURNING`, times as integer milliseconds).
 
+mod audit;
 mod cases;
 mod feedback;
 mod filings;
@@ -14,6 +15,7 @@ use std::time::Duration;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
+pub use audit::{AuditEvent, AuditFilter, AuditKind, AuditOrder, MAX_AUDIT_LIMIT};
 pub use cases::CaseQuery;
 pub use feedback::Feedback;
 pub use filings::{FilingCreated, NewFiling};
@@ -22,6 +24,7 @@ pub use items::{NewItem, StoredItem};
 /// Schema changes in order; each runs once, in a transaction.
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/sqlite/0001_initial.sql")),
+    (2, include_str!("../../migrations/sqlite/0002_audit.sql")),
     (
         3,
         include_str!("../../migrations/sqlite/0003_retention.sql"),

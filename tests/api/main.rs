@@ -4,6 +4,7 @@ mod helpers;
 mod process;
 
 mod access;
+mod audit;
 mod entra;
 mod flow;
 mod health;
