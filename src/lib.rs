@@ -30,7 +30,7 @@ pub mod intake;
 pub mod retention;
 /// Starting and stopping the service: store, index, worker, HTTP server.
 pub mod server;
-/// Durable state in SQL: cases, items, filings, feedback.
+/// Durable state in SQL: cases, items, filings, feedback, the audit log.
 pub mod store;
 /// Ranked case suggestions from the full-text index and rules.
 pub mod suggest;
