@@ -86,6 +86,9 @@ enum Import {
         /// List the cases of this connector instead (e.g. `archive`).
         #[arg(long, conflicts_with = "file")]
         from_connector: Option<String>,
+        /// The connector instance the file's cases live in, where their filings go.
+        #[arg(long, conflicts_with = "from_connector", default_value = crate::connector::ARCHIVE)]
+        connector: String,
     },
 }
 
@@ -95,13 +98,12 @@ enum Eval {
     /// a temporary store, and report accuracy, calibration and speed.
     Replay {
         /// `DIR/<user>/<folder>/<message>` with `DIR/MANIFEST.tsv`; each folder is a case.
-        #[arg(long)]
+        #[arg(long, value_name = "DIR")]
         corpus: PathBuf,
         /// Replay only this user (repeatable; default: every user in the manifest).
-        #[arg(long = "user")]
+        #[arg(long = "user", value_name = "NAME")]
         users: Vec<String>,
-        /// `batch`: train on the first 100·k messages, score the next 100; `online`: score
-        /// each message from everything filed before it.
+        /// Which messages only train and which are scored.
         #[arg(long, value_enum)]
         protocol: Protocol,
         /// Give cases opaque titles, so that folder names do not help the text match.
@@ -165,21 +167,35 @@ impl Cli {
                 common,
                 file,
                 from_connector,
+                connector,
             }) => {
                 let config = load(common)?;
                 let services = Services::open(config).await?;
+                let named = |name: &str| {
+                    services.connectors.get(name).with_context(|| {
+                        let known: Vec<_> = services.connectors.names().collect();
+                        format!(
+                            "no connector named {name:?} (configured: {})",
+                            known.join(", ")
+                        )
+                    })
+                };
                 let (connector, inputs, parties) = match (file, from_connector) {
-                    (Some(file), _) => (
-                        crate::connector::ARCHIVE.to_string(),
-                        crate::import::read_cases(file)?,
-                        Parties::Replace,
-                    ),
+                    (Some(file), _) => {
+                        named(connector)?;
+                        (
+                            connector.clone(),
+                            crate::import::read_cases(file)?,
+                            Parties::Replace,
+                        )
+                    }
                     (None, Some(name)) => {
-                        let connector = services
-                            .connectors
-                            .get(name)
-                            .with_context(|| format!("no connector named {name:?}"))?;
-                        (name.clone(), connector.list_cases().await?, Parties::Merge)
+                        let source = named(name)?;
+                        anyhow::ensure!(
+                            source.capabilities().list_cases,
+                            "connector {name:?} cannot list its cases; import them from a file with --connector {name}"
+                        );
+                        (name.clone(), source.list_cases().await?, Parties::Merge)
                     }
                     (None, None) => anyhow::bail!("give a FILE or --from-connector"),
                 };
@@ -209,7 +225,6 @@ impl Cli {
                 // (such as a skipped message) still show, and RUST_LOG overrides.
                 config.log.filter = "warn".into();
                 crate::telemetry::init(&config.log);
-                let extractor = crate::eval::extractor(&config.extract)?;
                 let options = ReplayOptions {
                     corpus: corpus.clone(),
                     users: users.clone(),
@@ -217,7 +232,7 @@ impl Cli {
                     case_titles: !*no_case_titles,
                     progress: true,
                 };
-                let report = crate::eval::replay(&options, &extractor).await?;
+                let report = crate::eval::replay(&options, &config.extract).await?;
                 if *json {
                     println!("{}", serde_json::to_string_pretty(&report)?);
                 } else {

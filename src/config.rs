@@ -1,6 +1,7 @@
 //! One typed configuration: defaults in code, then `journaliser.toml`, then `JOURNALISER_*`
 //! environment variables (`__` separates nested keys), then command-line flags.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -25,6 +26,8 @@ pub struct Config {
     pub extract: ExtractConfig,
     pub filing: FilingConfig,
     pub archive: ArchiveConfig,
+    /// Targets besides the built-in archive, each a named instance (`[[connectors]]`).
+    pub connectors: Vec<ConnectorConfig>,
     pub log: LogConfig,
 }
 
@@ -139,6 +142,126 @@ pub struct ArchiveConfig {
     pub root: PathBuf,
 }
 
+/// One connector instance: a target of some kind under a name cases refer to
+/// (`cases.connector`). The built-in archive is always there as `archive`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ConnectorConfig {
+    /// Another file archive, e.g. a share that a records system imports from.
+    Archive(ArchiveInstanceConfig),
+    Webdav(WebdavConfig),
+    Webhook(WebhookConfig),
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ArchiveInstanceConfig {
+    pub name: String,
+    pub root: PathBuf,
+}
+
+/// A WebDAV server: a collection per case under `url`, each document with its metadata as
+/// properties.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebdavConfig {
+    pub name: String,
+    /// The collection the case collections are made in, e.g. `https://dav.example/sager/`.
+    pub url: String,
+    /// Basic authentication when not empty.
+    pub username: String,
+    pub password: Secret,
+    /// Longest one request may take.
+    pub timeout_secs: u64,
+}
+
+/// A fagsystem's HTTP endpoint that takes a JSON document per filing.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhookConfig {
+    pub name: String,
+    /// Where each filing is POSTed.
+    pub url: String,
+    /// Extra request headers. Their values are secret: they often carry API keys.
+    pub headers: BTreeMap<String, Secret>,
+    /// `Authorization: Bearer …` when not empty.
+    pub bearer_token: Secret,
+    /// Basic authentication when not empty.
+    pub username: String,
+    pub password: Secret,
+    /// The JSON body with `{placeholders}`; empty means the built-in body (see the README).
+    pub body: String,
+    /// Where the target's document id is in its answer, as a JSON pointer (RFC 6901); an
+    /// answer without one counts as submitted, not filed.
+    pub id_pointer: String,
+    /// Longest one request may take.
+    pub timeout_secs: u64,
+}
+
+impl ConnectorConfig {
+    pub fn name(&self) -> &str {
+        match self {
+            ConnectorConfig::Archive(c) => &c.name,
+            ConnectorConfig::Webdav(c) => &c.name,
+            ConnectorConfig::Webhook(c) => &c.name,
+        }
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        let (url, username, password) = match self {
+            ConnectorConfig::Archive(c) if c.root.as_os_str().is_empty() => {
+                return Err("root is required".into());
+            }
+            ConnectorConfig::Archive(_) => return Ok(()),
+            ConnectorConfig::Webdav(c) => (&c.url, &c.username, &c.password),
+            ConnectorConfig::Webhook(c) => {
+                if !c.bearer_token.is_empty() && !c.username.is_empty() {
+                    return Err("give bearer_token or username, not both".into());
+                }
+                if !c.id_pointer.is_empty() && !c.id_pointer.starts_with('/') {
+                    return Err("id_pointer must be empty or start with /".into());
+                }
+                (&c.url, &c.username, &c.password)
+            }
+        };
+        if url.is_empty() {
+            return Err("url is required".into());
+        }
+        if username.is_empty() && !password.is_empty() {
+            return Err("a password needs a username".into());
+        }
+        Ok(())
+    }
+}
+
+impl Default for WebdavConfig {
+    fn default() -> Self {
+        WebdavConfig {
+            name: String::new(),
+            url: String::new(),
+            username: String::new(),
+            password: Secret::default(),
+            timeout_secs: 60,
+        }
+    }
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        WebhookConfig {
+            name: String::new(),
+            url: String::new(),
+            headers: BTreeMap::new(),
+            bearer_token: Secret::default(),
+            username: String::new(),
+            password: Secret::default(),
+            body: String::new(),
+            id_pointer: "/id".into(),
+            timeout_secs: 60,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LogConfig {
@@ -184,6 +307,7 @@ impl Default for Config {
             extract: ExtractConfig::default(),
             filing: FilingConfig::default(),
             archive: ArchiveConfig::default(),
+            connectors: Vec::new(),
             log: LogConfig::default(),
         }
     }
@@ -357,6 +481,22 @@ impl Config {
                 "server.max_body_bytes must be positive".into(),
             ));
         }
+        let mut names = std::collections::BTreeSet::from([crate::connector::ARCHIVE]);
+        for connector in &self.connectors {
+            let name = connector.name();
+            let invalid =
+                |reason: String| ConfigError::Invalid(format!("connector {name:?}: {reason}"));
+            if name.trim().is_empty() {
+                return Err(ConfigError::Invalid("every connector needs a name".into()));
+            }
+            if !names.insert(name) {
+                return Err(invalid(
+                    "the name is taken (`archive` is the built-in archive, set under [archive])"
+                        .into(),
+                ));
+            }
+            connector.validate().map_err(invalid)?;
+        }
         Ok(())
     }
 
@@ -504,6 +644,98 @@ mod tests {
         let sample = Config::load(Some(&path), env(&[])).unwrap();
         let as_toml = |c: &Config| toml::to_string(c).unwrap();
         assert_eq!(as_toml(&sample), as_toml(&Config::default()));
+    }
+
+    #[test]
+    fn connectors_are_named_instances_of_a_kind() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journaliser.toml");
+        let write = |text: &str| std::fs::write(&path, text).unwrap();
+        write(
+            "[[connectors]]\nname = \"dokumenter\"\nkind = \"webdav\"\nurl = \"http://dav.example/sager/\"\n\
+             username = \"j\"\npassword = \"hunter2\"\n\n\
+             [[connectors]]\nname = \"byg\"\nkind = \"webhook\"\nurl = \"http://byg.example/journal\"\n\
+             bearer_token = \"t0ken\"\nheaders = { X-Api-Key = \"k3y\" }\n",
+        );
+        let config = Config::load(Some(&path), env(&[])).unwrap();
+        assert_eq!(config.connectors.len(), 2);
+        let ConnectorConfig::Webhook(hook) = &config.connectors[1] else {
+            panic!("{:?}", config.connectors[1]);
+        };
+        assert_eq!(
+            (hook.name.as_str(), hook.id_pointer.as_str()),
+            ("byg", "/id")
+        );
+        let shown = format!("{config:?}");
+        for secret in ["hunter2", "t0ken", "k3y"] {
+            assert!(!shown.contains(secret), "{secret} printed: {shown}");
+        }
+
+        for (text, expected) in [
+            (
+                "[[connectors]]\nname = \"archive\"\nkind = \"archive\"\nroot = \"x\"\n",
+                "taken",
+            ),
+            ("[[connectors]]\nname = \"a\"\nkind = \"ftp\"\n", "ftp"),
+            (
+                "[[connectors]]\nname = \"a\"\nkind = \"webdav\"\nurl = \"u\"\nurll = \"u\"\n",
+                "urll",
+            ),
+            (
+                "[[connectors]]\nname = \"a\"\nkind = \"webhook\"\n",
+                "url is required",
+            ),
+            (
+                "[[connectors]]\nname = \"a\"\nkind = \"webhook\"\nurl = \"u\"\nid_pointer = \"id\"\n",
+                "id_pointer",
+            ),
+        ] {
+            write(text);
+            let err = Config::load(Some(&path), env(&[])).unwrap_err();
+            assert!(err.to_string().contains(expected), "{text}: {err}");
+        }
+    }
+
+    /// The sample's commented `[[connectors]]` examples work once uncommented.
+    #[test]
+    fn the_sample_connectors_are_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("journaliser.example.toml");
+        let sample = std::fs::read_to_string(path).unwrap();
+        let code = regex::Regex::new(r"^# (\[\[connectors\]\]|[a-z_]+ = |\s)").unwrap();
+        let uncommented: String = sample
+            .lines()
+            .filter(|line| code.is_match(line))
+            .map(|line| format!("{}\n", &line[2..]))
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("journaliser.toml");
+        std::fs::write(&file, &uncommented).unwrap();
+        let config = Config::load(Some(&file), env(&[])).unwrap();
+        let names: Vec<_> = config
+            .connectors
+            .iter()
+            .map(ConnectorConfig::name)
+            .collect();
+        assert_eq!(
+            names,
+            ["overfoersel", "dokumenter", "byggesag"],
+            "{uncommented}"
+        );
+        let connectors = crate::connector::Connectors::from_config(&config).unwrap();
+        assert_eq!(connectors.names().count(), 4);
+    }
+
+    #[test]
+    fn connectors_can_come_from_the_environment() {
+        let config = Config::load(
+            Some(Path::new("/dev/null")),
+            env(&[(
+                "JOURNALISER_CONNECTORS",
+                r#"[{name = "byg", kind = "webhook", url = "http://byg.example/journal"}]"#,
+            )]),
+        )
+        .unwrap();
+        assert_eq!(config.connectors[0].name(), "byg");
     }
 
     #[test]

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use crate::api::{self, AppState, Metrics};
 use crate::auth::{Authenticator, EntraVerifier, RateLimiter, TokenKeys, load_or_create_secret};
 use crate::config::Config;
-use crate::connector::{ARCHIVE, ArchiveConnector, Connectors};
+use crate::connector::Connectors;
 use crate::domain::identifiers::{CprHasher, IdentifierPatterns};
 use crate::extract::Extractor;
 use crate::filing::Worker;
@@ -73,11 +73,7 @@ impl Services {
                     .context("cannot set up the HTTP client for Entra ID")?,
             )),
         };
-        let mut connectors = Connectors::default();
-        connectors.insert(
-            ARCHIVE,
-            Arc::new(ArchiveConnector::new(config.archive_root())),
-        );
+        let connectors = Connectors::from_config(&config)?;
         let extractor = Arc::new(extractor);
         let requests_per_minute = config.server.requests_per_minute;
         let intake = Intake::new(
@@ -131,8 +127,7 @@ impl Services {
             if let (Some(item), Some(case)) =
                 (self.store.item(item_id).await?, by_id.get(case_id.as_str()))
             {
-                self.index
-                    .put_filed_item(item_id, case, &item.extracted.text)?;
+                self.index.put_filed_item(item_id, case, &item.extracted)?;
             }
         }
         self.index.commit()?;

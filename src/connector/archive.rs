@@ -8,10 +8,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
-use sha2::Digest;
 
+use super::naming::{case_folder, extension, safe_name};
 use super::{
-    AttachmentDocument, BoxFuture, Connector, ConnectorError, FiledDocument, FilingRequest,
+    AttachmentDocument, BoxFuture, Capabilities, Connector, ConnectorError, FiledDocument,
+    FilingRequest,
 };
 use crate::domain::case::{Case, CaseInput};
 use crate::domain::filing::AttachmentMode;
@@ -39,9 +40,7 @@ impl ArchiveConnector {
         // The main folder is renamed into place last, so its presence means the whole filing,
         // separate attachments included, is done.
         if main_dir.exists() {
-            return Ok(FiledDocument {
-                document_id: document_id(&stem),
-            });
+            return Ok(FiledDocument::filed(document_id(&stem)));
         }
         if !case_dir.exists() {
             std::fs::create_dir_all(&case_dir).map_err(io_error)?;
@@ -107,6 +106,8 @@ impl ArchiveConnector {
             "idempotency_key": request.idempotency_key,
             "title": request.title,
             "kind": request.kind,
+            "direction": request.direction().as_str(),
+            "date": request.document_date().to_rfc3339(),
             "content_type": request.content_type,
             "original": original,
             "case": {"id": request.case.id, "number": request.case.number, "title": request.case.title},
@@ -127,9 +128,7 @@ impl ArchiveConnector {
         std::fs::rename(&main, &main_dir).map_err(io_error)?;
         sync_dir(&case_dir).map_err(io_error)?;
         std::fs::remove_dir_all(&staging).map_err(io_error)?;
-        Ok(FiledDocument {
-            document_id: document_id(&stem),
-        })
+        Ok(FiledDocument::filed(document_id(&stem)))
     }
 
     fn list_blocking(&self) -> Result<Vec<CaseInput>, ConnectorError> {
@@ -142,35 +141,65 @@ impl ArchiveConnector {
         for entry in entries {
             let entry = entry.map_err(io_error)?;
             let path = entry.path();
-            if !path.is_dir() || entry.file_name().to_string_lossy().starts_with('.') {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !path.is_dir() || name.starts_with('.') {
                 continue;
             }
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let case = match std::fs::read(path.join("case.json")) {
-                Ok(bytes) => serde_json::from_slice::<CaseInput>(&bytes)
-                    .map_err(|e| ConnectorError::Permanent(format!("{name}/case.json: {e}")))?,
-                // A folder made by hand is a case named after the folder.
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => CaseInput {
-                    id: name.clone(),
-                    number: name.clone(),
-                    title: name,
-                    kle: None,
-                    facet: None,
-                    status: "open".into(),
-                    parties: Vec::new(),
-                    groups: Vec::new(),
-                    opened: None,
-                },
-                Err(e) => return Err(io_error(e)),
-            };
-            cases.push(case);
+            cases.push(read_case_folder(&path, name)?);
         }
         cases.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(cases)
     }
+
+    fn read_case_blocking(&self, id: &str) -> Result<Option<CaseInput>, ConnectorError> {
+        let mut folders = vec![case_folder(id)];
+        // A folder made by hand is listed under its own name, which need not be a safe one.
+        let mut parts = Path::new(id).components();
+        if let (Some(std::path::Component::Normal(_)), None) = (parts.next(), parts.next())
+            && !id.starts_with('.')
+        {
+            folders.push(id.to_string());
+        }
+        let Some(path) = folders
+            .iter()
+            .map(|folder| self.root.join(folder))
+            .find(|path| path.is_dir())
+        else {
+            return Ok(None);
+        };
+        read_case_folder(&path, id.to_string()).map(Some)
+    }
+}
+
+/// The case a folder holds: its `case.json`, or for a folder made by hand a case named
+/// after the folder.
+fn read_case_folder(path: &Path, name: String) -> Result<CaseInput, ConnectorError> {
+    match std::fs::read(path.join("case.json")) {
+        Ok(bytes) => serde_json::from_slice::<CaseInput>(&bytes)
+            .map_err(|e| ConnectorError::Permanent(format!("{name}/case.json: {e}"))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(CaseInput {
+            id: name.clone(),
+            number: name.clone(),
+            title: name,
+            kle: None,
+            facet: None,
+            status: "open".into(),
+            parties: Vec::new(),
+            groups: Vec::new(),
+            opened: None,
+        }),
+        Err(e) => Err(io_error(e)),
+    }
 }
 
 impl Connector for ArchiveConnector {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            list_cases: true,
+            read_case: true,
+        }
+    }
+
     fn file(&self, request: FilingRequest) -> BoxFuture<'_, Result<FiledDocument, ConnectorError>> {
         let root = self.root.clone();
         Box::pin(async move {
@@ -184,6 +213,19 @@ impl Connector for ArchiveConnector {
         let root = self.root.clone();
         Box::pin(async move {
             tokio::task::spawn_blocking(move || ArchiveConnector { root }.list_blocking())
+                .await
+                .map_err(|e| ConnectorError::Transient(format!("archive task: {e}")))?
+        })
+    }
+
+    fn read_case<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<CaseInput>, ConnectorError>> {
+        let root = self.root.clone();
+        let id = id.to_string();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || ArchiveConnector { root }.read_case_blocking(&id))
                 .await
                 .map_err(|e| ConnectorError::Transient(format!("archive task: {e}")))?
         })
@@ -251,47 +293,6 @@ fn sync_dir(dir: &Path) -> std::io::Result<()> {
 
 fn io_error(e: std::io::Error) -> ConnectorError {
     ConnectorError::Transient(format!("archive: {e}"))
-}
-
-fn extension(content_type: &str) -> &'static str {
-    match content_type {
-        "message/rfc822" => "eml",
-        "application/pdf" => "pdf",
-        "application/vnd.openxmlformats-officedocument.wordprocessingml.document" => "docx",
-        "application/vnd.oasis.opendocument.text" => "odt",
-        "text/html" => "html",
-        "text/plain" => "txt",
-        _ => "bin",
-    }
-}
-
-/// The folder of a case: its id when that is a safe file name, otherwise a safe rendering of
-/// the id plus a short hash of it, so that two ids never share a folder.
-fn case_folder(id: &str) -> String {
-    let safe = safe_name(id, 80);
-    if safe == id {
-        return safe;
-    }
-    let digest = sha2::Sha256::digest(id.as_bytes());
-    format!("{safe}_{}", &hex::encode(digest)[..8])
-}
-
-/// A file-name-safe rendering: letters (æøå included), digits, `-` and `.`; other runs become
-/// one `_`; never empty, never `.` or `..`, at most `max` characters.
-fn safe_name(raw: &str, max: usize) -> String {
-    let mut out = String::new();
-    for c in raw.chars() {
-        if c.is_alphanumeric() || c == '-' || c == '.' {
-            out.push(c);
-        } else if !out.ends_with('_') {
-            out.push('_');
-        }
-        if out.chars().count() >= max {
-            break;
-        }
-    }
-    let out = out.trim_matches(['_', '.']).to_string();
-    if out.is_empty() { "_".into() } else { out }
 }
 
 #[cfg(test)]
@@ -420,20 +421,12 @@ mod tests {
         assert_eq!(cases.len(), 2);
         assert_eq!(cases[0].id, "Håndlavet sag");
         assert_eq!(cases[1].number, "02.34.02-G01-7-26");
-    }
-
-    #[test]
-    fn different_case_ids_never_share_a_folder() {
-        assert_eq!(case_folder("VK-2026-0007"), "VK-2026-0007");
-        assert_ne!(case_folder("A/1"), case_folder("A_1"));
-        assert_ne!(case_folder(&"x".repeat(90)), case_folder(&"x".repeat(91)));
-        assert!(case_folder("../etc").starts_with("etc_"));
-    }
-
-    #[test]
-    fn safe_names_cannot_escape_the_archive() {
-        assert_eq!(safe_name("../../etc/passwd", 80), "etc_passwd");
-        assert_eq!(safe_name("..", 80), "_");
-        assert_eq!(safe_name("Ærø / Østergade", 80), "Ærø_Østergade");
+        let by_hand = archive
+            .read_case_blocking("Håndlavet sag")
+            .unwrap()
+            .unwrap();
+        assert_eq!(by_hand.title, "Håndlavet sag");
+        assert!(archive.read_case_blocking("../etc").unwrap().is_none());
+        assert!(archive.read_case_blocking("S-404").unwrap().is_none());
     }
 }

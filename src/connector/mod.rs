@@ -4,8 +4,13 @@
 //! Delivery calls it with an idempotency key; filing the same key twice must give one document.
 
 mod archive;
+mod http;
+mod instances;
+mod naming;
+mod webdav;
+mod webhook;
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -17,6 +22,9 @@ use crate::domain::filing::AttachmentMode;
 use crate::extract::ItemKind;
 
 pub use archive::ArchiveConnector;
+pub use instances::SetupError;
+pub use webdav::WebdavConnector;
+pub use webhook::WebhookConnector;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -43,6 +51,49 @@ pub struct FilingRequest {
     pub filed_by: String,
 }
 
+/// Which way a document went, as records systems register it (OIO: indgående, udgående,
+/// internt).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Received by the authority: a mail from a citizen or a company.
+    Incoming,
+    /// Sent by the authority.
+    Outgoing,
+    /// Made inside the authority: a note, a draft, a minute.
+    Internal,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Incoming => "incoming",
+            Direction::Outgoing => "outgoing",
+            Direction::Internal => "internal",
+        }
+    }
+}
+
+impl FilingRequest {
+    /// The document's direction. The upload does not say whether a mail was received or sent,
+    /// so a mail counts as received and a document as internal.
+    pub fn direction(&self) -> Direction {
+        match self.kind {
+            ItemKind::Mail => Direction::Incoming,
+            ItemKind::Document => Direction::Internal,
+        }
+    }
+
+    /// The date records systems register with the document: a mail's Date header (when it was
+    /// sent or received), otherwise when the filing was accepted.
+    pub fn document_date(&self) -> DateTime<Utc> {
+        self.metadata
+            .get("date")
+            .and_then(serde_json::Value::as_str)
+            .and_then(|date| DateTime::parse_from_rfc3339(date).ok())
+            .map_or(self.accepted_at, |date| date.to_utc())
+    }
+}
+
 /// An attachment the user chose to file with the mail or on its own.
 #[derive(Debug, Clone)]
 pub struct AttachmentDocument {
@@ -54,10 +105,38 @@ pub struct AttachmentDocument {
     pub text: String,
 }
 
+/// What the target said about a document it was given.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FiledDocument {
-    /// The target system's id of the filed document.
+    /// The target system's id of the filed document; for a `Submitted` document, the
+    /// reference under which the target knows it (its ticket, or our idempotency key).
     pub document_id: String,
+    pub receipt: Receipt,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Receipt {
+    /// The target holds the document under `document_id`.
+    Filed,
+    /// The target took the document in but has not confirmed that it is filed (it answered
+    /// "accepted" without an id). "Filed" must not be shown until a later check confirms it.
+    Submitted,
+}
+
+impl FiledDocument {
+    pub fn filed(document_id: impl Into<String>) -> FiledDocument {
+        FiledDocument {
+            document_id: document_id.into(),
+            receipt: Receipt::Filed,
+        }
+    }
+
+    pub fn submitted(reference: impl Into<String>) -> FiledDocument {
+        FiledDocument {
+            document_id: reference.into(),
+            receipt: Receipt::Submitted,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -70,18 +149,45 @@ pub enum ConnectorError {
     Permanent(String),
 }
 
+/// What a connector can do beyond filing, so callers ask only what it can answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    /// `list_cases` works: the target's cases can be imported and synchronised.
+    pub list_cases: bool,
+    /// `read_case` works: one case can be looked up by its id.
+    pub read_case: bool,
+}
+
 pub trait Connector: Send + Sync {
+    fn capabilities(&self) -> Capabilities;
+
     /// Files a document. Calling it again with the same idempotency key returns the document
     /// filed the first time, without filing a second one.
     fn file(&self, request: FilingRequest) -> BoxFuture<'_, Result<FiledDocument, ConnectorError>>;
 
-    /// The cases the target holds, for importing into the store and index.
-    fn list_cases(&self) -> BoxFuture<'_, Result<Vec<CaseInput>, ConnectorError>>;
+    /// The cases the target holds, for importing into the store and index. Only when
+    /// `capabilities().list_cases`; otherwise a permanent error.
+    fn list_cases(&self) -> BoxFuture<'_, Result<Vec<CaseInput>, ConnectorError>> {
+        Box::pin(async { Err(unsupported("listing cases")) })
+    }
+
+    /// One case by its id in the target; `None` when the target has no such case. Only when
+    /// `capabilities().read_case`; otherwise a permanent error.
+    fn read_case<'a>(
+        &'a self,
+        _id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<CaseInput>, ConnectorError>> {
+        Box::pin(async { Err(unsupported("reading a case")) })
+    }
+}
+
+fn unsupported(what: &str) -> ConnectorError {
+    ConnectorError::Permanent(format!("this target does not support {what}"))
 }
 
 /// The configured connector instances by name.
 #[derive(Clone, Default)]
-pub struct Connectors(HashMap<String, Arc<dyn Connector>>);
+pub struct Connectors(BTreeMap<String, Arc<dyn Connector>>);
 
 impl Connectors {
     pub fn insert(&mut self, name: impl Into<String>, connector: Arc<dyn Connector>) {
@@ -90,5 +196,65 @@ impl Connectors {
 
     pub fn get(&self, name: &str) -> Option<Arc<dyn Connector>> {
         self.0.get(name).cloned()
+    }
+
+    /// The instances' names, sorted.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.keys().map(String::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::case::CaseStatus;
+
+    fn request(kind: ItemKind, metadata: serde_json::Value) -> FilingRequest {
+        FilingRequest {
+            idempotency_key: "k".into(),
+            accepted_at: DateTime::parse_from_rfc3339("2026-11-23T10:00:00Z")
+                .unwrap()
+                .to_utc(),
+            case: Case {
+                id: "S-1".into(),
+                connector: ARCHIVE.into(),
+                number: "1".into(),
+                title: "Sag".into(),
+                kle: None,
+                facet: None,
+                status: CaseStatus::Open,
+                parties: vec![],
+                groups: vec![],
+                opened: None,
+            },
+            title: "Titel".into(),
+            kind,
+            content_type: "text/plain".into(),
+            content: Vec::new(),
+            text: String::new(),
+            metadata,
+            attachments: Vec::new(),
+            filed_by: "anna".into(),
+        }
+    }
+
+    #[test]
+    fn a_mail_is_incoming_and_dated_by_its_date_header() {
+        let mail = request(
+            ItemKind::Mail,
+            serde_json::json!({"type": "mail", "date": "2021-10-12T08:00:00Z"}),
+        );
+        assert_eq!(mail.direction(), Direction::Incoming);
+        assert_eq!(
+            mail.document_date().to_rfc3339(),
+            "2021-10-12T08:00:00+00:00"
+        );
+    }
+
+    #[test]
+    fn a_document_is_internal_and_dated_when_accepted() {
+        let document = request(ItemKind::Document, serde_json::json!({"type": "document"}));
+        assert_eq!(document.direction(), Direction::Internal);
+        assert_eq!(document.document_date(), document.accepted_at);
     }
 }

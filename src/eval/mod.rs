@@ -1,9 +1,10 @@
-//! Measuring suggestion quality: a labelled, time-ordered corpus replayed through the real
-//! extraction, store, index, ranker and filing code, and a report of how well it did.
+//! Suggestion quality, measured by replaying a labelled corpus through the real pipeline.
 //!
-//! The corpus is `<dir>/<user>/<folder>/<message>` with `<dir>/MANIFEST.tsv` (the Enron
-//! layout of `../shared/data/enron`): each user is an organisation of its own, each folder a
-//! case. See `journaliser eval replay --help`.
+//! The same intake (extraction), store, index, ranker and filing code as the server runs on a
+//! temporary store per organisation, and a report says how well the suggestions did. The
+//! corpus is `<dir>/<user>/<folder>/<message>` with `<dir>/MANIFEST.tsv` (the Enron layout of
+//! `../shared/data/enron`): each user is an organisation of its own, each folder a case. See
+//! `journaliser eval replay --help`.
 
 mod manifest;
 mod metrics;
@@ -12,11 +13,9 @@ mod replay;
 mod report;
 mod schedule;
 
-use crate::config::ExtractConfig;
-use crate::domain::identifiers::{CprHasher, IdentifierPatterns};
-use crate::extract::Extractor;
 use crate::filing::FilingError;
 use crate::import::ImportError;
+use crate::intake::IntakeError;
 use crate::store::StoreError;
 use crate::suggest::{IndexError, SuggestError};
 
@@ -37,6 +36,8 @@ pub enum EvalError {
     UnknownUser(String),
     #[error("extract.journal_number_patterns: {0}")]
     Patterns(#[from] regex::Error),
+    #[error("taking in a message: {0}")]
+    Intake(#[from] IntakeError),
     #[error("creating the cases: {0}")]
     Import(#[from] ImportError),
     #[error(transparent)]
@@ -47,14 +48,4 @@ pub enum EvalError {
     Suggest(#[from] SuggestError),
     #[error("filing: {0}")]
     Filing(#[from] FilingError),
-}
-
-/// The extraction the server configures, with a CPR hash key of its own: the replay's stores
-/// live in memory and are gone when it ends, so their hashes never need to match anything.
-pub fn extractor(config: &ExtractConfig) -> Result<Extractor, EvalError> {
-    Ok(Extractor {
-        patterns: IdentifierPatterns::new(&config.journal_number_patterns)?,
-        cpr_hasher: CprHasher::new(&rand::random::<[u8; 32]>()),
-        max_depth: config.max_depth,
-    })
 }

@@ -1,21 +1,24 @@
-//! One replayed user's organisation: a fresh in-memory store and index with a case per
-//! folder, receiving, suggesting and filing through the same code as the API.
+//! One replayed user's organisation: in-memory store and index, one case per folder.
+//!
+//! Messages are taken in, suggested for and filed through the same code as the API.
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sha2::{Digest, Sha256};
+use axum::body::Bytes;
 
 use super::EvalError;
 use super::metrics::SUGGESTION_LIMIT;
 use crate::auth::User;
 use crate::connector::ARCHIVE;
 use crate::domain::case::CaseInput;
-use crate::extract::{Extractor, Format};
+use crate::domain::identifiers::CprHasher;
+use crate::extract::Format;
 use crate::filing::{FilingOrder, accept};
 use crate::import::import_cases;
-use crate::store::{NewItem, Store, StoredItem};
+use crate::intake::{Intake, IntakeError};
+use crate::store::{Store, StoredItem};
 use crate::suggest::{SearchIndex, Suggester, Suggestion};
 
 pub struct Organisation {
@@ -32,14 +35,14 @@ impl Organisation {
         user: &str,
         folders: &[String],
         case_titles: bool,
-        extractor: &Extractor,
+        cpr_hasher: &CprHasher,
     ) -> Result<Organisation, EvalError> {
         let store = Store::open("sqlite::memory:").await?;
         let index = Arc::new(SearchIndex::in_memory()?);
         import_cases(
             &store,
             &index,
-            &extractor.cpr_hasher,
+            cpr_hasher,
             ARCHIVE,
             case_inputs(folders, case_titles),
             crate::import::Parties::Replace,
@@ -59,35 +62,28 @@ impl Organisation {
         })
     }
 
-    /// Reads, extracts and stores a mail as `POST /api/v1/items` does. `None` (with a warning)
-    /// when extraction fails: the message is skipped.
+    /// Reads a mail and takes it in as `POST /api/v1/items` does. `None` (with a warning)
+    /// when it cannot be read as a mail in time: the message is skipped.
     pub async fn receive(
         &self,
-        extractor: &Extractor,
+        intake: &Intake,
         path: &Path,
     ) -> Result<Option<StoredItem>, EvalError> {
         let bytes = std::fs::read(path).map_err(|source| EvalError::Read {
             path: path.display().to_string(),
             source,
         })?;
-        let extracted = match extractor.extract(&bytes, Format::Mail) {
-            Ok(extracted) => extracted,
-            Err(error) => {
-                tracing::warn!(path = %path.display(), %error, "message skipped: extraction failed");
-                return Ok(None);
+        match intake
+            .receive(&self.store, &self.user.id, Bytes::from(bytes), Format::Mail)
+            .await
+        {
+            Ok((item, _)) => Ok(Some(item)),
+            Err(error @ (IntakeError::Extract(_) | IntakeError::TimedOut(_))) => {
+                tracing::warn!(path = %path.display(), %error, "message skipped");
+                Ok(None)
             }
-        };
-        let sha256 = hex::encode(Sha256::digest(&bytes));
-        let (item, _) = self
-            .store
-            .insert_item(NewItem {
-                owner: &self.user.id,
-                sha256: &sha256,
-                original: &bytes,
-                extracted: &extracted,
-            })
-            .await?;
-        Ok(Some(item))
+            Err(error) => Err(error.into()),
+        }
     }
 
     /// The suggestions for an item and how long the ranker took; what was shown is recorded

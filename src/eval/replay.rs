@@ -1,8 +1,8 @@
-//! The replay loop: each user's messages in date order through a fresh organisation, step by
-//! step as the protocol says, timed.
+//! The replay loop: each user's messages in date order, step by step as the protocol says.
 
 use std::path::PathBuf;
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -12,7 +12,10 @@ use super::metrics::Outcome;
 use super::organisation::Organisation;
 use super::report::{Report, UserRun};
 use super::schedule::{Protocol, schedule};
+use crate::config::ExtractConfig;
+use crate::domain::identifiers::{CprHasher, IdentifierPatterns};
 use crate::extract::Extractor;
+use crate::intake::Intake;
 
 pub struct ReplayOptions {
     /// `<corpus>/<user>/<folder>/<message>` with `<corpus>/MANIFEST.tsv`.
@@ -26,8 +29,26 @@ pub struct ReplayOptions {
     pub progress: bool,
 }
 
-/// Replays the corpus and reports how well the suggestions did.
-pub async fn replay(options: &ReplayOptions, extractor: &Extractor) -> Result<Report, EvalError> {
+/// Replays the corpus, taking messages in as configured in `extract`, and reports how well
+/// the suggestions did.
+pub async fn replay(options: &ReplayOptions, extract: &ExtractConfig) -> Result<Report, EvalError> {
+    // The replay's stores live in memory and are gone when it ends, so a CPR hash key of its
+    // own never needs to match anything.
+    let cpr_hasher = CprHasher::new(&rand::random::<[u8; 32]>());
+    let extractor = Extractor {
+        patterns: IdentifierPatterns::new(&extract.journal_number_patterns)?,
+        cpr_hasher: cpr_hasher.clone(),
+        max_depth: extract.max_depth,
+    };
+    let intake = Intake::new(
+        Arc::new(extractor),
+        extract.max_concurrent,
+        Duration::from_secs(extract.timeout_secs),
+    );
+    let pipeline = Pipeline {
+        intake: &intake,
+        cpr_hasher: &cpr_hasher,
+    };
     let mut users = manifest::by_user(manifest::read(&options.corpus)?);
     if let Some(missing) = options
         .users
@@ -53,29 +74,36 @@ pub async fn replay(options: &ReplayOptions, extractor: &Extractor) -> Result<Re
     let mut runs = Vec::with_capacity(users.len());
     for (user, messages) in &users {
         bar.set_message(user.clone());
-        runs.push(replay_user(options, extractor, user, messages, &bar).await?);
+        runs.push(replay_user(options, &pipeline, user, messages, &bar).await?);
     }
     bar.finish_and_clear();
     Ok(Report::new(options.protocol, !options.case_titles, runs))
 }
 
+/// What every user's organisation shares.
+struct Pipeline<'a> {
+    intake: &'a Intake,
+    cpr_hasher: &'a CprHasher,
+}
+
 async fn replay_user(
     options: &ReplayOptions,
-    extractor: &Extractor,
+    pipeline: &Pipeline<'_>,
     user: &str,
     messages: &[Entry],
     bar: &ProgressBar,
 ) -> Result<UserRun, EvalError> {
     let started = Instant::now();
     let folders = manifest::folders(messages);
-    let organisation = Organisation::open(user, &folders, options.case_titles, extractor).await?;
+    let organisation =
+        Organisation::open(user, &folders, options.case_titles, pipeline.cpr_hasher).await?;
     let mut outcomes = Vec::new();
     let mut skipped = 0;
     for step in schedule(options.protocol, messages.len()) {
         let mut received = Vec::with_capacity(step.messages.len());
         for entry in &messages[step.messages] {
             match organisation
-                .receive(extractor, &entry.path(&options.corpus))
+                .receive(pipeline.intake, &entry.path(&options.corpus))
                 .await?
             {
                 Some(item) => received.push((item, entry.folder.as_str())),
@@ -179,10 +207,6 @@ mod tests {
         std::fs::write(dir.join("MANIFEST.tsv"), manifest).unwrap();
     }
 
-    fn extractor() -> Extractor {
-        crate::eval::extractor(&crate::config::ExtractConfig::default()).unwrap()
-    }
-
     async fn run(dir: &Path, protocol: Protocol) -> Report {
         let options = ReplayOptions {
             corpus: dir.to_path_buf(),
@@ -191,7 +215,7 @@ mod tests {
             case_titles: false,
             progress: false,
         };
-        replay(&options, &extractor()).await.unwrap()
+        replay(&options, &ExtractConfig::default()).await.unwrap()
     }
 
     #[tokio::test]
@@ -232,7 +256,7 @@ mod tests {
             progress: false,
         };
         assert!(matches!(
-            replay(&unknown, &extractor()).await,
+            replay(&unknown, &ExtractConfig::default()).await,
             Err(EvalError::UnknownUser(user)) if user == "nobody"
         ));
     }

@@ -126,10 +126,10 @@ pub async fn accept(
         // The filing is committed; an index failure only delays its text counting for
         // suggestions until the next start, which rebuilds the index from the store.
         let index = index.clone();
-        let (item_id, filed_on, text) =
-            (item.id.clone(), case.clone(), item.extracted.text.clone());
+        let (item_id, filed_on, extracted) =
+            (item.id.clone(), case.clone(), item.extracted.clone());
         let indexed = tokio::task::spawn_blocking(move || {
-            index.put_filed_item(&item_id, &filed_on, &text)?;
+            index.put_filed_item(&item_id, &filed_on, &extracted)?;
             index.commit()
         })
         .await;

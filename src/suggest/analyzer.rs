@@ -27,6 +27,7 @@ pub struct Boosts {
     pub parties: f32,
     pub body: f32,
     pub kle: f32,
+    pub people: f32,
 }
 
 impl AnalyzerSettings {

@@ -14,7 +14,9 @@ use tantivy::schema::{
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term, doc};
 
 use super::analyzer::{AnalyzerSettings, DANISH};
+use super::subject::thread_subject;
 use crate::domain::case::{Case, PartyKind};
+use crate::extract::{Extracted, MailMetadata, Metadata};
 
 #[derive(Debug, thiserror::Error)]
 pub enum IndexError {
@@ -39,12 +41,18 @@ struct Fields {
     kle: Field,
     /// The groups that may see the case, or `*` for everyone; searches filter on it.
     groups: Field,
+    /// E-mail addresses of a filed mail's sender and recipients.
+    people: Field,
+    /// A filed mail's subject as `thread_subject` reduces it.
+    subject: Field,
 }
 
 /// What to search for: an item's text and KLE numbers, on behalf of a viewer.
 pub struct TextQuery<'a> {
     pub text: &'a str,
     pub kle: &'a [String],
+    /// The item's sender and recipients: cases with mail from and to the same people rank up.
+    pub people: &'a [String],
     pub viewer_groups: &'a [String],
 }
 
@@ -135,21 +143,63 @@ impl SearchIndex {
         Ok(())
     }
 
-    /// Adds the text of an item filed on a case. Takes effect at the next `commit`.
-    pub fn put_filed_item(&self, item_id: &str, case: &Case, text: &str) -> Result<(), IndexError> {
+    /// Adds an item filed on a case: its text, and for mail its people and thread subject.
+    /// Takes effect at the next `commit`.
+    pub fn put_filed_item(
+        &self,
+        item_id: &str,
+        case: &Case,
+        item: &Extracted,
+    ) -> Result<(), IndexError> {
         let f = self.fields;
         let key = format!("{ITEM}:{item_id}:{}", case.id);
         let mut document = doc!(
             f.key => key.as_str(),
             f.kind => ITEM,
             f.case_id => case.id.as_str(),
-            f.body => text,
+            f.body => item.text.as_str(),
         );
+        if let Metadata::Mail(mail) = &item.metadata {
+            for address in people(mail) {
+                document.add_text(f.people, address);
+            }
+            if let Some(subject) = mail.subject.as_deref().and_then(thread_subject) {
+                document.add_text(f.subject, subject);
+            }
+        }
         add_groups(&mut document, f.groups, case);
         let writer = self.writer.lock().map_err(|_| IndexError::Poisoned)?;
         writer.delete_term(Term::from_field_text(f.key, &key));
         writer.add_document(document)?;
         Ok(())
+    }
+
+    /// Cases holding a filed mail with this thread subject, among those the viewer may see.
+    pub fn cases_with_subject(
+        &self,
+        subject: &str,
+        viewer_groups: &[String],
+    ) -> Result<Vec<String>, IndexError> {
+        let searcher = self.reader.searcher();
+        let f = self.fields;
+        let term = TermQuery::new(
+            Term::from_field_text(f.subject, subject),
+            IndexRecordOption::Basic,
+        );
+        let query = BooleanQuery::new(vec![
+            (Occur::Must, Box::new(term) as Box<dyn Query>),
+            (Occur::Must, Box::new(self.visibility(viewer_groups))),
+        ]);
+        let mut cases: Vec<String> = Vec::new();
+        for (_, address) in searcher.search(&query, &TopDocs::with_limit(50))? {
+            let document: TantivyDocument = searcher.doc(address)?;
+            if let Some(id) = document.get_first(f.case_id).and_then(|v| v.as_str())
+                && !cases.iter().any(|c| c == id)
+            {
+                cases.push(id.to_string());
+            }
+        }
+        Ok(cases)
     }
 
     /// Makes everything added so far durable and visible to searches.
@@ -187,7 +237,7 @@ impl SearchIndex {
     pub fn search(&self, query: &TextQuery<'_>) -> Result<Vec<TextHit>, IndexError> {
         let searcher = self.reader.searcher();
         let terms = self.distinctive_terms(query.text, &searcher)?;
-        if terms.is_empty() && query.kle.is_empty() {
+        if terms.is_empty() && query.kle.is_empty() && query.people.is_empty() {
             return Ok(Vec::new());
         }
         let f = self.fields;
@@ -216,23 +266,23 @@ impl SearchIndex {
                 Box::new(BoostQuery::new(Box::new(term), boosts.kle)),
             ));
         }
+        for address in query.people {
+            let term = TermQuery::new(
+                Term::from_field_text(f.people, address),
+                IndexRecordOption::Basic,
+            );
+            clauses.push((
+                Occur::Should,
+                Box::new(BoostQuery::new(Box::new(term), boosts.people)),
+            ));
+        }
         // Only cases the viewer may see compete for the top hits.
-        let visible: Vec<(Occur, Box<dyn Query>)> = std::iter::once(PUBLIC)
-            .chain(query.viewer_groups.iter().map(String::as_str))
-            .map(|group| {
-                let term = TermQuery::new(
-                    Term::from_field_text(f.groups, group),
-                    IndexRecordOption::Basic,
-                );
-                (Occur::Should, Box::new(term) as Box<dyn Query>)
-            })
-            .collect();
         let filtered = BooleanQuery::new(vec![
             (
                 Occur::Must,
                 Box::new(BooleanQuery::new(clauses)) as Box<dyn Query>,
             ),
-            (Occur::Must, Box::new(BooleanQuery::new(visible))),
+            (Occur::Must, Box::new(self.visibility(query.viewer_groups))),
         ]);
         let hits = searcher.search(&filtered, &TopDocs::with_limit(HITS))?;
         let mut by_case: HashMap<String, TextHit> = HashMap::new();
@@ -265,6 +315,22 @@ impl SearchIndex {
             .into_iter()
             .filter_map(|id| by_case.remove(&id))
             .collect())
+    }
+
+    /// Matches documents of cases open to everyone or to one of `viewer_groups`.
+    fn visibility(&self, viewer_groups: &[String]) -> BooleanQuery {
+        let groups = std::iter::once(PUBLIC).chain(viewer_groups.iter().map(String::as_str));
+        BooleanQuery::new(
+            groups
+                .map(|group| {
+                    let term = TermQuery::new(
+                        Term::from_field_text(self.fields.groups, group),
+                        IndexRecordOption::Basic,
+                    );
+                    (Occur::Should, Box::new(term) as Box<dyn Query>)
+                })
+                .collect(),
+        )
     }
 
     /// The analysed terms of `text` that best tell documents apart: frequent in the text, rare
@@ -305,6 +371,15 @@ impl SearchIndex {
     }
 }
 
+/// The lower-cased addresses of a mail's sender and recipients.
+pub(super) fn people(mail: &MailMetadata) -> impl Iterator<Item = &str> {
+    mail.from
+        .iter()
+        .chain(&mail.to)
+        .chain(&mail.cc)
+        .filter_map(|a| a.email.as_deref())
+}
+
 fn add_groups(document: &mut TantivyDocument, field: Field, case: &Case) {
     if case.groups.is_empty() {
         document.add_text(field, PUBLIC);
@@ -330,6 +405,8 @@ fn schema() -> (Schema, Fields) {
         body: builder.add_text_field("body", danish),
         kle: builder.add_text_field("kle", STRING),
         groups: builder.add_text_field("groups", STRING),
+        people: builder.add_text_field("people", STRING),
+        subject: builder.add_text_field("subject", STRING | STORED),
     };
     (builder.build(), fields)
 }
@@ -365,11 +442,22 @@ mod tests {
         }
     }
 
+    fn text_item(text: &str) -> Extracted {
+        Extracted {
+            kind: crate::extract::ItemKind::Document,
+            content_type: "text/plain".into(),
+            metadata: Metadata::Document(Default::default()),
+            text: text.into(),
+            identifiers: Default::default(),
+        }
+    }
+
     fn search(index: &SearchIndex, text: &str) -> Vec<TextHit> {
         index
             .search(&TextQuery {
                 text,
                 kle: &[],
+                people: &[],
                 viewer_groups: &[],
             })
             .unwrap()
@@ -388,7 +476,7 @@ mod tests {
             .put_filed_item(
                 "i1",
                 &case("2", "Klage over vintertjeneste"),
-                "Sneen på Bakkevej er ikke ryddet, og der er glat.",
+                &text_item("Sneen på Bakkevej er ikke ryddet, og der er glat."),
             )
             .unwrap();
         index.commit().unwrap();
@@ -430,6 +518,7 @@ mod tests {
         let query = TextQuery {
             text: "kørestol",
             kle: &[],
+            people: &[],
             viewer_groups: &social,
         };
         assert_eq!(index.search(&query).unwrap().len(), 2);
@@ -437,6 +526,7 @@ mod tests {
         let query = TextQuery {
             text: "",
             kle: &kle,
+            people: &[],
             viewer_groups: &[],
         };
         assert_eq!(ids(index.search(&query).unwrap()), ["2"]);

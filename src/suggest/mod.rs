@@ -3,6 +3,8 @@
 mod analyzer;
 mod index;
 mod rank;
+mod subject;
 
 pub use index::{IndexError, SearchIndex, TextHit, TextQuery};
 pub use rank::{Reason, SuggestError, Suggester, Suggestion};
+pub use subject::thread_subject;

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::index::{IndexError, SearchIndex, TextHit, TextQuery};
+use super::subject::thread_subject;
 use crate::domain::case::{Case, CaseStatus, Party, PartyKind};
 use crate::extract::Metadata;
 use crate::store::{Store, StoreError, StoredItem};
@@ -18,6 +19,11 @@ const WEIGHT_CASE_NUMBER: f64 = 3.0;
 const WEIGHT_ALREADY_FILED: f64 = 4.0;
 const WEIGHT_THREAD: f64 = 3.0;
 const WEIGHT_PARTY_CAP: f64 = 2.5;
+const WEIGHT_SAME_SUBJECT: f64 = 1.5;
+/// For the case filed on last; it halves with each step further back.
+const WEIGHT_RECENT: f64 = 0.6;
+/// How many of the user's latest cases count as recent.
+const RECENT_CASES: usize = 5;
 const PENALTY_CLOSED: f64 = 0.5;
 /// Relative text similarity from which a case is worth showing, and from which it is called
 /// similar rather than somewhat like.
@@ -65,6 +71,10 @@ struct Evidence {
     case_number: Option<String>,
     already_filed: bool,
     thread: bool,
+    /// A filed mail on the case has the same subject, reply markers aside.
+    same_subject: bool,
+    /// Position among the cases the user filed on most recently (0 = the latest).
+    recent: Option<usize>,
     parties: Vec<(Party, bool)>,
 }
 
@@ -92,14 +102,42 @@ impl Suggester {
         let index = self.index.clone();
         let kle = item.extracted.identifiers.kle.clone();
         let groups = viewer_groups.to_vec();
-        let hits = tokio::task::spawn_blocking(move || {
-            index.search(&TextQuery {
+        let (people, subject) = match &item.extracted.metadata {
+            Metadata::Mail(mail) => (
+                super::index::people(mail)
+                    .map(String::from)
+                    .collect::<Vec<_>>(),
+                mail.subject.as_deref().and_then(thread_subject),
+            ),
+            Metadata::Document(_) => (Vec::new(), None),
+        };
+        let (hits, same_subject) = tokio::task::spawn_blocking(move || {
+            let query = TextQuery {
                 text: &text,
                 kle: &kle,
+                people: &people,
                 viewer_groups: &groups,
-            })
+            };
+            let hits = index.search(&query)?;
+            let same_subject = match subject {
+                Some(subject) => index.cases_with_subject(&subject, &groups)?,
+                None => Vec::new(),
+            };
+            Ok::<_, IndexError>((hits, same_subject))
         })
         .await??;
+        for case_id in same_subject {
+            evidence.entry(case_id).or_default().same_subject = true;
+        }
+        for (rank, case_id) in self
+            .store
+            .recent_cases_of(&item.owner, RECENT_CASES)
+            .await?
+            .into_iter()
+            .enumerate()
+        {
+            evidence.entry(case_id).or_default().recent = Some(rank);
+        }
         for (case_id, similarity) in relative_text_scores(&hits) {
             evidence.entry(case_id).or_default().text = similarity;
         }
@@ -240,6 +278,27 @@ fn explain(status: CaseStatus, evidence: &Evidence) -> (f64, Vec<Reason>) {
                 "thread",
                 "En tidligere mail i samme tråd er journaliseret på sagen".into(),
                 "An earlier mail in this thread is filed on this case".into(),
+            ),
+        ));
+    }
+    if evidence.same_subject && !evidence.thread && !evidence.already_filed {
+        parts.push((
+            WEIGHT_SAME_SUBJECT,
+            reason(
+                "thread",
+                "En tidligere mail med samme emne er journaliseret på sagen".into(),
+                "An earlier mail with the same subject is filed on this case".into(),
+            ),
+        ));
+    }
+    if let Some(rank) = evidence.recent {
+        let weight = WEIGHT_RECENT / f64::from(1u32 << rank.min(8));
+        parts.push((
+            weight,
+            reason(
+                "recent",
+                "Du har for nylig journaliseret på sagen".into(),
+                "You filed on this case recently".into(),
             ),
         ));
     }

@@ -13,3 +13,8 @@ mod privacy;
 mod restart;
 mod retention;
 mod retry;
+
+mod connectors;
+mod contract;
+mod receiver;
+mod wsgidav;

@@ -1,0 +1,205 @@
+//! What the HTTP connectors share: the client, credentials, and one reading of a failed
+//! answer as transient (try again) or permanent (the target's reason).
+
+use std::time::Duration;
+
+use reqwest::{RequestBuilder, Response, StatusCode, Url};
+
+use super::ConnectorError;
+use crate::config::Secret;
+
+/// Longest reason kept from a target's answer: enough to read, short enough for a log line.
+const MAX_REASON_CHARS: usize = 300;
+
+/// A client for one target. Redirects are not followed: a POST turned into a GET by a
+/// redirect would look delivered without filing anything.
+pub(super) fn client(timeout_secs: u64) -> Result<reqwest::Client, String> {
+    let timeout = Duration::from_secs(timeout_secs.max(1));
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("journaliser/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| format!("cannot set up the HTTP client: {e}"))
+}
+
+/// A target's configured URL: http or https, and without credentials in it, since URLs show
+/// in error messages and logs.
+pub(super) fn target_url(raw: &str) -> Result<Url, String> {
+    let url = Url::parse(raw).map_err(|e| format!("url: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err("url must be http or https".into());
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("url must not hold credentials; set username and password".into());
+    }
+    Ok(url)
+}
+
+/// How requests to a target authenticate.
+#[derive(Debug, Clone)]
+pub(super) enum Credentials {
+    None,
+    Basic { username: String, password: Secret },
+    Bearer(Secret),
+}
+
+impl Credentials {
+    pub(super) fn basic_or_none(username: &str, password: &Secret) -> Credentials {
+        if username.is_empty() {
+            Credentials::None
+        } else {
+            Credentials::Basic {
+                username: username.to_string(),
+                password: password.clone(),
+            }
+        }
+    }
+
+    pub(super) fn apply(&self, request: RequestBuilder) -> RequestBuilder {
+        match self {
+            Credentials::None => request,
+            Credentials::Basic { username, password } => {
+                request.basic_auth(username, Some(password.expose()))
+            }
+            Credentials::Bearer(token) => request.bearer_auth(token.expose()),
+        }
+    }
+}
+
+/// A request that got no answer. Only a request that could not be built (a bad header) is
+/// permanent; no connection, a timeout or a broken answer may pass.
+pub(super) fn send_error(target: &str, error: reqwest::Error) -> ConnectorError {
+    // reqwest's message names the URL, which carries no secret (credentials go in headers).
+    let message = format!("{target}: {error}");
+    if error.is_builder() {
+        ConnectorError::Permanent(message)
+    } else {
+        ConnectorError::Transient(message)
+    }
+}
+
+/// A non-success answer, with the target's reason read from its body.
+pub(super) async fn failure(target: &str, response: Response) -> ConnectorError {
+    let status = response.status();
+    let is_html = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("html"));
+    let body = response.bytes().await.unwrap_or_default();
+    classify(target, status, &reason(&body, is_html))
+}
+
+/// 408, 425, 429, 423 (a WebDAV lock) and 5xx may pass; every other failure is the target
+/// saying no.
+pub(super) fn classify(target: &str, status: StatusCode, reason: &str) -> ConnectorError {
+    let message = if reason.is_empty() {
+        format!("{target}: HTTP {status}")
+    } else {
+        format!("{target}: HTTP {status}: {reason}")
+    };
+    let transient = status.is_server_error() || matches!(status.as_u16(), 408 | 423 | 425 | 429);
+    if transient {
+        ConnectorError::Transient(message)
+    } else {
+        ConnectorError::Permanent(message)
+    }
+}
+
+/// The reason in an answer's body: a JSON error's message, an HTML page's text, or the text
+/// itself; shortened.
+pub(super) fn reason(body: &[u8], is_html: bool) -> String {
+    let text = String::from_utf8_lossy(body);
+    let found = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|json| {
+            [
+                "/message",
+                "/error/message",
+                "/error_description",
+                "/detail",
+                "/title",
+                "/error",
+            ]
+            .iter()
+            .find_map(|pointer| json.pointer(pointer)?.as_str().map(str::to_owned))
+        });
+    let text = match found {
+        Some(message) => message,
+        None if is_html => strip_tags(&text),
+        None => text.into_owned(),
+    };
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match text.char_indices().nth(MAX_REASON_CHARS) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text,
+    }
+}
+
+fn strip_tags(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                out.push(' ');
+            }
+            _ if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn busy_and_broken_targets_are_transient_refusals_permanent() {
+        for status in [408, 423, 429, 500, 502, 503, 504, 507] {
+            let status = StatusCode::from_u16(status).unwrap();
+            assert!(
+                matches!(classify("t", status, ""), ConnectorError::Transient(_)),
+                "{status}"
+            );
+        }
+        for status in [301, 400, 401, 403, 404, 409, 413, 422] {
+            let status = StatusCode::from_u16(status).unwrap();
+            assert!(
+                matches!(classify("t", status, ""), ConnectorError::Permanent(_)),
+                "{status}"
+            );
+        }
+    }
+
+    #[test]
+    fn target_urls_are_http_without_credentials() {
+        assert!(target_url("https://dav.example/sager/").is_ok());
+        for bad in [
+            "ftp://dav.example/",
+            "dav.example/sager",
+            "https://user:secret@dav.example/",
+        ] {
+            assert!(target_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_reason_is_the_targets_message_shortened() {
+        assert_eq!(
+            reason(br#"{"error": {"message": "Sagen er lukket"}}"#, false),
+            "Sagen er lukket"
+        );
+        assert_eq!(
+            reason(b"<html><h1>401 Access not authorized</h1>\n</html>", true),
+            "401 Access not authorized"
+        );
+        let long = reason("æ".repeat(1000).as_bytes(), false);
+        assert_eq!(long.chars().count(), MAX_REASON_CHARS + 1);
+    }
+}

@@ -1,0 +1,204 @@
+//! HTTP/JSON webhooks into fagsystemer: one POST per filing, its body from a template, the
+//! target's document id read from the answer.
+//!
+//! Exactly once rests on the target: every request carries our idempotency key in the
+//! `Idempotency-Key` header (and the default body), and a target that honours it answers a
+//! repeated request with the document it made the first time.
+
+mod template;
+
+use base64::Engine;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::{StatusCode, Url};
+use serde_json::{Value, json};
+
+use super::http::{self, Credentials};
+use super::naming::{extension, safe_name};
+use super::{BoxFuture, Capabilities, Connector, ConnectorError, FiledDocument, FilingRequest};
+use crate::config::WebhookConfig;
+use crate::domain::filing::AttachmentMode;
+use template::{BodyTemplate, DEFAULT_BODY, Placeholder};
+
+const TARGET: &str = "webhook";
+
+pub struct WebhookConnector {
+    url: Url,
+    client: reqwest::Client,
+    credentials: Credentials,
+    headers: HeaderMap,
+    body: BodyTemplate,
+    /// Empty: the answer carries no id.
+    id_pointer: String,
+}
+
+impl WebhookConnector {
+    pub fn new(config: &WebhookConfig) -> Result<WebhookConnector, String> {
+        let url = http::target_url(&config.url)?;
+        let mut headers = HeaderMap::new();
+        for (name, value) in &config.headers {
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| format!("headers: {name:?} is not a header name"))?;
+            let mut value = HeaderValue::from_str(value.expose())
+                .map_err(|_| format!("headers: the value of {name} is not a header value"))?;
+            // Kept out of reqwest's debug output, like the credentials.
+            value.set_sensitive(true);
+            headers.insert(name, value);
+        }
+        let credentials = if config.bearer_token.is_empty() {
+            Credentials::basic_or_none(&config.username, &config.password)
+        } else {
+            Credentials::Bearer(config.bearer_token.clone())
+        };
+        let body = match config.body.trim() {
+            "" => DEFAULT_BODY,
+            body => body,
+        };
+        Ok(WebhookConnector {
+            url,
+            client: http::client(config.timeout_secs)?,
+            credentials,
+            headers,
+            body: BodyTemplate::parse(body)?,
+            id_pointer: config.id_pointer.clone(),
+        })
+    }
+
+    async fn deliver(&self, request: &FilingRequest) -> Result<FiledDocument, ConnectorError> {
+        let body = self.body.render(&|placeholder| value(request, placeholder));
+        let http_request = self
+            .client
+            .post(self.url.clone())
+            .headers(self.headers.clone())
+            .header("Idempotency-Key", &request.idempotency_key)
+            .json(&body);
+        let response = self
+            .credentials
+            .apply(http_request)
+            .send()
+            .await
+            .map_err(|e| http::send_error(TARGET, e))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(http::failure(TARGET, response).await);
+        }
+        // Should reading the answer fail, the retry carries the same key and the target
+        // answers it with the same document.
+        let answer = response
+            .bytes()
+            .await
+            .map_err(|e| http::send_error(TARGET, e))?;
+        let id = self.document_id(&answer);
+        Ok(match id {
+            Some(id) if status != StatusCode::ACCEPTED => FiledDocument::filed(id),
+            Some(reference) => FiledDocument::submitted(reference),
+            None => {
+                tracing::warn!(%status, pointer = %self.id_pointer, "the target's answer has no document id; counted as submitted");
+                FiledDocument::submitted(request.idempotency_key.clone())
+            }
+        })
+    }
+
+    /// The id at the configured pointer: a string, or a number written out.
+    fn document_id(&self, answer: &[u8]) -> Option<String> {
+        if self.id_pointer.is_empty() {
+            return None;
+        }
+        let answer: Value = serde_json::from_slice(answer).ok()?;
+        match answer.pointer(&self.id_pointer)? {
+            Value::String(id) if !id.is_empty() => Some(id.clone()),
+            Value::Number(id) => Some(id.to_string()),
+            _ => None,
+        }
+    }
+}
+
+impl Connector for WebhookConnector {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            list_cases: false,
+            read_case: false,
+        }
+    }
+
+    fn file(&self, request: FilingRequest) -> BoxFuture<'_, Result<FiledDocument, ConnectorError>> {
+        Box::pin(async move { self.deliver(&request).await })
+    }
+}
+
+/// A placeholder's value for one filing.
+fn value(request: &FilingRequest, placeholder: Placeholder) -> Value {
+    let base64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    match placeholder {
+        Placeholder::CaseId => json!(request.case.id),
+        Placeholder::CaseNumber => json!(request.case.number),
+        Placeholder::CaseTitle => json!(request.case.title),
+        Placeholder::Title => json!(request.title),
+        Placeholder::Direction => json!(request.direction().as_str()),
+        Placeholder::Date => json!(request.document_date().to_rfc3339()),
+        Placeholder::IdempotencyKey => json!(request.idempotency_key),
+        Placeholder::FileName => json!(format!(
+            "{}.{}",
+            safe_name(&request.title, 80),
+            extension(&request.content_type)
+        )),
+        Placeholder::ContentType => json!(request.content_type),
+        Placeholder::ContentBase64 => json!(base64(&request.content)),
+        Placeholder::FiledBy => json!(request.filed_by),
+        // Attachments filed with the mail are inside it already; the separate ones go along.
+        Placeholder::Attachments => request
+            .attachments
+            .iter()
+            .filter(|a| a.mode == AttachmentMode::Separate)
+            .map(|a| {
+                json!({"index": a.index, "file_name": a.name, "content_type": a.content_type,
+                       "content_base64": base64(&a.content)})
+            })
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(pointer: &str) -> WebhookConfig {
+        WebhookConfig {
+            url: "http://fagsystem.example/journal".into(),
+            id_pointer: pointer.into(),
+            ..WebhookConfig::default()
+        }
+    }
+
+    #[test]
+    fn the_document_id_is_read_by_pointer() {
+        let hook = WebhookConnector::new(&config("/document/id")).unwrap();
+        assert_eq!(
+            hook.document_id(br#"{"document": {"id": "D-17"}}"#)
+                .as_deref(),
+            Some("D-17")
+        );
+        assert_eq!(
+            hook.document_id(br#"{"document": {"id": 17}}"#).as_deref(),
+            Some("17")
+        );
+        assert_eq!(hook.document_id(br#"{"id": "D-17"}"#), None);
+        assert_eq!(hook.document_id(b"not json"), None);
+        let silent = WebhookConnector::new(&config("")).unwrap();
+        assert_eq!(silent.document_id(br#"{"id": "D-17"}"#), None);
+    }
+
+    #[test]
+    fn bad_settings_are_refused_at_start() {
+        let mut bad_header = config("/id");
+        bad_header
+            .headers
+            .insert("X Key".into(), serde_json::from_value(json!("v")).unwrap());
+        let mut bad_body = config("/id");
+        bad_body.body = r#"{"a": "{nope}"}"#.into();
+        let mut bad_url = config("/id");
+        bad_url.url = "fagsystem.example/journal".into();
+        for bad in [bad_header, bad_body, bad_url] {
+            assert!(WebhookConnector::new(&bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! The contract every connector keeps, as one suite each target runs: the same key filed
+//! twice is one document (counted at the target), a failure that may pass is transient, a
+//! refusal is permanent with the target's reason, and cases can be listed and read where the
+//! connector says it can.
+
+use journaliser::connector::{Connector, ConnectorError, FilingRequest};
+use journaliser::domain::case::{Case, CaseStatus};
+use journaliser::extract::ItemKind;
+use serde_json::json;
+
+/// A target system as the suite sees it: the connector to it, and ways to count and to
+/// break it that go around the connector.
+pub trait Target {
+    fn connector(&self) -> &dyn Connector;
+    /// Documents filed on the case, counted at the target itself.
+    fn documents(&self, case_id: &str) -> usize;
+    /// Makes the target fail in a way that passes (down, busy, unwritable) until `recover`.
+    async fn break_down(&mut self);
+    async fn recover(&mut self);
+    /// A connector this target refuses for good, and a word of the reason it gives; `None`
+    /// where the target refuses nothing that a retry could not mend.
+    fn refused(&self) -> Option<(Box<dyn Connector>, &'static str)>;
+}
+
+pub fn case(id: &str) -> Case {
+    Case {
+        id: id.into(),
+        connector: "contract".into(),
+        number: "02.34.02-G01-7-26".into(),
+        title: "Byggetilladelse til carport, Skovvej 12".into(),
+        kle: Some("02.34.02".into()),
+        facet: Some("G01".into()),
+        status: CaseStatus::Open,
+        parties: vec![],
+        groups: vec![],
+        opened: Some("2026-03-02".into()),
+    }
+}
+
+/// A mail to file on `case` under `key`.
+pub fn request(key: &str, case: &Case) -> FilingRequest {
+    FilingRequest {
+        idempotency_key: key.into(),
+        accepted_at: chrono::DateTime::parse_from_rfc3339("2026-11-23T10:00:00Z")
+            .unwrap()
+            .to_utc(),
+        case: case.clone(),
+        title: "Ansøgning om carport / tegning".into(),
+        kind: ItemKind::Mail,
+        content_type: "message/rfc822".into(),
+        content: format!(
+            "Subject: Carport\r\nMessage-ID: <{key}@borger.example>\r\n\r\nSe tegningen.\r\n"
+        )
+        .into_bytes(),
+        text: "Carport. Se tegningen.".into(),
+        metadata: json!({"type": "mail", "subject": "Carport", "date": "2026-11-20T09:30:00Z"}),
+        attachments: vec![],
+        filed_by: "anna".into(),
+    }
+}
+
+pub async fn contract_suite(target: &mut impl Target) {
+    let case = case("VK-2026-0007");
+
+    // One key is one document, however often it is filed.
+    let first = target
+        .connector()
+        .file(request("contract-1", &case))
+        .await
+        .expect("the first filing");
+    let again = target
+        .connector()
+        .file(request("contract-1", &case))
+        .await
+        .expect("the same key again");
+    assert_eq!(first, again, "the same key gives the same document");
+    assert_eq!(target.documents(&case.id), 1, "one document at the target");
+    let other = target
+        .connector()
+        .file(request("contract-2", &case))
+        .await
+        .expect("another key");
+    assert_ne!(other.document_id, first.document_id);
+    assert_eq!(target.documents(&case.id), 2);
+
+    // Cases can be listed and read where the connector says so, and only there.
+    let capabilities = target.connector().capabilities();
+    let listed = target.connector().list_cases().await;
+    if capabilities.list_cases {
+        let listed = listed.expect("listing cases");
+        assert!(
+            listed
+                .iter()
+                .any(|c| c.id == case.id && c.number == case.number && c.title == case.title),
+            "{listed:?}"
+        );
+    } else {
+        assert!(
+            matches!(listed, Err(ConnectorError::Permanent(_))),
+            "{listed:?}"
+        );
+    }
+    let read = target.connector().read_case(&case.id).await;
+    if capabilities.read_case {
+        let read = read.expect("reading a case").expect("the case filed on");
+        assert_eq!(
+            (read.id.as_str(), read.number.as_str()),
+            (case.id.as_str(), case.number.as_str())
+        );
+        let missing = target.connector().read_case("VK-2026-9999").await;
+        assert!(matches!(missing, Ok(None)), "{missing:?}");
+    } else {
+        assert!(
+            matches!(read, Err(ConnectorError::Permanent(_))),
+            "{read:?}"
+        );
+    }
+
+    // A failure that passes is transient, so the worker retries; the retry files once.
+    target.break_down().await;
+    let failed = target.connector().file(request("contract-3", &case)).await;
+    assert!(
+        matches!(failed, Err(ConnectorError::Transient(_))),
+        "a target that is down: {failed:?}"
+    );
+    target.recover().await;
+    target
+        .connector()
+        .file(request("contract-3", &case))
+        .await
+        .expect("the retry once the target is back");
+    assert_eq!(target.documents(&case.id), 3);
+
+    // A refusal is permanent and carries the target's reason.
+    if let Some((refused, reason)) = target.refused() {
+        match refused.file(request("contract-4", &case)).await {
+            Err(ConnectorError::Permanent(message)) => {
+                assert!(message.contains(reason), "{message:?} lacks {reason:?}")
+            }
+            other => panic!("a refusal must be permanent: {other:?}"),
+        }
+        assert_eq!(
+            target.documents(&case.id),
+            3,
+            "a refused filing leaves nothing"
+        );
+    }
+}

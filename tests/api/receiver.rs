@@ -1,0 +1,117 @@
+//! A fagsystem's webhook endpoint for the tests: an axum app on a loopback port that files
+//! each JSON document once per `Idempotency-Key`, counts every delivery, and can be told to
+//! answer 503 for a while or to refuse a case.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde_json::{Value, json};
+
+pub const TOKEN: &str = "fagsystem-test-token";
+
+#[derive(Default)]
+pub struct Inbox {
+    /// Requests that reached the endpoint, answered or not.
+    pub deliveries: usize,
+    /// Filed documents by idempotency key: the id given and the body received.
+    pub documents: BTreeMap<String, (String, Value)>,
+    /// Requests still to answer with 503.
+    unavailable: usize,
+    /// Case ids whose documents are refused with 422.
+    closed: BTreeSet<String>,
+}
+
+#[derive(Clone)]
+pub struct Receiver {
+    pub url: String,
+    inbox: Arc<Mutex<Inbox>>,
+}
+
+impl Receiver {
+    pub async fn start() -> Receiver {
+        let inbox = Arc::new(Mutex::new(Inbox::default()));
+        let app = axum::Router::new()
+            .route("/journal", post(receive))
+            .with_state(inbox.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/journal", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Receiver { url, inbox }
+    }
+
+    /// Answers the next `requests` requests with 503.
+    pub fn unavailable_for(&self, requests: usize) {
+        self.inbox.lock().unwrap().unavailable = requests;
+    }
+
+    pub fn close_case(&self, case_id: &str) {
+        self.inbox.lock().unwrap().closed.insert(case_id.into());
+    }
+
+    pub fn deliveries(&self) -> usize {
+        self.inbox.lock().unwrap().deliveries
+    }
+
+    /// Documents filed on a case.
+    pub fn documents(&self, case_id: &str) -> usize {
+        let inbox = self.inbox.lock().unwrap();
+        inbox
+            .documents
+            .values()
+            .filter(|(_, body)| body["case"]["id"] == case_id)
+            .count()
+    }
+
+    /// The body of the document filed under a key.
+    pub fn document(&self, key: &str) -> Option<Value> {
+        let inbox = self.inbox.lock().unwrap();
+        inbox.documents.get(key).map(|(_, body)| body.clone())
+    }
+}
+
+async fn receive(
+    State(inbox): State<Arc<Mutex<Inbox>>>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    let mut inbox = inbox.lock().unwrap();
+    inbox.deliveries += 1;
+    let message = |status: StatusCode, text: &str| (status, Json(json!({"message": text})));
+    if headers.get("authorization").and_then(|v| v.to_str().ok())
+        != Some(format!("Bearer {TOKEN}").as_str())
+    {
+        return message(StatusCode::UNAUTHORIZED, "ukendt adgangsnøgle").into_response();
+    }
+    if inbox.unavailable > 0 {
+        inbox.unavailable -= 1;
+        return (StatusCode::SERVICE_UNAVAILABLE, "prøv igen senere").into_response();
+    }
+    let Some(key) = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+    else {
+        return message(StatusCode::BAD_REQUEST, "Idempotency-Key mangler").into_response();
+    };
+    if body["case"]["id"]
+        .as_str()
+        .is_some_and(|id| inbox.closed.contains(id))
+    {
+        return message(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Sagen er afsluttet og kan ikke modtage dokumenter",
+        )
+        .into_response();
+    }
+    if let Some((id, _)) = inbox.documents.get(&key) {
+        return (StatusCode::OK, Json(json!({"document": {"id": id}}))).into_response();
+    }
+    let id = format!("FS-{}", inbox.documents.len() + 1);
+    inbox.documents.insert(key, (id.clone(), body));
+    (StatusCode::CREATED, Json(json!({"document": {"id": id}}))).into_response()
+}
