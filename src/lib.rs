@@ -6,7 +6,7 @@
 pub mod api;
 /// Who is calling: bearer tokens, users, admins and the groups that decide what they see.
 pub mod auth;
-/// Command-line interface: serve, token, import cases.
+/// Command-line interface: serve, token, import cases, eval replay.
 pub mod cli;
 /// One typed configuration, read from defaults, `journaliser.toml` and `JOURNALISER_*` variables.
 pub mod config;
