@@ -21,7 +21,7 @@ const WEIGHT_THREAD: f64 = 3.0;
 const WEIGHT_PARTY_CAP: f64 = 2.5;
 const WEIGHT_SAME_SUBJECT: f64 = 1.5;
 /// For the case filed on last; it halves with each step further back.
-const WEIGHT_RECENT: f64 = 0.6;
+const WEIGHT_RECENT: f64 = 0.2;
 /// How many of the user's latest cases count as recent.
 const RECENT_CASES: usize = 5;
 const PENALTY_CLOSED: f64 = 0.5;
