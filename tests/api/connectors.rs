@@ -3,7 +3,6 @@
 //! by the running service to their case's connector instance.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use base64::Engine;
 use journaliser::config::{WebdavConfig, WebhookConfig};
@@ -18,7 +17,7 @@ use tempfile::TempDir;
 
 use crate::contract::{Target, case, contract_suite, request};
 use crate::helpers::{FIXTURE_MAIL, fixture};
-use crate::process::{journaliser, output, serve};
+use crate::process::{Remote, journaliser, output, serve};
 use crate::receiver::{self, Receiver};
 use crate::wsgidav::{self, DavServer};
 
@@ -450,33 +449,9 @@ async fn a_webhook_sends_the_document_as_configured_and_reads_the_id() {
 
 // ---- through the service ----
 
-async fn settled(client: &reqwest::Client, base: &str, token: &str, id: &str) -> Value {
-    for _ in 0..300 {
-        let filing: Value = client
-            .get(format!("{base}/api/v1/filings/{id}"))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if filing["state"] != "queued" {
-            return filing;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("filing {id} still queued after 30 s");
-}
-
-async fn file(client: &reqwest::Client, base: &str, token: &str, body: Value) -> String {
-    let response = client
-        .post(format!("{base}/api/v1/filings"))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+/// Files through the service and returns the accepted filing's id.
+async fn file(remote: &Remote, body: Value) -> String {
+    let response = remote.file(body).await;
     assert_eq!(response.status(), StatusCode::ACCEPTED);
     response.json::<Value>().await.unwrap()["id"]
         .as_str()
@@ -548,30 +523,17 @@ async fn filings_go_to_the_connector_their_case_was_imported_for() {
         .to_string();
 
     let (mut server, base) = serve(dir.path());
-    let client = reqwest::Client::new();
-    let item: Value = client
-        .post(format!("{base}/api/v1/items"))
-        .bearer_auth(&token)
-        .header("content-type", "message/rfc822")
-        .body(fixture(FIXTURE_MAIL))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let remote = Remote::new(&base, &token);
+    let item = remote
+        .post_item("message/rfc822", fixture(FIXTURE_MAIL))
+        .await;
 
     // The fagsystem is busy for two requests; the worker retries until it answers.
     receiver.unavailable_for(2);
-    let to_hook = file(
-        &client,
-        &base,
-        &token,
-        json!({"item_id": item["id"], "case_id": "BYG-1", "title": "Henvendelse om carport",
-               "attachments": [{"index": 1, "mode": "separate"}]}),
-    )
-    .await;
-    let filed = settled(&client, &base, &token, &to_hook).await;
+    let body = json!({"item_id": item["id"], "case_id": "BYG-1", "title": "Henvendelse om carport",
+                      "attachments": [{"index": 1, "mode": "separate"}]});
+    let to_hook = file(&remote, body).await;
+    let filed = remote.settled(&to_hook).await;
     assert_eq!(filed["state"], "filed", "{filed:#}");
     assert_eq!(filed["target_document_id"], "FS-1");
     assert_eq!(receiver.deliveries(), 3, "two refused for now, one filed");
@@ -587,25 +549,15 @@ async fn filings_go_to_the_connector_their_case_was_imported_for() {
     );
 
     if let Some(dav) = &dav {
-        let text: Value = client
-            .post(format!("{base}/api/v1/items"))
-            .bearer_auth(&token)
-            .header("content-type", "text/plain")
-            .body("Referat af mødet om kommunens styrelse.")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let text = remote
+            .post_item("text/plain", "Referat af mødet om kommunens styrelse.")
+            .await;
         let to_dav = file(
-            &client,
-            &base,
-            &token,
+            &remote,
             json!({"item_id": text["id"], "case_id": "DOK-1", "title": "Referat"}),
         )
         .await;
-        let filed = settled(&client, &base, &token, &to_dav).await;
+        let filed = remote.settled(&to_dav).await;
         assert_eq!(filed["state"], "filed", "{filed:#}");
         let files = files_in(&dav.root().join("sager/DOK-1"));
         assert_eq!(files.len(), 1, "{files:?}");

@@ -4,6 +4,8 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
+use serde_json::Value;
+
 const BINARY: &str = env!("CARGO_BIN_EXE_journaliser");
 
 pub fn journaliser(dir: &Path) -> Command {
@@ -51,4 +53,88 @@ pub fn serve_with(mut command: Command, log: Stdio) -> (Child, String) {
         "unexpected first line {line:?}"
     );
     (child, base)
+}
+
+/// A client for a running binary: where it listens and whose token to send.
+pub struct Remote {
+    pub client: reqwest::Client,
+    pub base: String,
+    pub token: String,
+}
+
+impl Remote {
+    pub fn new(base: &str, token: &str) -> Remote {
+        Remote {
+            client: reqwest::Client::new(),
+            base: base.to_string(),
+            token: token.to_string(),
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Uploads an item and returns it; the upload must succeed.
+    pub async fn post_item(&self, content_type: &str, body: impl Into<reqwest::Body>) -> Value {
+        let response = self
+            .client
+            .post(format!("{}/api/v1/items", self.base))
+            .bearer_auth(&self.token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status().is_success(),
+            "upload answered {}",
+            response.status()
+        );
+        response.json().await.unwrap()
+    }
+
+    pub async fn file(&self, body: Value) -> reqwest::Response {
+        let url = format!("{}/api/v1/filings", self.base);
+        self.client
+            .post(url)
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn filing(&self, id: &str) -> Value {
+        self.get(&format!("/api/v1/filings/{id}"))
+            .await
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Polls a filing until `done` holds for it, for at most 30 seconds.
+    pub async fn wait_for(&self, id: &str, done: impl Fn(&Value) -> bool) -> Value {
+        for _ in 0..300 {
+            let filing = self.filing(id).await;
+            if done(&filing) {
+                return filing;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!(
+            "filing {id} did not reach the awaited state in 30 s: {}",
+            self.filing(id).await
+        );
+    }
+
+    /// Polls a filing until it leaves `queued`.
+    pub async fn settled(&self, id: &str) -> Value {
+        self.wait_for(id, |f| f["state"] != "queued").await
+    }
 }

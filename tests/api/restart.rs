@@ -8,41 +8,20 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::archived_documents;
-use crate::process::{journaliser, output, serve};
-
-async fn filing(client: &reqwest::Client, base: &str, token: &str, id: &str) -> Value {
-    client
-        .get(format!("{base}/api/v1/filings/{id}"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
+use crate::process::{Remote, journaliser, output, serve};
 
 #[tokio::test]
 async fn an_accepted_filing_survives_a_kill_and_is_delivered_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
     let cases = dir.path().join("cases.json");
-    std::fs::write(
-        &cases,
-        json!([{"id": "S-1", "number": "00.01.00-G01-1-26", "title": "Kommunens styrelse", "kle": "00.01.00",
-                "facet": "G01", "status": "open", "parties": [{"kind": "email", "value": "borger@borger.example"}],
-                "groups": []}])
-        .to_string(),
-    )
-    .unwrap();
-    let imported = journaliser(dir.path())
-        .args(["import", "cases"])
-        .arg(&cases)
-        .output()
-        .unwrap();
-    assert!(
-        imported.status.success(),
-        "{}",
-        String::from_utf8_lossy(&imported.stderr)
+    let case = json!([{"id": "S-1", "number": "00.01.00-G01-1-26", "title": "Kommunens styrelse",
+                       "kle": "00.01.00", "facet": "G01", "status": "open",
+                       "parties": [{"kind": "email", "value": "borger@borger.example"}], "groups": []}]);
+    std::fs::write(&cases, case.to_string()).unwrap();
+    output(
+        journaliser(dir.path())
+            .args(["import", "cases"])
+            .arg(&cases),
     );
     let token = output(journaliser(dir.path()).args(["token", "--user", "anna"]))
         .trim()
@@ -53,25 +32,13 @@ async fn an_accepted_filing_survives_a_kill_and_is_delivered_exactly_once() {
     std::fs::write(&archive, b"blocked").unwrap();
 
     let (mut first, base) = serve(dir.path());
-    let client = reqwest::Client::new();
-    let item: Value = client
-        .post(format!("{base}/api/v1/items"))
-        .bearer_auth(&token)
-        .header("content-type", "text/plain")
-        .body("Referat af mødet om kommunens styrelse.")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let response = client
-        .post(format!("{base}/api/v1/filings"))
-        .bearer_auth(&token)
-        .json(&json!({"item_id": item["id"], "case_id": "S-1", "title": "Referat"}))
-        .send()
-        .await
-        .unwrap();
+    let remote = Remote::new(&base, &token);
+    let item = remote
+        .post_item("text/plain", "Referat af mødet om kommunens styrelse.")
+        .await;
+    let response = remote
+        .file(json!({"item_id": item["id"], "case_id": "S-1", "title": "Referat"}))
+        .await;
     assert_eq!(response.status(), StatusCode::ACCEPTED);
     let id = response.json::<Value>().await.unwrap()["id"]
         .as_str()
@@ -79,14 +46,7 @@ async fn an_accepted_filing_survives_a_kill_and_is_delivered_exactly_once() {
         .to_string();
 
     // Wait until a delivery has failed and the filing says why and when it retries.
-    let mut seen = Value::Null;
-    for _ in 0..200 {
-        seen = filing(&client, &base, &token, &id).await;
-        if seen["error"].is_string() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let seen = remote.wait_for(&id, |f| f["error"].is_string()).await;
     assert_eq!(seen["state"], "queued", "{seen:#}");
     assert!(
         seen["error"].as_str().unwrap().contains("archive"),
@@ -99,14 +59,7 @@ async fn an_accepted_filing_survives_a_kill_and_is_delivered_exactly_once() {
     std::fs::remove_file(&archive).unwrap();
 
     let (mut second, base) = serve(dir.path());
-    let mut settled = Value::Null;
-    for _ in 0..300 {
-        settled = filing(&client, &base, &token, &id).await;
-        if settled["state"] != "queued" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let settled = Remote::new(&base, &token).settled(&id).await;
     assert_eq!(settled["state"], "filed", "{settled:#}");
     tokio::time::sleep(Duration::from_millis(500)).await;
     let documents = archived_documents(&archive, "S-1");
