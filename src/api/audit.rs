@@ -156,10 +156,11 @@ fn event(e: &AuditEvent) -> Value {
     })
 }
 
-/// The events as CSV with a header row; `details` is a column holding JSON text.
+/// The events as CSV with a header row; `details` is a column holding JSON text. It starts
+/// with a UTF-8 byte order mark, without which spreadsheets garble æ, ø and å.
 fn csv(events: &[AuditEvent]) -> ApiResult<Vec<u8>> {
     let failed = |e: csv::Error| ApiError::Internal(format!("writing CSV: {e}"));
-    let mut writer = csv::Writer::from_writer(Vec::new());
+    let mut writer = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
     writer.write_record(CSV_HEADER).map_err(failed)?;
     for e in events {
         let at = rfc3339(e.at).unwrap_or_default();
@@ -168,10 +169,10 @@ fn csv(events: &[AuditEvent]) -> ApiResult<Vec<u8>> {
             .write_record([
                 e.id.as_str(),
                 at.as_str(),
-                e.actor.as_str(),
+                inert(&e.actor).as_ref(),
                 e.kind.as_str(),
                 e.item_hash.as_deref().unwrap_or_default(),
-                e.case_id.as_deref().unwrap_or_default(),
+                inert(e.case_id.as_deref().unwrap_or_default()).as_ref(),
                 e.filing_id.as_deref().unwrap_or_default(),
                 details.as_str(),
             ])
@@ -180,6 +181,16 @@ fn csv(events: &[AuditEvent]) -> ApiResult<Vec<u8>> {
     writer
         .into_inner()
         .map_err(|e| ApiError::Internal(format!("writing CSV: {e}")))
+}
+
+/// A cell a spreadsheet will not run as a formula: values from outside (a case id named by a
+/// folder on a share, a user id) that start like one get a leading apostrophe.
+fn inert(value: &str) -> std::borrow::Cow<'_, str> {
+    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{value}"))
+    } else {
+        std::borrow::Cow::Borrowed(value)
+    }
 }
 
 fn download(content_type: &'static str, extension: &str, body: Vec<u8>) -> Response {

@@ -50,13 +50,13 @@ impl ArchiveConnector {
         write_atomically(&case_dir.join("case.json"), &case_record(&request.case))
             .map_err(io_error)?;
 
+        // A staging folder of this attempt's own: an attempt given up on by the worker may
+        // still be writing, and must not share (or lose) its folder to the retry.
         let staging = case_dir.join(format!(
-            ".staging-{}",
-            safe_name(&request.idempotency_key, 64)
+            ".staging-{}-{}",
+            safe_name(&request.idempotency_key, 64),
+            uuid::Uuid::new_v4().simple()
         ));
-        if staging.exists() {
-            std::fs::remove_dir_all(&staging).map_err(io_error)?;
-        }
         std::fs::create_dir_all(&staging).map_err(io_error)?;
 
         let mut attachment_records = Vec::new();

@@ -71,9 +71,11 @@ impl Credentials {
 /// A request that got no answer. Only a request that could not be built (a bad header) is
 /// permanent; no connection, a timeout or a broken answer may pass.
 pub(super) fn send_error(target: &str, error: reqwest::Error) -> ConnectorError {
-    // reqwest's message names the URL, which carries no secret (credentials go in headers).
-    let message = format!("{target}: {error}");
-    if error.is_builder() {
+    // Without the URL: some targets carry their key in its query string (`?code=…`), and this
+    // message reaches the filing's error, the audit log and the log.
+    let permanent = error.is_builder();
+    let message = format!("{target}: {}", error.without_url());
+    if permanent {
         ConnectorError::Permanent(message)
     } else {
         ConnectorError::Transient(message)

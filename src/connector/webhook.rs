@@ -78,6 +78,13 @@ impl WebhookConnector {
             .await
             .map_err(|e| http::send_error(TARGET, e))?;
         let status = response.status();
+        if status == StatusCode::CONFLICT {
+            // Idempotency-Key semantics: the same key is still being processed. The retry,
+            // with the same key, gets the outcome.
+            return Err(ConnectorError::Transient(format!(
+                "{TARGET}: HTTP 409: the target is still processing this filing"
+            )));
+        }
         if !status.is_success() {
             return Err(http::failure(TARGET, response).await);
         }

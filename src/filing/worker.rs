@@ -6,7 +6,9 @@ use rand::Rng;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::FilingConfig;
-use crate::connector::{AttachmentDocument, ConnectorError, Connectors, FilingRequest};
+use crate::connector::{
+    AttachmentDocument, ConnectorError, Connectors, FiledDocument, FilingRequest, Receipt,
+};
 use crate::domain::filing::{AttachmentMode, Filing};
 use crate::domain::now_millis;
 use crate::extract::{Attachment, Metadata, attachment_content};
@@ -101,9 +103,13 @@ impl Worker {
             }
         };
         match result {
-            Ok(document_id) => {
-                self.store.mark_filed(&filing.id, &document_id).await?;
-                tracing::info!(attempt = filing.attempts, %document_id, "filing delivered");
+            Ok(filed) => {
+                let confirmed = filed.receipt == Receipt::Filed;
+                let document_id = filed.document_id;
+                self.store
+                    .mark_filed(&filing.id, &document_id, confirmed)
+                    .await?;
+                tracing::info!(attempt = filing.attempts, %document_id, confirmed, "filing delivered");
                 Ok(Outcome::Delivered {
                     filing_id,
                     document_id,
@@ -129,7 +135,7 @@ impl Worker {
 
     /// One delivery attempt. Data the store cannot read back makes the filing fail for good:
     /// retrying would read the same data.
-    async fn attempt(&self, filing: &Filing) -> Result<String, ConnectorError> {
+    async fn attempt(&self, filing: &Filing) -> Result<FiledDocument, ConnectorError> {
         let stored = |e: StoreError| match e {
             StoreError::Corrupt(reason) => {
                 ConnectorError::Permanent(format!("stored data is unreadable: {reason}"))
@@ -174,7 +180,7 @@ impl Worker {
             attachments,
             filed_by: filing.created_by.clone(),
         };
-        connector.file(request).await.map(|filed| filed.document_id)
+        connector.file(request).await
     }
 
     /// Exponential backoff with ±20 % jitter, so that many filings failing together do not

@@ -489,7 +489,7 @@ mod tests {
             .unwrap();
         // The filing is no longer queued: a late delivery report changes nothing and records
         // nothing.
-        store.mark_filed(&filing.id, "A/doc").await.unwrap();
+        store.mark_filed(&filing.id, "A/doc", true).await.unwrap();
         let requeued = store
             .requeue_failed(&filing.id, "root")
             .await
@@ -497,7 +497,7 @@ mod tests {
             .unwrap();
         assert_eq!(requeued.state, FilingState::Queued);
         store.claim_due_filing(now_millis(), 60_000).await.unwrap();
-        store.mark_filed(&filing.id, "A/doc").await.unwrap();
+        store.mark_filed(&filing.id, "A/doc", true).await.unwrap();
 
         let events = store
             .audit_events(oldest_first_of(&filing.id))

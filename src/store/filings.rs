@@ -255,7 +255,14 @@ impl Store {
     // The delivery worker's outcomes below are recorded as the system's doing, and only when
     // they change a queued filing: a report for a filing settled meanwhile records nothing.
 
-    pub async fn mark_filed(&self, id: &str, target_document_id: &str) -> Result<()> {
+    /// Marks a filing delivered. `confirmed` is false when the target only took it in without
+    /// confirming it is filed; the audit log records which.
+    pub async fn mark_filed(
+        &self,
+        id: &str,
+        target_document_id: &str,
+        confirmed: bool,
+    ) -> Result<()> {
         let now = now_millis();
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
@@ -274,6 +281,7 @@ impl Store {
             let details = json!({
                 "attempt": filing.attempts,
                 "target_document_id": target_document_id,
+                "confirmed": confirmed,
             });
             audit_worker(&mut tx, AuditKind::FilingDelivered, &filing, details).await?;
         }

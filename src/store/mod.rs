@@ -29,6 +29,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("../../migrations/sqlite/0003_retention.sql"),
     ),
+    (
+        4,
+        include_str!("../../migrations/sqlite/0004_lookup_indexes.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -20,6 +20,8 @@ const WEIGHT_ALREADY_FILED: f64 = 4.0;
 const WEIGHT_THREAD: f64 = 3.0;
 const WEIGHT_PARTY_CAP: f64 = 2.5;
 const WEIGHT_SAME_SUBJECT: f64 = 1.5;
+/// A subject found on more cases than this is too generic to point at one.
+const MAX_SAME_SUBJECT_CASES: usize = 3;
 /// For the case filed on last; it halves with each step further back.
 const WEIGHT_RECENT: f64 = 0.2;
 /// How many of the user's latest cases count as recent.
@@ -126,8 +128,11 @@ impl Suggester {
             Ok::<_, IndexError>((hits, same_subject))
         })
         .await??;
-        for case_id in same_subject {
-            evidence.entry(case_id).or_default().same_subject = true;
+        // A generic subject ("Aktindsigt", "Ny henvendelse") is on many cases and says nothing.
+        if same_subject.len() <= MAX_SAME_SUBJECT_CASES {
+            for case_id in same_subject {
+                evidence.entry(case_id).or_default().same_subject = true;
+            }
         }
         for (rank, case_id) in self
             .store
@@ -285,7 +290,7 @@ fn explain(status: CaseStatus, evidence: &Evidence) -> (f64, Vec<Reason>) {
         parts.push((
             WEIGHT_SAME_SUBJECT,
             reason(
-                "thread",
+                "same_subject",
                 "En tidligere mail med samme emne er journaliseret på sagen".into(),
                 "An earlier mail with the same subject is filed on this case".into(),
             ),

@@ -133,7 +133,7 @@ async fn a_whole_flow_is_recorded_in_order_and_exported_alike() {
     );
     assert_eq!(
         ours[1]["details"],
-        json!({"attempt": 1, "target_document_id": first_filed["target_document_id"]})
+        json!({"attempt": 1, "target_document_id": first_filed["target_document_id"], "confirmed": true})
     );
     assert_eq!(ours[2]["details"]["result"], "filed");
     assert_eq!(ours[2]["details"]["suggestions_shown"], json!(shown_ranked));
