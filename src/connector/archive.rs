@@ -26,8 +26,23 @@ impl ArchiveConnector {
         ArchiveConnector { root: root.into() }
     }
 
+    /// The folder a case's documents go in: a folder made by hand and named by the case's id
+    /// when there is one (it is listed under that name), otherwise the safe folder name.
+    fn folder_of(&self, id: &str) -> String {
+        let mut parts = Path::new(id).components();
+        let single = matches!(
+            (parts.next(), parts.next()),
+            (Some(std::path::Component::Normal(_)), None)
+        );
+        if single && !id.starts_with('.') && self.root.join(id).is_dir() {
+            id.to_string()
+        } else {
+            case_folder(id)
+        }
+    }
+
     fn file_blocking(&self, request: &FilingRequest) -> Result<FiledDocument, ConnectorError> {
-        let folder = case_folder(&request.case.id);
+        let folder = self.folder_of(&request.case.id);
         let case_dir = self.root.join(&folder);
         let stem = format!(
             "{}_{}_{}",
@@ -152,21 +167,10 @@ impl ArchiveConnector {
     }
 
     fn read_case_blocking(&self, id: &str) -> Result<Option<CaseInput>, ConnectorError> {
-        let mut folders = vec![case_folder(id)];
-        // A folder made by hand is listed under its own name, which need not be a safe one.
-        let mut parts = Path::new(id).components();
-        if let (Some(std::path::Component::Normal(_)), None) = (parts.next(), parts.next())
-            && !id.starts_with('.')
-        {
-            folders.push(id.to_string());
-        }
-        let Some(path) = folders
-            .iter()
-            .map(|folder| self.root.join(folder))
-            .find(|path| path.is_dir())
-        else {
+        let path = self.root.join(self.folder_of(id));
+        if !path.is_dir() {
             return Ok(None);
-        };
+        }
         read_case_folder(&path, id.to_string()).map(Some)
     }
 }
@@ -428,5 +432,25 @@ mod tests {
         assert_eq!(by_hand.title, "Håndlavet sag");
         assert!(archive.read_case_blocking("../etc").unwrap().is_none());
         assert!(archive.read_case_blocking("S-404").unwrap().is_none());
+    }
+
+    #[test]
+    fn filings_on_a_folder_made_by_hand_go_into_that_folder() {
+        let root = tempfile::tempdir().unwrap();
+        let archive = ArchiveConnector::new(root.path());
+        std::fs::create_dir(root.path().join("Håndlavet sag")).unwrap();
+        let mut on_hand_made = request("k5", vec![]);
+        on_hand_made.case.id = "Håndlavet sag".into();
+        let filed = archive.file_blocking(&on_hand_made).unwrap();
+        assert!(
+            filed.document_id.starts_with("Håndlavet sag/"),
+            "{}",
+            filed.document_id
+        );
+        let cases = archive.list_blocking().unwrap();
+        assert_eq!(
+            cases.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+            ["Håndlavet sag"]
+        );
     }
 }

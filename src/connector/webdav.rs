@@ -102,6 +102,7 @@ impl WebdavConnector {
         };
         // Separate attachments go first: the main document, put last, then means the whole
         // filing is there.
+        let mut put: Vec<Url> = Vec::new();
         for attachment in &request.attachments {
             if attachment.mode != AttachmentMode::Separate {
                 continue;
@@ -119,7 +120,10 @@ impl WebdavConnector {
                 key: format!("{}-{:02}", request.idempotency_key, attachment.index),
                 props,
             };
-            self.put_once(&folder, &request.case, upload).await?;
+            put.push(self.url(&folder, Some(&upload.name)));
+            if let Err(error) = self.put_once(&folder, &request.case, upload).await {
+                return Err(self.undo_if_final(error, &put).await);
+            }
         }
         let upload = Upload {
             name: main,
@@ -128,8 +132,31 @@ impl WebdavConnector {
             key: request.idempotency_key.clone(),
             props: described(&request.title),
         };
-        self.put_once(&folder, &request.case, upload).await?;
+        put.push(self.url(&folder, Some(&upload.name)));
+        if let Err(error) = self.put_once(&folder, &request.case, upload).await {
+            return Err(self.undo_if_final(error, &put).await);
+        }
         Ok(FiledDocument::filed(document_id))
+    }
+
+    /// A filing refused for good must leave nothing behind, or filing the item again would
+    /// make copies: what this attempt put is deleted (as far as the server lets us). A
+    /// passing failure leaves it, for the retry to find and complete.
+    async fn undo_if_final(&self, error: ConnectorError, put: &[Url]) -> ConnectorError {
+        if let ConnectorError::Permanent(_) = error {
+            for url in put {
+                let deleted = self.send(self.request("DELETE", url.clone())).await;
+                if !deleted
+                    .as_ref()
+                    .is_ok_and(|r| r.status().is_success() || r.status() == StatusCode::NOT_FOUND)
+                {
+                    tracing::warn!(
+                        "could not remove a partly filed document from the WebDAV server"
+                    );
+                }
+            }
+        }
+        error
     }
 
     /// Puts a resource unless it is there, then describes it, the key among its properties.

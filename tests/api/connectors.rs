@@ -573,3 +573,57 @@ async fn filings_go_to_the_connector_their_case_was_imported_for() {
     server.kill().unwrap();
     server.wait().unwrap();
 }
+
+/// A WebDAV server that stores documents but keeps no properties (as nginx without its
+/// extension answers PROPPATCH), and records what it was asked to delete.
+async fn dav_without_properties() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use axum::http::{Method, StatusCode as Status};
+    let deleted = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = deleted.clone();
+    let app = axum::Router::new().fallback(move |method: Method, uri: axum::http::Uri| {
+        let seen = seen.clone();
+        async move {
+            match method.as_str() {
+                "MKCOL" | "PUT" => Status::CREATED,
+                "DELETE" => {
+                    seen.lock().unwrap().push(uri.path().to_string());
+                    Status::NO_CONTENT
+                }
+                _ => Status::METHOD_NOT_ALLOWED,
+            }
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/dav/", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, deleted)
+}
+
+#[tokio::test]
+async fn a_webdav_filing_refused_for_good_leaves_nothing_behind() {
+    let (url, deleted) = dav_without_properties().await;
+    let connector = webdav(&url, wsgidav::PASSWORD);
+    let mut filing = request("k-undo", &case("DOK-9"));
+    filing
+        .attachments
+        .push(journaliser::connector::AttachmentDocument {
+            index: 0,
+            mode: AttachmentMode::Separate,
+            name: "bilag.txt".into(),
+            content_type: "text/plain".into(),
+            content: b"bilag".to_vec(),
+            text: "bilag".into(),
+        });
+    let refused = connector.file(filing).await;
+    assert!(
+        matches!(&refused, Err(ConnectorError::Permanent(m)) if m.contains("405")),
+        "{refused:?}"
+    );
+    let deleted = deleted.lock().unwrap().clone();
+    assert_eq!(
+        deleted.len(),
+        1,
+        "the attachment put before the refusal is removed: {deleted:?}"
+    );
+    assert!(deleted[0].starts_with("/dav/DOK-9/"), "{deleted:?}");
+}

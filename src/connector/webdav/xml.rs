@@ -18,6 +18,11 @@ pub fn propertyupdate(props: &[(&str, String)]) -> String {
         r#"<?xml version="1.0" encoding="utf-8"?><D:propertyupdate xmlns:D="DAV:" xmlns:j="{NS}"><D:set><D:prop>"#
     );
     for (name, value) in props {
+        // Control characters (other than tab and line breaks) cannot appear in XML 1.0 at all.
+        let value: String = value
+            .chars()
+            .filter(|c| !c.is_control() || matches!(c, '\t' | '\n' | '\r'))
+            .collect();
         xml.push_str(&format!("<j:{name}>{}</j:{name}>", escape(value.as_str())));
     }
     xml.push_str("</D:prop></D:set></D:propertyupdate>");
@@ -195,6 +200,12 @@ mod tests {
         assert_eq!(resources[1].href, "/sager/%C3%86r%C3%B8/doc.eml");
         assert_eq!(resources[1].ours("title"), Some("Ansøgning & tegning"));
         assert_eq!(resources[1].content_length(), Some(5));
+    }
+
+    #[test]
+    fn control_characters_never_reach_the_xml() {
+        let xml = propertyupdate(&[("title", "Bilag\u{1}\u{7} 1\tA".into())]);
+        assert!(xml.contains("<j:title>Bilag 1\tA</j:title>"), "{xml}");
     }
 
     #[test]
