@@ -62,11 +62,13 @@ pub async fn list(
         }
     };
     let filter = filter(&params)?;
-    let events = state.store.audit_events(filter).await?;
-    Ok(match format {
-        Format::Json => {
-            Json(json!({"events": events.iter().map(event).collect::<Vec<_>>()})).into_response()
-        }
+    let (events, truncated) = state.store.audit_page(filter).await?;
+    let mut response = match format {
+        Format::Json => Json(json!({
+            "events": events.iter().map(event).collect::<Vec<_>>(),
+            "truncated": truncated,
+        }))
+        .into_response(),
         Format::JsonLines => {
             let mut body = String::new();
             for e in &events {
@@ -76,8 +78,18 @@ pub async fn list(
             download("application/x-ndjson", "jsonl", body.into_bytes())
         }
         Format::Csv => download("text/csv; charset=utf-8", "csv", csv(&events)?),
-    })
+    };
+    // Downloads say it in a header: more events matched than the limit let through, and the
+    // next slice starts after the last one here.
+    if truncated {
+        response
+            .headers_mut()
+            .insert(TRUNCATED, header::HeaderValue::from_static("true"));
+    }
+    Ok(response)
 }
+
+const TRUNCATED: header::HeaderName = header::HeaderName::from_static("x-journaliser-truncated");
 
 /// An empty parameter (`?actor=`) counts as not given.
 fn given(param: &Option<String>) -> Option<&str> {

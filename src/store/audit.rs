@@ -134,6 +134,21 @@ impl Store {
     /// The events matching `filter`, ordered by time (and, within a millisecond, by id, which
     /// is time-ordered too).
     pub async fn audit_events(&self, filter: AuditFilter) -> Result<Vec<AuditEvent>> {
+        let limit = effective_limit(filter.limit);
+        self.matching_events(filter, limit).await
+    }
+
+    /// Like `audit_events`, and whether more events matched than the limit let through: an
+    /// export cut short must say so.
+    pub async fn audit_page(&self, filter: AuditFilter) -> Result<(Vec<AuditEvent>, bool)> {
+        let limit = effective_limit(filter.limit);
+        let mut events = self.matching_events(filter, limit + 1).await?;
+        let truncated = events.len() as i64 > limit;
+        events.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        Ok((events, truncated))
+    }
+
+    async fn matching_events(&self, filter: AuditFilter, limit: i64) -> Result<Vec<AuditEvent>> {
         // Only the conditions given go into the SQL, so that the indexes on time, kind and
         // actor can serve them.
         let mut conditions = Vec::new();
@@ -178,10 +193,7 @@ impl Store {
         for text in texts {
             query = query.bind(text);
         }
-        let rows = query
-            .bind(effective_limit(filter.limit))
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = query.bind(limit).fetch_all(&self.pool).await?;
         rows.iter().map(event_from_row).collect()
     }
 }

@@ -300,3 +300,35 @@ async fn only_admins_read_the_log_and_bad_parameters_are_refused() {
             .all(|e| e["details"]["decision"] == "manual")
     );
 }
+
+#[tokio::test]
+async fn an_export_cut_short_says_so() {
+    let app = TestApp::spawn().await;
+    let cut: Value = app
+        .get("/api/v1/admin/audit?limit=1", &app.admin_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(cut["events"].as_array().unwrap().len(), 1);
+    assert_eq!(cut["truncated"], true);
+    let csv = app
+        .get("/api/v1/admin/audit?limit=1&format=csv", &app.admin_token)
+        .await;
+    assert_eq!(csv.headers()["x-journaliser-truncated"], "true");
+    let whole: Value = app
+        .get("/api/v1/admin/audit?limit=10000", &app.admin_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(whole["truncated"], false);
+    assert!(whole["events"].as_array().unwrap().len() > 1);
+    let jsonl = app
+        .get(
+            "/api/v1/admin/audit?limit=10000&format=jsonl",
+            &app.admin_token,
+        )
+        .await;
+    assert!(!jsonl.headers().contains_key("x-journaliser-truncated"));
+}
