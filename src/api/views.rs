@@ -140,5 +140,8 @@ pub fn filing(filing: &Filing) -> Value {
         "created_by": filing.created_by,
         "created_at": millis(Some(filing.created_at)),
         "filed_at": millis(filing.filed_at),
+        // "filed" with `confirmed: false`: the target took the document in but has not
+        // confirmed it is filed; the add-in must not say "journaliseret" yet.
+        "confirmed": filing.state == crate::domain::filing::FilingState::Filed && filing.confirmed,
     })
 }

@@ -66,4 +66,6 @@ pub struct Filing {
     pub created_at: Millis,
     pub updated_at: Millis,
     pub filed_at: Option<Millis>,
+    /// For a filed filing: whether the target confirmed the document, or only took it in.
+    pub confirmed: bool,
 }

@@ -509,7 +509,11 @@ mod tests {
             .unwrap();
         assert_eq!(requeued.state, FilingState::Queued);
         store.claim_due_filing(now_millis(), 60_000).await.unwrap();
-        store.mark_filed(&filing.id, "A/doc", true).await.unwrap();
+        // Taken in by the target without a confirmation: filed, and said to be unconfirmed.
+        store.mark_filed(&filing.id, "A/doc", false).await.unwrap();
+        let delivered = store.filing(&filing.id).await.unwrap().unwrap();
+        assert_eq!(delivered.state, FilingState::Filed);
+        assert!(!delivered.confirmed);
 
         let events = store
             .audit_events(oldest_first_of(&filing.id))

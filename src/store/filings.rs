@@ -267,13 +267,14 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
             "UPDATE filings SET state = 'filed', target_document_id = $2, filed_at = $3, updated_at = $3,
-                lease_until = NULL, next_attempt_at = NULL, last_error = NULL
+                lease_until = NULL, next_attempt_at = NULL, last_error = NULL, confirmed = $4
              WHERE id = $1 AND state = 'queued'
              RETURNING *",
         )
         .bind(id)
         .bind(target_document_id)
         .bind(now)
+        .bind(i64::from(confirmed))
         .fetch_optional(&mut *tx)
         .await?;
         if let Some(row) = row {
@@ -411,5 +412,6 @@ fn filing_from_row(row: &SqliteRow) -> Result<Filing> {
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
         filed_at: row.try_get("filed_at")?,
+        confirmed: row.try_get::<i64, _>("confirmed")? != 0,
     })
 }

@@ -33,6 +33,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         4,
         include_str!("../../migrations/sqlite/0004_lookup_indexes.sql"),
     ),
+    (
+        5,
+        include_str!("../../migrations/sqlite/0005_confirmed.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -53,6 +53,10 @@ async fn a_real_mail_is_suggested_filed_once_and_its_reply_follows_the_thread() 
 
     let settled = app.wait_settled(filing_id).await;
     assert_eq!(settled["state"], "filed", "{settled:#}");
+    assert_eq!(
+        settled["confirmed"], true,
+        "the archive confirms what it files"
+    );
     let document_id = settled["target_document_id"].as_str().unwrap();
     let document = app.archive().join(document_id);
     assert!(document.join("original.eml").exists());
