@@ -181,17 +181,9 @@ fn read_case_folder(path: &Path, name: String) -> Result<CaseInput, ConnectorErr
     match std::fs::read(path.join("case.json")) {
         Ok(bytes) => serde_json::from_slice::<CaseInput>(&bytes)
             .map_err(|e| ConnectorError::Permanent(format!("{name}/case.json: {e}"))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(CaseInput {
-            id: name.clone(),
-            number: name.clone(),
-            title: name,
-            kle: None,
-            facet: None,
-            status: "open".into(),
-            parties: Vec::new(),
-            groups: Vec::new(),
-            opened: None,
-        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Ok(CaseInput::plain(name.clone(), name.clone(), name))
+        }
         Err(e) => Err(io_error(e)),
     }
 }

@@ -315,17 +315,9 @@ impl WebdavConnector {
             .find(|segment| !segment.is_empty())
             .map(percent_decode)?;
         let id = resource.ours("case-id").unwrap_or(&name).to_string();
-        Some(CaseInput {
-            number: resource.ours("case-number").unwrap_or(&id).to_string(),
-            title: resource.ours("case-title").unwrap_or(&id).to_string(),
-            id,
-            kle: None,
-            facet: None,
-            status: "open".into(),
-            parties: Vec::new(),
-            groups: Vec::new(),
-            opened: None,
-        })
+        let number = resource.ours("case-number").unwrap_or(&id).to_string();
+        let title = resource.ours("case-title").unwrap_or(&id).to_string();
+        Some(CaseInput::plain(id, number, title))
     }
 
     async fn list(&self) -> Result<Vec<CaseInput>, ConnectorError> {

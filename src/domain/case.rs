@@ -147,6 +147,26 @@ pub enum CaseError {
 }
 
 impl CaseInput {
+    /// An open case known only by id, number and title, as a folder or collection made by
+    /// hand describes one.
+    pub fn plain(
+        id: impl Into<String>,
+        number: impl Into<String>,
+        title: impl Into<String>,
+    ) -> CaseInput {
+        CaseInput {
+            id: id.into(),
+            number: number.into(),
+            title: title.into(),
+            kle: None,
+            facet: None,
+            status: default_status(),
+            parties: Vec::new(),
+            groups: Vec::new(),
+            opened: None,
+        }
+    }
+
     /// Validates the input and turns CPR numbers into keyed hashes.
     pub fn into_case(self, connector: &str, hasher: &CprHasher) -> Result<Case, CaseError> {
         let id = self.id.trim().to_string();

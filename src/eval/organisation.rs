@@ -138,17 +138,7 @@ fn case_inputs(folders: &[String], case_titles: bool) -> Vec<CaseInput> {
                 true => folder.clone(),
                 false => number.clone(),
             };
-            CaseInput {
-                id: folder.clone(),
-                number,
-                title,
-                kle: None,
-                facet: None,
-                status: "open".into(),
-                parties: Vec::new(),
-                groups: Vec::new(),
-                opened: None,
-            }
+            CaseInput::plain(folder.clone(), number, title)
         })
         .collect()
 }
