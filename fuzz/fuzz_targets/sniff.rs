@@ -1,0 +1,12 @@
+//! Whatever the bytes are, recognising and extracting them never panics.
+#![no_main]
+
+use journaliser::extract::Format;
+use libfuzzer_sys::fuzz_target;
+
+#[path = "extractor.rs"]
+mod extractor;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = extractor::extractor().extract(data, Format::Sniff);
+});
