@@ -94,28 +94,18 @@ fn streams(bytes: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
     })
 }
 
-/// The content of every `/Type /ObjStm` stream, inflated when it is Flate-compressed.
+/// The content of every `/Type /ObjStm` stream, inflated when it is Flate-compressed. The
+/// dictionary window may also see a neighbour's keys, which only makes the check stricter.
 fn object_streams(bytes: &[u8]) -> impl Iterator<Item = Vec<u8>> + '_ {
-    let mut from = 0;
-    std::iter::from_fn(move || {
-        let marker = from + find(&bytes[from..], b"/ObjStm")?;
-        let keyword = marker + find(&bytes[marker..], b"stream")?;
-        let mut start = keyword + 6;
-        start += [b"\r\n".as_slice(), b"\n", b"\r"]
-            .iter()
-            .find(|eol| bytes[start..].starts_with(eol))
-            .map_or(0, |eol| eol.len());
-        let end = stream_end(bytes, start).map_or(bytes.len(), |end| end - 9);
-        from = end.max(marker + 7);
-        // The dictionary around the marker says whether the data is compressed.
-        let dictionary = &bytes[marker.saturating_sub(1024)..keyword];
-        let data = bytes.get(start..end).unwrap_or_default().to_vec();
-        Some(if find(dictionary, b"/FlateDecode").is_some() {
-            inflate(data)
-        } else {
-            data
+    streams(bytes)
+        .filter(|(dictionary, _)| find(dictionary, b"/ObjStm").is_some())
+        .map(|(dictionary, data)| {
+            if find(dictionary, b"/FlateDecode").is_some() {
+                inflate(data.to_vec())
+            } else {
+                data.to_vec()
+            }
         })
-    })
 }
 
 /// Inflated data, within the inflation budget; undecodable data is returned as is (lopdf

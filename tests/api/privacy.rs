@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::process::{Remote, journaliser, output, serve_with};
+use crate::process::{Remote, import_and_token, journaliser, serve_with};
 
 const CPR: &str = "150385-1234";
 const CPR_DIGITS: &str = "1503851234";
@@ -14,18 +14,9 @@ const CPR_DIGITS: &str = "1503851234";
 #[tokio::test]
 async fn a_full_flow_with_cpr_numbers_logs_none_of_them() {
     let dir = tempfile::tempdir().unwrap();
-    let cases = dir.path().join("cases.json");
     let case = json!([{"id": "S-1", "number": "02.34.02-G01-1-26", "title": format!("Carport til {CPR}"),
                        "parties": [{"kind": "cpr", "value": CPR}]}]);
-    std::fs::write(&cases, case.to_string()).unwrap();
-    output(
-        journaliser(dir.path())
-            .args(["import", "cases"])
-            .arg(&cases),
-    );
-    let token = output(journaliser(dir.path()).args(["token", "--user", "anna"]))
-        .trim()
-        .to_string();
+    let token = import_and_token(dir.path(), &case);
 
     let log_path = dir.path().join("journaliser.log");
     let mut command = journaliser(dir.path());

@@ -31,6 +31,17 @@ pub fn output(command: &mut Command) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
+/// Imports `cases` (a JSON array) into the data directory under `dir` and returns a user
+/// token for it, as an operator would before starting the service.
+pub fn import_and_token(dir: &Path, cases: &Value) -> String {
+    let file = dir.join("cases.json");
+    std::fs::write(&file, cases.to_string()).unwrap();
+    output(journaliser(dir).args(["import", "cases"]).arg(&file));
+    output(journaliser(dir).args(["token", "--user", "anna"]))
+        .trim()
+        .to_string()
+}
+
 /// Starts `journaliser serve` on a free port and returns it with its base URL.
 pub fn serve(dir: &Path) -> (Child, String) {
     serve_with(journaliser(dir), Stdio::inherit())

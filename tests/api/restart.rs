@@ -8,24 +8,15 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::archived_documents;
-use crate::process::{Remote, journaliser, output, serve};
+use crate::process::{Remote, import_and_token, serve};
 
 #[tokio::test]
 async fn an_accepted_filing_survives_a_kill_and_is_delivered_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
-    let cases = dir.path().join("cases.json");
     let case = json!([{"id": "S-1", "number": "00.01.00-G01-1-26", "title": "Kommunens styrelse",
                        "kle": "00.01.00", "facet": "G01", "status": "open",
                        "parties": [{"kind": "email", "value": "borger@borger.example"}], "groups": []}]);
-    std::fs::write(&cases, case.to_string()).unwrap();
-    output(
-        journaliser(dir.path())
-            .args(["import", "cases"])
-            .arg(&cases),
-    );
-    let token = output(journaliser(dir.path()).args(["token", "--user", "anna"]))
-        .trim()
-        .to_string();
+    let token = import_and_token(dir.path(), &case);
 
     // The archive cannot be written: a file stands where its folder should be.
     let archive = dir.path().join("data/archive");
