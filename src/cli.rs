@@ -1,4 +1,4 @@
-//! Command-line interface: `serve`, `token`, `import cases` and `eval replay`.
+//! Command-line interface: `serve`, `token`, `manifest`, `import cases` and `eval replay`.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -45,6 +45,20 @@ enum Command {
         /// Seed a demo organisation if the store has no cases.
         #[arg(long)]
         demo: bool,
+        /// Serve HTTPS with a certificate for localhost, made once and kept in the data
+        /// directory (`tls/`); Office loads add-ins only over HTTPS.
+        #[arg(long)]
+        tls_self_signed: bool,
+    },
+    /// Write the Office add-in manifests for a deployment: outlook.xml, word.xml, and the
+    /// unified manifest.json with its en-us.json.
+    Manifest {
+        /// The service's public HTTPS address, e.g. https://journaliser.kommune.example.
+        #[arg(long)]
+        base_url: String,
+        /// Folder to write them in (made if missing).
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
     },
     /// Print a bearer token for the API.
     Token {
@@ -126,20 +140,52 @@ impl Cli {
             Ok(config)
         };
         match &self.command {
-            Command::Serve { common, bind, demo } => {
+            Command::Serve {
+                common,
+                bind,
+                demo,
+                tls_self_signed,
+            } => {
                 let mut config = load(common)?;
                 if let Some(bind) = bind {
                     config.server.bind = *bind;
                 }
+                if *tls_self_signed {
+                    anyhow::ensure!(
+                        config.tls.cert_file.as_os_str().is_empty(),
+                        "--tls-self-signed and tls.cert_file exclude each other"
+                    );
+                    config.tls.self_signed = true;
+                }
                 let server = Server::build(config).await?;
                 // The first line on stdout says where to connect; scripts and tests read it.
-                println!("journaliser listening on http://{}", server.local_addr()?);
-                if *demo && crate::demo::seed_if_empty(server.services()).await? {
-                    eprintln!(
-                        "Demo organisation seeded. Get a token with: journaliser token --user anna"
-                    );
+                println!("journaliser listening on {}", server.local_url()?);
+                if *demo {
+                    if crate::demo::seed_if_empty(server.services()).await? {
+                        eprintln!(
+                            "Demo organisation seeded. Get a token with: journaliser token --user anna"
+                        );
+                    }
+                    if let Some(link) = try_it_link(&server)? {
+                        eprintln!("Prøv det: {link}");
+                    }
                 }
                 server.run_until_stopped(shutdown_signal()).await
+            }
+            Command::Manifest { base_url, out } => {
+                let config = Config::load(self.config.as_deref(), std::env::vars())?;
+                let base = crate::web::PublicUrl::parse(base_url).map_err(anyhow::Error::msg)?;
+                let settings = crate::web::ManifestSettings::new(base, &config.addin)?;
+                let manifests = crate::web::Manifests::render(&settings)?;
+                std::fs::create_dir_all(out)
+                    .with_context(|| format!("cannot create {}", out.display()))?;
+                for (name, text) in manifests.files() {
+                    let path = out.join(name);
+                    std::fs::write(&path, text)
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    eprintln!("wrote {}", path.display());
+                }
+                Ok(())
             }
             Command::Token {
                 common,
@@ -242,4 +288,36 @@ impl Cli {
             }
         }
     }
+}
+
+/// A link that opens the drop-zone page signed in as the demo user `anna`, for trying the
+/// product from the README; none when the service's own tokens are off.
+fn try_it_link(server: &Server) -> anyhow::Result<Option<String>> {
+    let config = &server.services().config;
+    if !config.auth.dev_tokens {
+        return Ok(None);
+    }
+    let keys =
+        TokenKeys::load_or_create(&config.data_dir).context("cannot read the token signing key")?;
+    let user = User {
+        id: "anna".into(),
+        name: "anna".into(),
+        groups: vec!["social".into(), "boern".into()],
+        admin: false,
+    };
+    let token = keys.issue(
+        &user,
+        Duration::from_secs(config.auth.token_ttl_hours * 3600),
+    );
+    let mut address = server.local_addr()?;
+    // Listening on every interface; the browser on this machine goes to the loopback one.
+    if address.ip().is_unspecified() {
+        address.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let scheme = if config.tls.enabled() {
+        "https"
+    } else {
+        "http"
+    };
+    Ok(Some(format!("{scheme}://{address}/addin/#token={token}")))
 }

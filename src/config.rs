@@ -28,7 +28,10 @@ pub struct Config {
     pub archive: ArchiveConfig,
     /// Targets besides the built-in archive, each a named instance (`[[connectors]]`).
     pub connectors: Vec<ConnectorConfig>,
+    pub sync: SyncConfig,
     pub log: LogConfig,
+    pub addin: AddinConfig,
+    pub tls: TlsConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -57,6 +60,15 @@ pub struct IndexConfig {
     pub dir: PathBuf,
     /// Memory the index writer may buffer before it flushes a segment.
     pub writer_memory_mb: usize,
+    /// How often filed items are committed to the index; a suggestion commits first anyway
+    /// if anything is still waiting.
+    pub commit_interval_ms: u64,
+}
+
+impl IndexConfig {
+    pub fn commit_interval(&self) -> Duration {
+        Duration::from_millis(self.commit_interval_ms.max(10))
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -133,6 +145,25 @@ pub struct FilingConfig {
     pub poll_interval_ms: u64,
     /// How long a claimed filing stays reserved for the worker that claimed it.
     pub lease_secs: u64,
+    /// Deliveries in progress at once. Each case still gets its documents one at a time, in
+    /// the order they were accepted.
+    pub workers: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SyncConfig {
+    /// Minutes between syncs of the cases of every connector that can list them; the first
+    /// runs shortly after the start. 0: only when an admin asks (`POST /api/v1/admin/sync`).
+    pub interval_minutes: u64,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        SyncConfig {
+            interval_minutes: 60,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -151,6 +182,7 @@ pub enum ConnectorConfig {
     Archive(ArchiveInstanceConfig),
     Webdav(WebdavConfig),
     Webhook(WebhookConfig),
+    Mailin(MailinConfig),
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -198,12 +230,76 @@ pub struct WebhookConfig {
     pub timeout_secs: u64,
 }
 
+/// A journal mailbox ("journaliseringspostkasse") that a records system files from: each
+/// document is mailed to it over SMTP with the case number in the subject.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MailinConfig {
+    pub name: String,
+    /// The journal mailbox's address.
+    pub to: String,
+    /// The sender of the mails (envelope and `From`); its domain ends their Message-IDs.
+    pub from: String,
+    pub mode: MailinMode,
+    /// The subject, with `{case_number}`, `{case_id}`, `{case_title}`, `{title}` and
+    /// `{subject}` (a mail's own); `{{` and `}}` are braces.
+    pub subject: String,
+    /// The SMTP server.
+    pub host: String,
+    pub port: u16,
+    pub tls: MailTls,
+    /// SMTP AUTH when not empty.
+    pub username: String,
+    pub password: Secret,
+    /// A PEM file of CA certificates trusted besides the system's (for the SMTP and IMAP
+    /// servers); empty for none.
+    pub ca_file: PathBuf,
+    /// Longest one step of talking to a server may take.
+    pub timeout_secs: u64,
+    /// The IMAP server holding the journal mailbox, to read back what was sent: before
+    /// sending (a retry never sends twice) and after (a mail seen there is filed). Empty:
+    /// no read-back, and every filing is only submitted.
+    pub imap_host: String,
+    pub imap_port: u16,
+    pub imap_tls: MailTls,
+    pub imap_username: String,
+    pub imap_password: Secret,
+    /// The folders searched for a sent mail (read only).
+    pub imap_mailboxes: Vec<String>,
+    /// How long to look for a sent mail before reporting it only submitted.
+    pub confirm_secs: u64,
+}
+
+/// How a mail that is filed travels to the journal mailbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MailinMode {
+    /// Attached (`message/rfc822`) to a new mail from `from`.
+    Attach,
+    /// Sent on as it is, from its own sender, with our subject, Message-ID and `Resent-`
+    /// fields.
+    Resend,
+}
+
+/// Encryption of a connection to a mail server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MailTls {
+    /// Plain text.
+    None,
+    /// Plain, then STARTTLS, required: a server that does not offer it is refused.
+    Starttls,
+    /// TLS from the first byte (port 465 for SMTP, 993 for IMAP).
+    Tls,
+}
+
 impl ConnectorConfig {
     pub fn name(&self) -> &str {
         match self {
             ConnectorConfig::Archive(c) => &c.name,
             ConnectorConfig::Webdav(c) => &c.name,
             ConnectorConfig::Webhook(c) => &c.name,
+            ConnectorConfig::Mailin(c) => &c.name,
         }
     }
 
@@ -213,6 +309,7 @@ impl ConnectorConfig {
                 return Err("root is required".into());
             }
             ConnectorConfig::Archive(_) => return Ok(()),
+            ConnectorConfig::Mailin(c) => return c.validate(),
             ConnectorConfig::Webdav(c) => (&c.url, &c.username, &c.password),
             ConnectorConfig::Webhook(c) => {
                 if !c.bearer_token.is_empty() && !c.username.is_empty() {
@@ -246,6 +343,61 @@ impl Default for WebdavConfig {
     }
 }
 
+impl MailinConfig {
+    fn validate(&self) -> Result<(), String> {
+        let address = |a: &str| {
+            a.split_once('@').is_some_and(|(local, domain)| {
+                !local.is_empty()
+                    && !domain.is_empty()
+                    && !a.contains(|c: char| {
+                        c.is_whitespace() || c.is_control() || "<>,;\"".contains(c)
+                    })
+            })
+        };
+        if !address(&self.to) || !address(&self.from) {
+            return Err("to and from must be mail addresses (name@domain)".into());
+        }
+        if self.host.is_empty() {
+            return Err("host (the SMTP server) is required".into());
+        }
+        if self.username.is_empty() && !self.password.is_empty() {
+            return Err("a password needs a username".into());
+        }
+        if !self.imap_host.is_empty()
+            && (self.imap_username.is_empty() || self.imap_mailboxes.is_empty())
+        {
+            return Err("a read-back over IMAP needs imap_username and imap_mailboxes".into());
+        }
+        Ok(())
+    }
+}
+
+impl Default for MailinConfig {
+    fn default() -> Self {
+        MailinConfig {
+            name: String::new(),
+            to: String::new(),
+            from: String::new(),
+            mode: MailinMode::Attach,
+            subject: "[{case_number}] {title}".into(),
+            host: String::new(),
+            port: 587,
+            tls: MailTls::Starttls,
+            username: String::new(),
+            password: Secret::default(),
+            ca_file: PathBuf::new(),
+            timeout_secs: 60,
+            imap_host: String::new(),
+            imap_port: 993,
+            imap_tls: MailTls::Tls,
+            imap_username: String::new(),
+            imap_password: Secret::default(),
+            imap_mailboxes: vec!["INBOX".into()],
+            confirm_secs: 30,
+        }
+    }
+}
+
 impl Default for WebhookConfig {
     fn default() -> Self {
         WebhookConfig {
@@ -258,6 +410,76 @@ impl Default for WebhookConfig {
             body: String::new(),
             id_pointer: "/id".into(),
             timeout_secs: 60,
+        }
+    }
+}
+
+/// The Office add-ins: the address their manifests point to, and how their panes sign in.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AddinConfig {
+    /// The service's public HTTPS address, e.g. `https://journaliser.kommune.example`. Empty:
+    /// `https://localhost:<port>` while serving HTTPS, otherwise no manifests are served.
+    pub public_url: String,
+    /// Shown after the add-ins' names, so that a test installation is told from production.
+    pub environment: String,
+    /// The Entra ID application (client) id the panes sign in with. Empty: the panes use the
+    /// service's own development tokens.
+    pub client_id: String,
+    /// The API's application id URI; empty means `api://<public host>/<client_id>`.
+    pub app_id_uri: String,
+    /// Fixed add-in ids (GUIDs). Empty: derived from `public_url`, the same on every run.
+    pub outlook_id: String,
+    pub word_id: String,
+    pub unified_id: String,
+    /// The pages that may show the add-in panes in a frame (CSP `frame-ancestors`): Office on
+    /// the web and the new Outlook.
+    pub frame_ancestors: Vec<String>,
+}
+
+/// HTTPS. Office loads add-ins only over HTTPS.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsConfig {
+    /// Serve HTTPS with a certificate for localhost made on first start and kept in
+    /// `<data_dir>/tls/`.
+    pub self_signed: bool,
+    /// A PEM certificate chain and its private key; both or neither.
+    pub cert_file: PathBuf,
+    pub key_file: PathBuf,
+}
+
+impl TlsConfig {
+    pub fn enabled(&self) -> bool {
+        self.self_signed || !self.cert_file.as_os_str().is_empty()
+    }
+}
+
+impl Default for AddinConfig {
+    fn default() -> Self {
+        AddinConfig {
+            public_url: String::new(),
+            environment: String::new(),
+            client_id: String::new(),
+            app_id_uri: String::new(),
+            outlook_id: String::new(),
+            word_id: String::new(),
+            unified_id: String::new(),
+            frame_ancestors: [
+                "https://outlook.office.com",
+                "https://outlook.office365.com",
+                "https://outlook.cloud.microsoft",
+                "https://outlook.live.com",
+                "https://*.office.com",
+                "https://*.office365.com",
+                "https://*.cloud.microsoft",
+                "https://*.microsoft365.com",
+                "https://*.officeapps.live.com",
+                "https://*.sharepoint.com",
+                "https://onedrive.live.com",
+            ]
+            .map(String::from)
+            .to_vec(),
         }
     }
 }
@@ -308,7 +530,10 @@ impl Default for Config {
             filing: FilingConfig::default(),
             archive: ArchiveConfig::default(),
             connectors: Vec::new(),
+            sync: SyncConfig::default(),
             log: LogConfig::default(),
+            addin: AddinConfig::default(),
+            tls: TlsConfig::default(),
         }
     }
 }
@@ -339,6 +564,7 @@ impl Default for IndexConfig {
         IndexConfig {
             dir: PathBuf::new(),
             writer_memory_mb: 50,
+            commit_interval_ms: 500,
         }
     }
 }
@@ -388,6 +614,7 @@ impl Default for FilingConfig {
             max_backoff_secs: 3600,
             poll_interval_ms: 500,
             lease_secs: 120,
+            workers: 4,
         }
     }
 }
@@ -481,6 +708,7 @@ impl Config {
                 "server.max_body_bytes must be positive".into(),
             ));
         }
+        self.validate_addin_and_tls()?;
         let mut names = std::collections::BTreeSet::from([crate::connector::ARCHIVE]);
         for connector in &self.connectors {
             let name = connector.name();
@@ -496,6 +724,53 @@ impl Config {
                 ));
             }
             connector.validate().map_err(invalid)?;
+        }
+        Ok(())
+    }
+
+    fn validate_addin_and_tls(&self) -> Result<(), ConfigError> {
+        let invalid = |message: String| Err(ConfigError::Invalid(message));
+        let addin = &self.addin;
+        if !addin.public_url.is_empty() {
+            crate::web::PublicUrl::parse(&addin.public_url)
+                .map_err(|e| ConfigError::Invalid(format!("addin.public_url: {e}")))?;
+        }
+        for (key, id) in [
+            ("client_id", &addin.client_id),
+            ("outlook_id", &addin.outlook_id),
+            ("word_id", &addin.word_id),
+            ("unified_id", &addin.unified_id),
+        ] {
+            if !id.is_empty() && uuid::Uuid::parse_str(id).is_err() {
+                return invalid(format!("addin.{key} must be a GUID, not {id:?}"));
+            }
+        }
+        if !addin.app_id_uri.is_empty() && addin.client_id.is_empty() {
+            return invalid("addin.app_id_uri needs addin.client_id".into());
+        }
+        if !addin.client_id.is_empty() && self.auth.entra.tenants.is_empty() {
+            return invalid(
+                "addin.client_id needs auth.entra.tenants: the service must accept the panes' tokens".into(),
+            );
+        }
+        for source in &addin.frame_ancestors {
+            // Each entry goes into a response header as it is.
+            let plain = !source
+                .contains(|c: char| c.is_whitespace() || c.is_control() || c == ';' || c == ',');
+            let allowed = source == "'self'"
+                || (plain && source.len() > "https://".len() && source.starts_with("https://"));
+            if !allowed {
+                return invalid(format!(
+                    "addin.frame_ancestors: {source:?} is not an https:// origin or 'self'"
+                ));
+            }
+        }
+        let tls = &self.tls;
+        if tls.cert_file.as_os_str().is_empty() != tls.key_file.as_os_str().is_empty() {
+            return invalid("tls.cert_file and tls.key_file go together".into());
+        }
+        if tls.self_signed && !tls.cert_file.as_os_str().is_empty() {
+            return invalid("tls.self_signed and tls.cert_file exclude each other".into());
         }
         Ok(())
     }
@@ -689,6 +964,14 @@ mod tests {
                 "[[connectors]]\nname = \"a\"\nkind = \"webhook\"\nurl = \"u\"\nid_pointer = \"id\"\n",
                 "id_pointer",
             ),
+            (
+                "[[connectors]]\nname = \"a\"\nkind = \"mailin\"\nto = \"journal\"\nfrom = \"j@x\"\nhost = \"h\"\n",
+                "mail addresses",
+            ),
+            (
+                "[[connectors]]\nname = \"a\"\nkind = \"mailin\"\nto = \"j@x\"\nfrom = \"j@x\"\nhost = \"h\"\ntls = \"ssl\"\n",
+                "ssl",
+            ),
         ] {
             write(text);
             let err = Config::load(Some(&path), env(&[])).unwrap_err();
@@ -718,11 +1001,11 @@ mod tests {
             .collect();
         assert_eq!(
             names,
-            ["overfoersel", "dokumenter", "byggesag"],
+            ["overfoersel", "dokumenter", "byggesag", "journalpostkasse"],
             "{uncommented}"
         );
         let connectors = crate::connector::Connectors::from_config(&config).unwrap();
-        assert_eq!(connectors.names().count(), 4);
+        assert_eq!(connectors.names().count(), 5);
     }
 
     #[test]

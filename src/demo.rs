@@ -78,7 +78,7 @@ pub async fn seed_if_empty(services: &Services) -> anyhow::Result<bool> {
             title: Some(&document.title),
             attachments: &[],
         };
-        accept(&services.store, &services.index, &user, order).await?;
+        accept(&services.store, &services.suggester, &user, order).await?;
     }
     tracing::info!(documents = documents.len(), "demo organisation seeded");
     Ok(true)

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::domain::case::{CaseInput, PartyInput};
+use crate::domain::case::{Case, CaseInput, PartyInput};
 use crate::domain::identifiers::CprHasher;
 use crate::store::{Store, StoreError};
 use crate::suggest::{IndexError, SearchIndex};
@@ -159,23 +159,68 @@ pub async fn import_cases(
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     bar.set_message("importing cases");
-    for case in &mut cases {
-        if parties == Parties::Merge
-            && let Some(known) = store.case(&case.id).await?
-        {
-            for party in known.parties {
-                if !case.parties.contains(&party) {
-                    case.parties.push(party);
-                }
-            }
-        }
-        store.upsert_case(case).await?;
-        index.put_case(case)?;
+    for case in cases.iter_mut() {
+        store_case(store, index, case, parties).await?;
         bar.inc(1);
     }
     index.commit()?;
     bar.finish_and_clear();
     Ok(cases.len())
+}
+
+/// Stores and indexes one case unless the store already holds it exactly so; says whether it
+/// changed. The index still needs a commit afterwards.
+///
+/// With [`Parties::Merge`] the case is read as a connector lists it, which may know less than
+/// the store: parties are added, never removed; KLE number, facet and opening date the listing
+/// leaves out are kept; and a listing that names no groups keeps the groups the store has,
+/// because a target that does not say who may see a case must not open it to everyone.
+pub async fn store_case(
+    store: &Store,
+    index: &SearchIndex,
+    case: &mut Case,
+    parties: Parties,
+) -> Result<bool, ImportError> {
+    let known = store.case(&case.id).await?;
+    if parties == Parties::Merge
+        && let Some(known) = &known
+    {
+        for party in &known.parties {
+            if !case.parties.contains(party) {
+                case.parties.push(party.clone());
+            }
+        }
+        if case.groups.is_empty() {
+            case.groups = known.groups.clone();
+        }
+        for (listed, stored) in [
+            (&mut case.kle, &known.kle),
+            (&mut case.facet, &known.facet),
+            (&mut case.opened, &known.opened),
+        ] {
+            if listed.is_none() {
+                listed.clone_from(stored);
+            }
+        }
+    }
+    if known.as_ref().is_some_and(|known| same_case(known, case)) {
+        return Ok(false);
+    }
+    store.upsert_case(case).await?;
+    index.put_case(case)?;
+    Ok(true)
+}
+
+/// Equal but for the order of parties and groups, which targets list as they please.
+fn same_case(a: &Case, b: &Case) -> bool {
+    let normal = |case: &Case| {
+        let mut case = case.clone();
+        case.parties
+            .sort_by(|x, y| (&x.value, &x.display).cmp(&(&y.value, &y.display)));
+        case.groups.sort();
+        case
+    };
+    normal(a) == normal(b)
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ use crate::extract::Extractor;
 use crate::filing::Worker;
 use crate::intake::Intake;
 use crate::store::Store;
+use crate::sync::CaseSync;
 use crate::suggest::{SearchIndex, Suggester};
 
 /// The parts every command works with, opened from the configuration.
@@ -26,6 +27,8 @@ pub struct Services {
     pub config: Config,
     pub store: Store,
     pub index: Arc<SearchIndex>,
+    /// The ranker; it learns from every filing accepted through it.
+    pub suggester: Suggester,
     pub extractor: Arc<Extractor>,
     pub intake: Intake,
     pub auth: Arc<Authenticator>,
@@ -81,10 +84,15 @@ impl Services {
             config.extract.max_concurrent,
             Duration::from_secs(config.extract.timeout_secs),
         );
+        let index = Arc::new(index);
+        let suggester = Suggester::open(store.clone(), index.clone())
+            .await
+            .context("cannot load the ranker")?;
         let services = Services {
             config,
             store,
-            index: Arc::new(index),
+            index,
+            suggester,
             extractor,
             intake,
             auth: Arc::new(Authenticator::new(
@@ -139,6 +147,9 @@ impl Services {
 pub struct Server {
     listener: TcpListener,
     services: Services,
+    /// Present when serving HTTPS.
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    site: Arc<crate::web::Site>,
 }
 
 impl Server {
@@ -149,11 +160,36 @@ impl Server {
         let listener = TcpListener::bind(bind)
             .await
             .with_context(|| format!("cannot listen on {bind}"))?;
-        Ok(Server { listener, services })
+        let tls = crate::tls::acceptor(&services.config)?;
+        // The manifests point to the configured public address, or on this machine to the
+        // port just bound.
+        let public_url = match services.config.addin.public_url.as_str() {
+            "" if tls.is_some() => Some(crate::web::PublicUrl::localhost(
+                listener.local_addr()?.port(),
+            )),
+            "" => None,
+            configured => {
+                Some(crate::web::PublicUrl::parse(configured).map_err(anyhow::Error::msg)?)
+            }
+        };
+        let site = crate::web::Site::new(&services.config, public_url)
+            .context("cannot prepare the add-in manifests")?;
+        Ok(Server {
+            listener,
+            services,
+            tls,
+            site: Arc::new(site),
+        })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// `http://ADDR` or `https://ADDR`: where this machine reaches the server.
+    pub fn local_url(&self) -> std::io::Result<String> {
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        Ok(format!("{scheme}://{}", self.local_addr()?))
     }
 
     pub fn services(&self) -> &Services {
@@ -170,51 +206,83 @@ impl Server {
             config,
             store,
             index,
+            suggester,
             extractor,
             intake,
             auth,
             entra,
             connectors,
         } = self.services;
+        let case_sync = CaseSync::new(
+            store.clone(),
+            index.clone(),
+            extractor.cpr_hasher.clone(),
+            connectors.clone(),
+        );
         let state = AppState {
-            suggester: Suggester::new(store.clone(), index.clone()),
+            suggester,
             store: store.clone(),
-            index,
+            index: index.clone(),
             extractor,
             intake,
             auth,
             metrics: Metrics::new(),
             max_body_bytes: config.server.max_body_bytes,
+            case_sync: case_sync.clone(),
+            site: self.site,
         };
         let router = api::router(state, config.request_timeout());
         let stop = CancellationToken::new();
         if let Some(entra) = entra {
             entra.spawn_refresher(stop.clone());
         }
+        tokio::spawn(index.commit_periodically(config.index.commit_interval(), stop.clone()));
+        if config.sync.interval_minutes > 0 {
+            let interval = Duration::from_secs(config.sync.interval_minutes.saturating_mul(60));
+            tokio::spawn(case_sync.run(interval, stop.clone()));
+        }
         tokio::spawn(crate::retention::run(
             store.clone(),
             config.privacy.clone(),
             stop.clone(),
         ));
-        let worker = tokio::spawn(
-            Worker::new(store.clone(), connectors, config.filing.clone()).run(stop.clone()),
-        );
+        let worker = Worker::new(store.clone(), connectors, config.filing.clone());
+        let workers: Vec<_> = (0..config.filing.workers.max(1))
+            .map(|_| tokio::spawn(worker.clone().run(stop.clone())))
+            .collect();
 
-        tracing::info!(address = %self.listener.local_addr()?, "serving");
+        tracing::info!(address = %self.listener.local_addr()?, https = self.tls.is_some(), "serving");
         let http_stop = stop.clone();
-        axum::serve(self.listener, router)
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                tracing::info!("shutting down: finishing in-flight requests");
-                http_stop.cancel();
-            })
-            .await
-            .context("HTTP server failed")?;
+        let stopping = async move {
+            shutdown.await;
+            tracing::info!("shutting down: finishing in-flight requests");
+            http_stop.cancel();
+        };
+        match self.tls {
+            Some(acceptor) => {
+                let listener = crate::tls::TlsListener::new(self.listener, acceptor)?;
+                axum::serve(listener, router)
+                    .with_graceful_shutdown(stopping)
+                    .await
+            }
+            None => {
+                axum::serve(self.listener, router)
+                    .with_graceful_shutdown(stopping)
+                    .await
+            }
+        }
+        .context("HTTP server failed")?;
         stop.cancel();
         // A delivery in progress may finish; one that hangs is abandoned; its lease makes
         // the next start (or another instance) deliver it.
         let grace = Duration::from_secs(config.filing.lease_secs.max(1));
-        match tokio::time::timeout(grace, worker).await {
+        let all_stopped = async {
+            for worker in workers {
+                worker.await?;
+            }
+            Ok::<_, tokio::task::JoinError>(())
+        };
+        match tokio::time::timeout(grace, all_stopped).await {
             Ok(joined) => joined.context("filing worker panicked")?,
             Err(_) => tracing::warn!("a delivery did not finish in time; it will be retried"),
         }

@@ -38,6 +38,8 @@ pub struct AuditParams {
     limit: Option<i64>,
     order: Option<String>,
     format: Option<String>,
+    /// The `next_after` of the previous slice: resume right after that event.
+    after: Option<String>,
 }
 
 enum Format {
@@ -61,12 +63,23 @@ pub async fn list(
             )));
         }
     };
-    let filter = filter(&params)?;
+    let mut filter = filter(&params)?;
+    if let Some(after) = given(&params.after) {
+        let at = state.store.audit_event_time(after).await?.ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "after names no audit event ({after:?}); pass the next_after of the previous slice"
+            ))
+        })?;
+        filter.after = Some((at, after.to_string()));
+    }
     let (events, truncated) = state.store.audit_page(filter).await?;
+    // Where the next slice starts, when this one was cut short.
+    let next_after = events.last().filter(|_| truncated).map(|e| e.id.clone());
     let mut response = match format {
         Format::Json => Json(json!({
             "events": events.iter().map(event).collect::<Vec<_>>(),
             "truncated": truncated,
+            "next_after": next_after,
         }))
         .into_response(),
         Format::JsonLines => {
@@ -81,15 +94,19 @@ pub async fn list(
     };
     // Downloads say it in a header: more events matched than the limit let through, and the
     // next slice starts after the last one here.
-    if truncated {
-        response
-            .headers_mut()
-            .insert(TRUNCATED, header::HeaderValue::from_static("true"));
+    if let Some(next_after) = next_after {
+        let headers = response.headers_mut();
+        headers.insert(TRUNCATED, header::HeaderValue::from_static("true"));
+        if let Ok(value) = header::HeaderValue::from_str(&next_after) {
+            headers.insert(NEXT_AFTER, value);
+        }
     }
     Ok(response)
 }
 
 const TRUNCATED: header::HeaderName = header::HeaderName::from_static("x-journaliser-truncated");
+const NEXT_AFTER: header::HeaderName =
+    header::HeaderName::from_static("x-journaliser-next-after");
 
 /// An empty parameter (`?actor=`) counts as not given.
 fn given(param: &Option<String>) -> Option<&str> {
@@ -133,6 +150,7 @@ fn filter(params: &AuditParams) -> ApiResult<AuditFilter> {
         filing_id: given(&params.filing_id).map(String::from),
         limit: params.limit,
         order,
+        after: None,
     })
 }
 

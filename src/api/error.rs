@@ -140,6 +140,7 @@ impl From<FilingError> for ApiError {
             FilingError::ItemNotFound => ApiError::NotFound("item"),
             FilingError::CaseNotFound => ApiError::NotFound("case"),
             FilingError::Invalid(message) => ApiError::BadRequest(message),
+            FilingError::NotADocumentOfCase(message) => ApiError::Unprocessable(message),
             other => ApiError::Internal(other.to_string()),
         }
     }

@@ -11,7 +11,8 @@ use super::error::{ApiError, ApiJson, ApiQuery, ApiResult};
 use super::{AppState, views};
 use crate::auth::{Admin, CurrentUser};
 use crate::domain::filing::{AttachmentChoice, FilingState};
-use crate::filing::{FilingOrder, accept};
+use crate::filing::{FilingOrder, accept_with};
+use crate::store::FilingOptions;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -22,6 +23,10 @@ pub struct CreateFiling {
     title: Option<String>,
     #[serde(default)]
     attachments: Vec<AttachmentChoice>,
+    /// The target's id of a document filed on the same case: this filing becomes its next
+    /// version (Word's "Gem på sag" on a document saved before).
+    #[serde(default)]
+    version_of: Option<String>,
 }
 
 /// 202 with the new filing once it is committed to the outbox; 200 with the earlier filing when
@@ -37,7 +42,11 @@ pub async fn create(
         title: body.title.as_deref(),
         attachments: &body.attachments,
     };
-    let created = accept(&state.store, &state.index, &user, order).await?;
+    let options = FilingOptions {
+        version_of: body.version_of.clone().filter(|v| !v.trim().is_empty()),
+        ..FilingOptions::default()
+    };
+    let created = accept_with(&state.store, &state.suggester, &user, order, options).await?;
     let status = if created.created {
         StatusCode::ACCEPTED
     } else {

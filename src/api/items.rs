@@ -57,6 +57,13 @@ pub async fn create(
         ItemKind::Document => "document",
     });
     tracing::info!(item = %item.id, kind = ?item.kind, bytes = bytes.len(), created, "item received");
+    // A sent mail that names its uploader's send intent is filed on the chosen case now. The
+    // upload stands whatever becomes of that: the user can still file it by hand.
+    if let Err(error) =
+        crate::filing::file_sent_copy(&state.store, &state.suggester, &user, &item, &bytes).await
+    {
+        tracing::warn!(%error, "the mail's send intent could not be fulfilled");
+    }
     let filings = state.store.filings_of_item(&item.id).await?;
     let status = if created {
         StatusCode::CREATED

@@ -8,8 +8,11 @@ mod cases;
 pub mod error;
 mod filings;
 mod health;
+mod intents;
 mod items;
 mod metrics;
+mod ranker;
+mod sync;
 mod views;
 
 use std::sync::Arc;
@@ -28,6 +31,7 @@ use crate::auth::Authenticator;
 use crate::extract::Extractor;
 use crate::intake::Intake;
 use crate::store::Store;
+use crate::sync::CaseSync;
 use crate::suggest::{SearchIndex, Suggester};
 
 pub use metrics::Metrics;
@@ -43,6 +47,15 @@ pub struct AppState {
     pub auth: Arc<Authenticator>,
     pub metrics: Arc<Metrics>,
     pub max_body_bytes: usize,
+    /// The add-in pages and manifests.
+    pub site: Arc<crate::web::Site>,
+    pub case_sync: CaseSync,
+}
+
+impl FromRef<AppState> for Arc<crate::web::Site> {
+    fn from_ref(state: &AppState) -> Arc<crate::web::Site> {
+        state.site.clone()
+    }
 }
 
 impl FromRef<AppState> for Arc<Authenticator> {
@@ -64,16 +77,27 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/cases", get(cases::search))
         .route("/cases/{id}", get(cases::show))
         .route("/filings", post(filings::create))
+        .route(
+            "/intents",
+            post(intents::create).layer(crate::web::send_handler_cors(&state.site)),
+        )
+        .route(
+            "/intents/{reference}",
+            get(intents::show).layer(crate::web::send_handler_cors(&state.site)),
+        )
         .route("/filings/{id}", get(filings::show))
         .route("/admin/filings", get(filings::admin_list))
         .route("/admin/filings/{id}/retry", post(filings::admin_retry))
-        .route("/admin/audit", get(audit::list));
+        .route("/admin/audit", get(audit::list))
+        .route("/admin/ranker", get(ranker::show).put(ranker::change))
+        .route("/admin/sync", post(sync::run));
 
     Router::new()
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
         .route("/metrics", get(metrics::scrape))
         .nest("/api/v1", api)
+        .merge(crate::web::routes())
         .fallback(|| async { error::ApiError::NotFound("route") })
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, request_timeout))
@@ -97,5 +121,6 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
             HeaderValue::from_static("nosniff"),
         ))
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .layer(axum::middleware::from_fn(crate::web::frame_guard))
         .with_state(state)
 }

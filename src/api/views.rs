@@ -143,5 +143,7 @@ pub fn filing(filing: &Filing) -> Value {
         // "filed" with `confirmed: false`: the target took the document in but has not
         // confirmed it is filed; the add-in must not say "journaliseret" yet.
         "confirmed": filing.state == crate::domain::filing::FilingState::Filed && filing.confirmed,
+        "version_of": filing.version_of,
+        "version": filing.version,
     })
 }

@@ -1,8 +1,9 @@
 //! The built-in file archive: a folder per case, a folder per filed document, written atomically.
 //!
 //! Layout: `<root>/<case id>/case.json` and `<root>/<case id>/<date>_<title>_<key>/` holding the
-//! original, its text and `metadata.json`. A document folder appears by one rename, so a
-//! crash leaves either the whole document or none of it.
+//! original, its text and `metadata.json`; a new version of a document goes in the document's
+//! folder as `v<n>_<key>/`, and the document keeps its id. A folder appears by one rename, so
+//! a crash leaves either the whole document (or version) or none of it.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -50,12 +51,23 @@ impl ArchiveConnector {
             safe_name(&request.title, 60),
             safe_name(&request.idempotency_key, 64)
         );
-        let main_dir = case_dir.join(&stem);
         let document_id = |dir: &str| format!("{folder}/{dir}");
+        let (main_dir, filed_id) = match &request.new_version_of {
+            None => (case_dir.join(&stem), document_id(&stem)),
+            Some(version) => {
+                let document = version_folder(&folder, &case_dir, &version.document_id)?;
+                let name = format!(
+                    "v{}_{}",
+                    version.version,
+                    safe_name(&request.idempotency_key, 64)
+                );
+                (document.join(name), version.document_id.clone())
+            }
+        };
         // The main folder is renamed into place last, so its presence means the whole filing,
         // separate attachments included, is done.
         if main_dir.exists() {
-            return Ok(FiledDocument::filed(document_id(&stem)));
+            return Ok(FiledDocument::filed(filed_id));
         }
         if !case_dir.exists() {
             std::fs::create_dir_all(&case_dir).map_err(io_error)?;
@@ -116,8 +128,8 @@ impl ArchiveConnector {
         let original = format!("original.{}", extension(&request.content_type));
         write_synced(&main.join(&original), &request.content).map_err(io_error)?;
         write_synced(&main.join("text.txt"), request.text.as_bytes()).map_err(io_error)?;
-        let metadata = json!({
-            "document_id": document_id(&stem),
+        let mut metadata = json!({
+            "document_id": filed_id,
             "idempotency_key": request.idempotency_key,
             "title": request.title,
             "kind": request.kind,
@@ -131,6 +143,10 @@ impl ArchiveConnector {
             "attachments": attachment_records,
             "extracted": request.metadata,
         });
+        if let Some(version) = &request.new_version_of {
+            metadata["version_of"] = json!(version.document_id);
+            metadata["version"] = json!(version.version);
+        }
         write_synced(&main.join("metadata.json"), &pretty(&metadata)).map_err(io_error)?;
 
         for sub in &separate {
@@ -141,9 +157,9 @@ impl ArchiveConnector {
         }
         sync_dir(&main).map_err(io_error)?;
         std::fs::rename(&main, &main_dir).map_err(io_error)?;
-        sync_dir(&case_dir).map_err(io_error)?;
+        sync_dir(main_dir.parent().unwrap_or(&case_dir)).map_err(io_error)?;
         std::fs::remove_dir_all(&staging).map_err(io_error)?;
-        Ok(FiledDocument::filed(document_id(&stem)))
+        Ok(FiledDocument::filed(filed_id))
     }
 
     fn list_blocking(&self) -> Result<Vec<CaseInput>, ConnectorError> {
@@ -173,6 +189,34 @@ impl ArchiveConnector {
         }
         read_case_folder(&path, id.to_string()).map(Some)
     }
+}
+
+/// The folder of the document `document_id` (`<case folder>/<document folder>`), which a new
+/// version goes in. Anything else, or a document no longer there, is refused for good.
+fn version_folder(
+    folder: &str,
+    case_dir: &Path,
+    document_id: &str,
+) -> Result<PathBuf, ConnectorError> {
+    let refused = || {
+        ConnectorError::Permanent(format!(
+            "archive: {document_id:?} is not a document of this case"
+        ))
+    };
+    let name = document_id
+        .strip_prefix(folder)
+        .and_then(|rest| rest.strip_prefix('/'))
+        .ok_or_else(refused)?;
+    let mut parts = Path::new(name).components();
+    let single = matches!(
+        (parts.next(), parts.next()),
+        (Some(std::path::Component::Normal(_)), None)
+    );
+    let dir = case_dir.join(name);
+    if !single || name.starts_with('.') || !dir.is_dir() {
+        return Err(refused());
+    }
+    Ok(dir)
 }
 
 /// The case a folder holds: its `case.json`, or for a folder made by hand a case named
@@ -323,6 +367,7 @@ mod tests {
             metadata: json!({}),
             attachments,
             filed_by: "anna".into(),
+            new_version_of: None,
         }
     }
 
@@ -444,5 +489,58 @@ mod tests {
             cases.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
             ["Håndlavet sag"]
         );
+    }
+
+    #[test]
+    fn a_new_version_goes_beside_the_document_under_its_id() {
+        let root = tempfile::tempdir().unwrap();
+        let archive = ArchiveConnector::new(root.path());
+        let first = archive.file_blocking(&request("k6", vec![])).unwrap();
+        let mut second = request("k7", vec![]);
+        second.content = b"Subject: x\r\n\r\nbody, revised".to_vec();
+        second.new_version_of = Some(crate::connector::NewVersion {
+            document_id: first.document_id.clone(),
+            version: 2,
+        });
+        let filed = archive.file_blocking(&second).unwrap();
+        assert_eq!(filed, first, "a version keeps the document's id");
+        assert_eq!(
+            archive.file_blocking(&second).unwrap(),
+            first,
+            "and is filed once"
+        );
+        let version = root.path().join(&first.document_id).join("v2_k7");
+        let metadata: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(version.join("metadata.json")).unwrap()).unwrap();
+        assert_eq!(
+            (
+                metadata["version"].as_u64(),
+                metadata["version_of"].as_str()
+            ),
+            (Some(2), Some(first.document_id.as_str()))
+        );
+        assert_eq!(
+            std::fs::read(version.join("original.eml")).unwrap(),
+            second.content
+        );
+        let documents = std::fs::read_dir(root.path().join("VK-2026-0007"))
+            .unwrap()
+            .count();
+        assert_eq!(documents, 2, "case.json and one document");
+
+        for elsewhere in [
+            "OTHER/doc",
+            "VK-2026-0007/../VK-2026-0007",
+            "VK-2026-0007/missing",
+        ] {
+            second.new_version_of.as_mut().unwrap().document_id = elsewhere.into();
+            assert!(
+                matches!(
+                    archive.file_blocking(&second),
+                    Err(ConnectorError::Permanent(_))
+                ),
+                "{elsewhere}"
+            );
+        }
     }
 }

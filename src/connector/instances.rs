@@ -3,7 +3,10 @@
 
 use std::sync::Arc;
 
-use super::{ARCHIVE, ArchiveConnector, Connector, Connectors, WebdavConnector, WebhookConnector};
+use super::{
+    ARCHIVE, ArchiveConnector, Connector, Connectors, MailinConnector, WebdavConnector,
+    WebhookConnector,
+};
 use crate::config::{Config, ConnectorConfig};
 
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +35,9 @@ impl Connectors {
                 }
                 ConnectorConfig::Webhook(webhook) => {
                     WebhookConnector::new(webhook).map(|c| Arc::new(c) as _)
+                }
+                ConnectorConfig::Mailin(mailin) => {
+                    MailinConnector::new(mailin).map(|c| Arc::new(c) as _)
                 }
             };
             let connector = built.map_err(|reason| SetupError {

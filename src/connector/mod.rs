@@ -6,6 +6,7 @@
 mod archive;
 mod http;
 mod instances;
+mod mailin;
 mod naming;
 mod webdav;
 mod webhook;
@@ -23,6 +24,7 @@ use crate::extract::ItemKind;
 
 pub use archive::ArchiveConnector;
 pub use instances::SetupError;
+pub use mailin::MailinConnector;
 pub use webdav::WebdavConnector;
 pub use webhook::WebhookConnector;
 
@@ -49,6 +51,18 @@ pub struct FilingRequest {
     pub metadata: serde_json::Value,
     pub attachments: Vec<AttachmentDocument>,
     pub filed_by: String,
+    /// Set when this document is a new version of one filed earlier on the same case: the
+    /// target keeps it as that document's next version, and answers with the same id.
+    pub new_version_of: Option<NewVersion>,
+}
+
+/// The document a filing is a new version of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewVersion {
+    /// The target's id of the document, as the target gave it when it was filed.
+    pub document_id: String,
+    /// The number this version gets: 2 for the first new version.
+    pub version: u32,
 }
 
 /// Which way a document went, as records systems register it (OIO: indgående, udgående,
@@ -202,6 +216,11 @@ impl Connectors {
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.0.keys().map(String::as_str)
     }
+
+    /// The instances with their names, sorted by name.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Arc<dyn Connector>)> {
+        self.0.iter().map(|(name, connector)| (name.as_str(), connector))
+    }
 }
 
 #[cfg(test)]
@@ -235,6 +254,7 @@ mod tests {
             metadata,
             attachments: Vec::new(),
             filed_by: "anna".into(),
+            new_version_of: None,
         }
     }
 

@@ -4,7 +4,9 @@
 //! Layout: `<url>/<case folder>/<date>_<title>_<key>.<ext>`, separate attachments beside it as
 //! `…_<key>-<index>-<name>`. A document is put with `If-None-Match: *`, so a retry never
 //! overwrites; its `idempotency-key` property, set after the upload in the one PROPPATCH (all
-//! or nothing, RFC 4918) that describes it, marks it complete.
+//! or nothing, RFC 4918) that describes it, marks it complete. A new version of a document is
+//! put beside it as `<document name>.v<n>.<ext>`, with `version-of` and `version` properties,
+//! and the document keeps its id.
 
 mod xml;
 
@@ -88,8 +90,18 @@ impl WebdavConnector {
             safe_name(&request.title, 60),
             safe_name(&request.idempotency_key, 64)
         );
-        let main = format!("{stem}.{}", extension(&request.content_type));
-        let document_id = format!("{folder}/{main}");
+        let (main, document_id) = match &request.new_version_of {
+            None => {
+                let main = format!("{stem}.{}", extension(&request.content_type));
+                let document_id = format!("{folder}/{main}");
+                (main, document_id)
+            }
+            Some(version) => (
+                self.version_name(&folder, &version.document_id, version.version)
+                    .await?,
+                version.document_id.clone(),
+            ),
+        };
         let described = |title: &str| {
             vec![
                 ("title", title.to_string()),
@@ -125,18 +137,50 @@ impl WebdavConnector {
                 return Err(self.undo_if_final(error, &put).await);
             }
         }
+        let mut props = described(&request.title);
+        if let Some(version) = &request.new_version_of {
+            props.push(("version-of", version.document_id.clone()));
+            props.push(("version", version.version.to_string()));
+        }
         let upload = Upload {
             name: main,
             content_type: &request.content_type,
             content: &request.content,
             key: request.idempotency_key.clone(),
-            props: described(&request.title),
+            props,
         };
         put.push(self.url(&folder, Some(&upload.name)));
         if let Err(error) = self.put_once(&folder, &request.case, upload).await {
             return Err(self.undo_if_final(error, &put).await);
         }
         Ok(FiledDocument::filed(document_id))
+    }
+
+    /// The name of version `version` of the document `document_id` in the case's collection,
+    /// once the document is known to be there.
+    async fn version_name(
+        &self,
+        folder: &str,
+        document_id: &str,
+        version: u32,
+    ) -> Result<String, ConnectorError> {
+        let refused =
+            |why: &str| ConnectorError::Permanent(format!("{TARGET}: {document_id:?} {why}"));
+        let name = document_id
+            .strip_prefix(folder)
+            .and_then(|rest| rest.strip_prefix('/'))
+            .filter(|name| !name.is_empty() && !name.contains('/'))
+            .ok_or_else(|| refused("is not a document of this case"))?;
+        let found = self
+            .properties(&self.url(folder, Some(name)), "0", &["idempotency-key"])
+            .await?;
+        if found.is_empty() {
+            return Err(refused("is no longer on the server"));
+        }
+        Ok(match name.rsplit_once('.') {
+            Some((stem, extension)) => format!("{stem}.v{version}.{extension}"),
+            None => format!("{name}.v{version}"),
+        })
     }
 
     /// A filing refused for good must leave nothing behind, or filing the item again would

@@ -151,6 +151,8 @@ fn value(request: &FilingRequest, placeholder: Placeholder) -> Value {
         Placeholder::ContentType => json!(request.content_type),
         Placeholder::ContentBase64 => json!(base64(&request.content)),
         Placeholder::FiledBy => json!(request.filed_by),
+        Placeholder::VersionOf => json!(request.new_version_of.as_ref().map(|v| &v.document_id)),
+        Placeholder::Version => json!(request.new_version_of.as_ref().map_or(1, |v| v.version)),
         // Attachments filed with the mail are inside it already; the separate ones go along.
         Placeholder::Attachments => request
             .attachments

@@ -69,7 +69,7 @@ pub struct Party {
     pub display: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Case {
     /// The case's id in its target system.
     pub id: String,

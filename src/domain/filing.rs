@@ -68,4 +68,30 @@ pub struct Filing {
     pub filed_at: Option<Millis>,
     /// For a filed filing: whether the target confirmed the document, or only took it in.
     pub confirmed: bool,
+    /// The target's id of the document this filing is a new version of.
+    pub version_of: Option<String>,
+    /// 1 for a document of its own; n for the n-th version of `version_of`'s document.
+    pub version: u32,
+}
+
+/// Who decided to file: a person, or the service by a rule whose reasons the audit log keeps.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum Decision {
+    #[default]
+    Manual,
+    Automatic {
+        /// Names the rule, e.g. `send_intent`.
+        rule: &'static str,
+        /// What the rule saw, as the audit log records it; never item text.
+        reasons: serde_json::Value,
+    },
+}
+
+impl Decision {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Decision::Manual => "manual",
+            Decision::Automatic { .. } => "automatic",
+        }
+    }
 }

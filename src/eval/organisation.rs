@@ -50,7 +50,7 @@ impl Organisation {
         )
         .await?;
         Ok(Organisation {
-            suggester: Suggester::new(store.clone(), index.clone()),
+            suggester: Suggester::open(store.clone(), index.clone()).await?,
             store,
             index,
             user: User {
@@ -113,11 +113,22 @@ impl Organisation {
             title: None,
             attachments: &[],
         };
-        accept(&self.store, &self.index, &self.user, order).await?;
+        accept(&self.store, &self.suggester, &self.user, order).await?;
+        Ok(())
+    }
+
+    /// Commits what the step's filings added to the index, as the server's timer does between
+    /// requests, so that no suggestion pays for a commit.
+    pub async fn settle(&self) -> Result<(), EvalError> {
+        let index = self.index.clone();
+        tokio::task::spawn_blocking(move || index.commit_if_pending())
+            .await
+            .map_err(crate::suggest::SuggestError::from)??;
         Ok(())
     }
 
     pub async fn close(self) {
+        if let Ok(model) = self.suggester.model() { eprintln!("DEBUG {:?}", model.state().weights); }
         self.store.close().await;
     }
 }

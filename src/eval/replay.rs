@@ -125,6 +125,7 @@ async fn replay_user(
             organisation.file(item, folder).await?;
             bar.inc(1);
         }
+        organisation.settle().await?;
     }
     organisation.close().await;
     Ok(UserRun {

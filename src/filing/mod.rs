@@ -3,17 +3,17 @@
 //! Accepting a filing commits it to the store before anyone is told "accepted"; from then on
 //! the worker owns it until the target confirms it or the retry budget runs out.
 
+mod intents;
 mod worker;
-
-use std::sync::Arc;
 
 use crate::auth::User;
 use crate::domain::filing::{AttachmentChoice, AttachmentMode};
 use crate::domain::identifiers::redact_cpr;
 use crate::extract::Metadata;
-use crate::store::{FilingCreated, NewFiling, Store, StoreError};
-use crate::suggest::SearchIndex;
+use crate::store::{FilingCreated, FilingOptions, NewFiling, Store, StoreError};
+use crate::suggest::Suggester;
 
+pub use intents::{file_sent_copy, record_intent};
 pub use worker::{Outcome, Worker};
 
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +25,9 @@ pub enum FilingError {
     CaseNotFound,
     #[error("{0}")]
     Invalid(String),
+    /// A new version was asked of something that is not a document filed on the case.
+    #[error("{0}")]
+    NotADocumentOfCase(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -37,15 +40,27 @@ pub struct FilingOrder<'a> {
     pub attachments: &'a [AttachmentChoice],
 }
 
-/// Validates and commits a filing to the outbox, and makes the item's text count for the
-/// case's next suggestions at once. Filing the same mail (by Message-ID) or document (by
+/// Validates and commits a filing to the outbox, and makes the item count for the next
+/// suggestions at once: the ranker learns from the choice. Filing the same mail (by Message-ID) or document (by
 /// content) on the same case again returns the first filing. Either outcome is in the audit
 /// log, committed with it.
 pub async fn accept(
     store: &Store,
-    index: &Arc<SearchIndex>,
+    suggester: &Suggester,
     user: &User,
     order: FilingOrder<'_>,
+) -> Result<FilingCreated, FilingError> {
+    accept_with(store, suggester, user, order, FilingOptions::default()).await
+}
+
+/// `accept`, as a new version of a document filed on the case (`options.version_of`, which
+/// must be one), or decided by a rule instead of a click (`options.decision`).
+pub async fn accept_with(
+    store: &Store,
+    suggester: &Suggester,
+    user: &User,
+    order: FilingOrder<'_>,
+    options: FilingOptions,
 ) -> Result<FilingCreated, FilingError> {
     let item = store
         .item(order.item_id)
@@ -111,36 +126,39 @@ pub async fn accept(
         Some(message_id) => format!("{}\nmessage-id:{message_id}", case.id),
         None => format!("{}\nsha256:{}", case.id, item.sha256),
     };
+    if let Some(document_id) = &options.version_of
+        && !store.is_document_of_case(&case.id, document_id).await?
+    {
+        return Err(FilingError::NotADocumentOfCase(format!(
+            "version_of {document_id:?} is not a document filed on case {}",
+            case.id
+        )));
+    }
+    // What the ranker knew when the user chose, before the filing itself counts.
+    let lesson = suggester.lesson(&item, &case, user).await;
     let created = store
-        .create_filing(NewFiling {
-            item_id: &item.id,
-            case_id: &case.id,
-            dedupe_key,
-            title: &title,
-            attachments: &attachments,
-            created_by: &user.id,
-        })
+        .create_filing_with(
+            NewFiling {
+                item_id: &item.id,
+                case_id: &case.id,
+                dedupe_key,
+                title: &title,
+                attachments: &attachments,
+                created_by: &user.id,
+            },
+            &options,
+        )
         .await?;
     if created.created {
         tracing::info!(filing = %created.filing.id, case = %case.id, "filing accepted");
-        // The filing is committed; an index failure only delays its text counting for
-        // suggestions until the next start, which rebuilds the index from the store.
-        let index = index.clone();
-        let (item_id, filed_on, extracted) =
-            (item.id.clone(), case.clone(), item.extracted.clone());
-        let indexed = tokio::task::spawn_blocking(move || {
-            index.put_filed_item(&item_id, &filed_on, &extracted)?;
-            index.commit()
-        })
-        .await;
-        match indexed {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => {
-                tracing::error!(%error, "filed item not indexed; the next start rebuilds the index")
-            }
-            Err(error) => {
-                tracing::error!(%error, "indexing task failed; the next start rebuilds the index")
-            }
+        // The filing is committed; a failure to learn from it only delays its counting for
+        // suggestions until the next start, which rebuilds the index and memory from the store.
+        let learnt = match lesson {
+            Ok(lesson) => suggester.learn(lesson).await,
+            Err(error) => Err(error),
+        };
+        if let Err(error) = learnt {
+            tracing::error!(%error, "the ranker did not learn from the filing; the next start catches up");
         }
     }
     Ok(created)

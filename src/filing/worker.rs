@@ -7,7 +7,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::FilingConfig;
 use crate::connector::{
-    AttachmentDocument, ConnectorError, Connectors, FiledDocument, FilingRequest, Receipt,
+    AttachmentDocument, ConnectorError, Connectors, FiledDocument, FilingRequest, NewVersion,
+    Receipt,
 };
 use crate::domain::filing::{AttachmentMode, Filing};
 use crate::domain::now_millis;
@@ -107,7 +108,7 @@ impl Worker {
                 let confirmed = filed.receipt == Receipt::Filed;
                 let document_id = filed.document_id;
                 self.store
-                    .mark_filed(&filing.id, &document_id, confirmed)
+                    .mark_filed(&filing, &document_id, confirmed)
                     .await?;
                 tracing::info!(attempt = filing.attempts, %document_id, confirmed, "filing delivered");
                 Ok(Outcome::Delivered {
@@ -120,13 +121,13 @@ impl Worker {
             {
                 let delay = self.backoff(filing.attempts);
                 let next = now_millis() + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 4);
-                self.store.schedule_retry(&filing.id, &reason, next).await?;
+                self.store.schedule_retry(&filing, &reason, next).await?;
                 tracing::warn!(attempt = filing.attempts, retry_in_s = delay.as_secs(), %reason, "filing delivery failed, will retry");
                 Ok(Outcome::Retry { filing_id })
             }
             Err(error) => {
                 let reason = error.to_string();
-                self.store.mark_failed(&filing.id, &reason).await?;
+                self.store.mark_failed(&filing, &reason).await?;
                 tracing::error!(attempt = filing.attempts, %reason, "filing failed");
                 Ok(Outcome::Failed { filing_id })
             }
@@ -179,6 +180,10 @@ impl Worker {
             metadata: serde_json::to_value(&item.extracted.metadata).unwrap_or_default(),
             attachments,
             filed_by: filing.created_by.clone(),
+            new_version_of: filing.version_of.clone().map(|document_id| NewVersion {
+                document_id,
+                version: filing.version,
+            }),
         };
         connector.file(request).await
     }

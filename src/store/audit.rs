@@ -40,16 +40,22 @@ pub enum AuditKind {
     FilingFailed,
     /// An admin put a failed filing back in the queue.
     FilingRequeued,
+    /// An admin had the cases synced from the connectors; the details hold what each did.
+    CasesSynced,
+    /// An admin overrode or pinned the ranker's weights; the details hold before and after.
+    RankerChanged,
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 6] = [
+    pub const ALL: [AuditKind; 8] = [
         AuditKind::FilingAccepted,
         AuditKind::FilingDuplicate,
         AuditKind::FilingDelivered,
         AuditKind::FilingRetryScheduled,
         AuditKind::FilingFailed,
         AuditKind::FilingRequeued,
+        AuditKind::CasesSynced,
+        AuditKind::RankerChanged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -60,6 +66,8 @@ impl AuditKind {
             AuditKind::FilingRetryScheduled => "filing_retry_scheduled",
             AuditKind::FilingFailed => "filing_failed",
             AuditKind::FilingRequeued => "filing_requeued",
+            AuditKind::RankerChanged => "ranker_changed",
+            AuditKind::CasesSynced => "cases_synced",
         }
     }
 
@@ -122,6 +130,9 @@ pub struct AuditFilter {
     /// At most this many events: 1000 when not given, never more than [`MAX_AUDIT_LIMIT`].
     pub limit: Option<i64>,
     pub order: AuditOrder,
+    /// Resume after this event (its time and id), in the order asked for: the cursor of an
+    /// export that was cut short, exact even when many events share a millisecond.
+    pub after: Option<(Millis, String)>,
 }
 
 impl Store {
@@ -148,6 +159,14 @@ impl Store {
         Ok((events, truncated))
     }
 
+    /// When the event `id` was recorded, if there is such an event.
+    pub async fn audit_event_time(&self, id: &str) -> Result<Option<Millis>> {
+        Ok(sqlx::query_scalar("SELECT at FROM audit_events WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
     async fn matching_events(&self, filter: AuditFilter, limit: i64) -> Result<Vec<AuditEvent>> {
         // Only the conditions given go into the SQL, so that the indexes on time, kind and
         // actor can serve them.
@@ -159,6 +178,16 @@ impl Store {
                 conditions.push(format!("at {operator} ${}", times.len()));
             }
         }
+        // A cursor: past the event (at, id) in the order asked for. Its time is bound with the
+        // times and its id with the texts, so the numbering below stays "times, then texts".
+        let beyond = match filter.order {
+            AuditOrder::NewestFirst => "<",
+            AuditOrder::OldestFirst => ">",
+        };
+        let after_at = filter.after.as_ref().map(|(at, _)| {
+            times.push(*at);
+            times.len()
+        });
         let mut texts = Vec::new();
         let equal_to = [
             ("actor", filter.actor.as_deref()),
@@ -171,6 +200,13 @@ impl Store {
                 texts.push(value);
                 conditions.push(format!("{column} = ${}", times.len() + texts.len()));
             }
+        }
+        if let (Some(at), Some((_, id))) = (after_at, &filter.after) {
+            texts.push(id.as_str());
+            let id = times.len() + texts.len();
+            conditions.push(format!(
+                "(at {beyond} ${at} OR (at = ${at} AND id {beyond} ${id}))"
+            ));
         }
         let condition = if conditions.is_empty() {
             String::new()
@@ -491,26 +527,34 @@ mod tests {
             .unwrap()
             .unwrap();
         store
-            .schedule_retry(&claimed.id, "archive: disk full", 0)
+            .schedule_retry(&claimed, "archive: disk full", 0)
             .await
             .unwrap();
-        store.claim_due_filing(now_millis(), 60_000).await.unwrap();
+        let claimed = store
+            .claim_due_filing(now_millis(), 60_000)
+            .await
+            .unwrap()
+            .unwrap();
         store
-            .mark_failed(&filing.id, "archive: disk full")
+            .mark_failed(&claimed, "archive: disk full")
             .await
             .unwrap();
         // The filing is no longer queued: a late delivery report changes nothing and records
         // nothing.
-        store.mark_filed(&filing.id, "A/doc", true).await.unwrap();
+        store.mark_filed(&claimed, "A/doc", true).await.unwrap();
         let requeued = store
             .requeue_failed(&filing.id, "root")
             .await
             .unwrap()
             .unwrap();
         assert_eq!(requeued.state, FilingState::Queued);
-        store.claim_due_filing(now_millis(), 60_000).await.unwrap();
+        let claimed = store
+            .claim_due_filing(now_millis(), 60_000)
+            .await
+            .unwrap()
+            .unwrap();
         // Taken in by the target without a confirmation: filed, and said to be unconfirmed.
-        store.mark_filed(&filing.id, "A/doc", false).await.unwrap();
+        store.mark_filed(&claimed, "A/doc", false).await.unwrap();
         let delivered = store.filing(&filing.id).await.unwrap().unwrap();
         assert_eq!(delivered.state, FilingState::Filed);
         assert!(!delivered.confirmed);
@@ -541,5 +585,28 @@ mod tests {
         assert_eq!(events[3].details["previous_error"], "archive: disk full");
         assert_eq!(events[4].details["target_document_id"], "A/doc");
         assert_eq!(events[4].details["attempt"], 1);
+    }
+
+    #[tokio::test]
+    async fn the_database_refuses_to_change_or_remove_a_record() {
+        let store = test_store().await;
+        let item = case_and_item(&store, "hash-1").await;
+        file(&store, &item, "anna").await;
+        for statement in [
+            "UPDATE audit_events SET actor = 'mallory'",
+            "DELETE FROM audit_events",
+        ] {
+            let error = sqlx::query(statement)
+                .execute(&store.pool)
+                .await
+                .unwrap_err();
+            assert!(
+                error.to_string().contains("append-only"),
+                "{statement}: {error}"
+            );
+        }
+        let events = store.audit_events(AuditFilter::default()).await.unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].actor, "anna");
     }
 }

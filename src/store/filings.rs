@@ -6,7 +6,7 @@ use sqlx::{Row, SqliteConnection};
 
 use super::audit::{self, AuditEvent, AuditKind, SYSTEM_ACTOR};
 use super::{Result, Store, StoreError, from_json, to_json};
-use crate::domain::filing::{AttachmentChoice, Filing, FilingState};
+use crate::domain::filing::{AttachmentChoice, Decision, Filing, FilingState};
 use crate::domain::identifiers::redact_cpr;
 use crate::domain::{Millis, new_id, now_millis};
 
@@ -21,6 +21,15 @@ pub struct NewFiling<'a> {
     pub created_by: &'a str,
 }
 
+/// What a filing may carry beyond `NewFiling`.
+#[derive(Debug, Clone, Default)]
+pub struct FilingOptions {
+    pub decision: Decision,
+    /// The target's id of a document filed earlier on the same case, of which this filing is
+    /// a new version; its number is counted in the same statement that inserts it.
+    pub version_of: Option<String>,
+}
+
 pub struct FilingCreated {
     pub filing: Filing,
     /// False when an earlier filing with the same dedupe key was returned instead.
@@ -32,13 +41,27 @@ impl Store {
     /// the user was shown and which case they chose), or returns the earlier filing of the
     /// same thing on the same case. Either way the audit log records it in the same transaction.
     pub async fn create_filing(&self, new: NewFiling<'_>) -> Result<FilingCreated> {
+        self.create_filing_with(new, &FilingOptions::default())
+            .await
+    }
+
+    /// `create_filing`, made by a rule instead of a person, or as a new version of a document.
+    pub async fn create_filing_with(
+        &self,
+        new: NewFiling<'_>,
+        options: &FilingOptions,
+    ) -> Result<FilingCreated> {
         let now = now_millis();
         let id = new_id();
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO filings (id, item_id, case_id, dedupe_key, title, attachments, state,
-                attempts, next_attempt_at, created_by, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, 'queued', 0, $7, $8, $7, $7)
+                attempts, next_attempt_at, created_by, created_at, updated_at, version_of, version)
+             VALUES ($1, $2, $3, $4, $5, $6, 'queued', 0, $7, $8, $7, $7, $9,
+                CASE WHEN $9 IS NULL THEN 1 ELSE
+                    (SELECT COALESCE(MAX(version), 1) + 1 FROM filings
+                     WHERE case_id = $3 AND state <> 'failed'
+                       AND (target_document_id = $9 OR version_of = $9)) END)
              ON CONFLICT (dedupe_key) WHERE state <> 'failed' DO NOTHING",
         )
         .bind(&id)
@@ -49,6 +72,7 @@ impl Store {
         .bind(to_json(&new.attachments))
         .bind(now)
         .bind(new.created_by)
+        .bind(options.version_of.as_deref())
         .execute(&mut *tx)
         .await?
         .rows_affected()
@@ -96,14 +120,20 @@ impl Store {
             .zip(1..)
             .map(|(case_id, rank)| json!({"case_id": case_id, "rank": rank}))
             .collect();
-        // Every filing is a person's choice until auto-journalisation calls accept with its
-        // own decision.
-        let details = json!({
-            "decision": "manual",
+        let mut details = json!({
+            "decision": options.decision.as_str(),
             "suggestions_shown": shown_ranked,
             "chosen_rank": rank,
             "result": filing.state,
         });
+        if let Decision::Automatic { rule, reasons } = &options.decision {
+            details["rule"] = json!(rule);
+            details["reasons"] = reasons.clone();
+        }
+        if let Some(version_of) = &filing.version_of {
+            details["version_of"] = json!(version_of);
+            details["version"] = json!(filing.version);
+        }
         // A duplicate names the item this user tried to file, which may not be the filed one.
         audit_filing(&mut tx, kind, new.created_by, &filing, new.item_id, details).await?;
         tx.commit().await?;
@@ -235,13 +265,22 @@ impl Store {
 
     /// Reserves the next due filing for one delivery attempt. The lease keeps other workers
     /// away; if this worker dies, the lease runs out and the filing is claimed again.
+    ///
+    /// Only the oldest queued filing of each case can be claimed, so a case's documents reach
+    /// the target in the order they were accepted, and never two of them at once. A failed
+    /// filing no longer holds its case up.
     pub async fn claim_due_filing(&self, now: Millis, lease_ms: i64) -> Result<Option<Filing>> {
         let row = sqlx::query(
             "UPDATE filings SET lease_until = $1, attempts = attempts + 1, updated_at = $2
-             WHERE id = (SELECT id FROM filings
-                         WHERE state = 'queued' AND next_attempt_at <= $2
-                           AND (lease_until IS NULL OR lease_until < $2)
-                         ORDER BY next_attempt_at, created_at LIMIT 1)
+             WHERE id = (SELECT f.id FROM filings f
+                         WHERE f.state = 'queued' AND f.next_attempt_at <= $2
+                           AND (f.lease_until IS NULL OR f.lease_until < $2)
+                           AND NOT EXISTS (
+                               SELECT 1 FROM filings e
+                               WHERE e.case_id = f.case_id AND e.state = 'queued'
+                                 AND (e.created_at < f.created_at
+                                      OR (e.created_at = f.created_at AND e.id < f.id)))
+                         ORDER BY f.next_attempt_at, f.created_at LIMIT 1)
                AND state = 'queued' AND (lease_until IS NULL OR lease_until < $2)
              RETURNING *",
         )
@@ -252,14 +291,16 @@ impl Store {
         row.as_ref().map(filing_from_row).transpose()
     }
 
-    // The delivery worker's outcomes below are recorded as the system's doing, and only when
-    // they change a queued filing: a report for a filing settled meanwhile records nothing.
+    // The delivery worker's outcomes below settle one claim (`claimed`, as returned by
+    // `claim_due_filing`). They are recorded as the system's doing, and only while the claim is
+    // still the filing's latest: a report for a filing settled meanwhile, or claimed again by
+    // another worker after this one's lease ran out, changes and records nothing.
 
     /// Marks a filing delivered. `confirmed` is false when the target only took it in without
     /// confirming it is filed; the audit log records which.
     pub async fn mark_filed(
         &self,
-        id: &str,
+        claimed: &Filing,
         target_document_id: &str,
         confirmed: bool,
     ) -> Result<()> {
@@ -268,13 +309,14 @@ impl Store {
         let row = sqlx::query(
             "UPDATE filings SET state = 'filed', target_document_id = $2, filed_at = $3, updated_at = $3,
                 lease_until = NULL, next_attempt_at = NULL, last_error = NULL, confirmed = $4
-             WHERE id = $1 AND state = 'queued'
+             WHERE id = $1 AND state = 'queued' AND attempts = $5
              RETURNING *",
         )
-        .bind(id)
+        .bind(&claimed.id)
         .bind(target_document_id)
         .bind(now)
         .bind(i64::from(confirmed))
+        .bind(i64::from(claimed.attempts))
         .fetch_optional(&mut *tx)
         .await?;
         if let Some(row) = row {
@@ -292,20 +334,21 @@ impl Store {
 
     pub async fn schedule_retry(
         &self,
-        id: &str,
+        claimed: &Filing,
         error: &str,
         next_attempt_at: Millis,
     ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
             "UPDATE filings SET last_error = $2, next_attempt_at = $3, lease_until = NULL, updated_at = $4
-             WHERE id = $1 AND state = 'queued'
+             WHERE id = $1 AND state = 'queued' AND attempts = $5
              RETURNING *",
         )
-        .bind(id)
+        .bind(&claimed.id)
         .bind(error)
         .bind(next_attempt_at)
         .bind(now_millis())
+        .bind(i64::from(claimed.attempts))
         .fetch_optional(&mut *tx)
         .await?;
         if let Some(row) = row {
@@ -323,17 +366,18 @@ impl Store {
         Ok(())
     }
 
-    pub async fn mark_failed(&self, id: &str, error: &str) -> Result<()> {
+    pub async fn mark_failed(&self, claimed: &Filing, error: &str) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
             "UPDATE filings SET state = 'failed', last_error = $2, next_attempt_at = NULL, lease_until = NULL,
                 updated_at = $3
-             WHERE id = $1 AND state = 'queued'
+             WHERE id = $1 AND state = 'queued' AND attempts = $4
              RETURNING *",
         )
-        .bind(id)
+        .bind(&claimed.id)
         .bind(error)
         .bind(now_millis())
+        .bind(i64::from(claimed.attempts))
         .fetch_optional(&mut *tx)
         .await?;
         if let Some(row) = row {
@@ -413,5 +457,115 @@ fn filing_from_row(row: &SqliteRow) -> Result<Filing> {
         updated_at: row.try_get("updated_at")?,
         filed_at: row.try_get("filed_at")?,
         confirmed: row.try_get::<i64, _>("confirmed")? != 0,
+        version_of: row.try_get("version_of")?,
+        version: u32::try_from(row.try_get::<i64, _>("version")?).unwrap_or(u32::MAX),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::test_store;
+
+    async fn case(store: &Store, id: &str) {
+        sqlx::query(
+            "INSERT INTO cases (id, connector, number, title, status, search_text, updated_at)
+             VALUES ($1, 'archive', $1, 'Sag', 'open', '', 0)",
+        )
+        .bind(id)
+        .execute(&store.pool)
+        .await
+        .unwrap();
+    }
+
+    /// Files a new item on `case_id` and returns the filing's id.
+    async fn queue(store: &Store, case_id: &str, name: &str) -> String {
+        let item = new_id();
+        sqlx::query(
+            "INSERT INTO items (id, owner, kind, content_type, sha256, size, extracted, original, created_at)
+             VALUES ($1, 'anna', 'document', 'text/plain', $2, 0, '{}', x'', 0)",
+        )
+        .bind(&item)
+        .bind(name)
+        .execute(&store.pool)
+        .await
+        .unwrap();
+        store
+            .create_filing(NewFiling {
+                item_id: &item,
+                case_id,
+                dedupe_key: format!("{case_id}\n{name}"),
+                title: name,
+                attachments: &[],
+                created_by: "anna",
+            })
+            .await
+            .unwrap()
+            .filing
+            .id
+    }
+
+    async fn claim(store: &Store) -> Option<Filing> {
+        store.claim_due_filing(now_millis(), 60_000).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_case_delivers_one_filing_at_a_time_in_the_order_accepted() {
+        let store = test_store().await;
+        case(&store, "A").await;
+        case(&store, "B").await;
+        let a1 = queue(&store, "A", "a1").await;
+        let a2 = queue(&store, "A", "a2").await;
+        let b1 = queue(&store, "B", "b1").await;
+
+        let first = claim(&store).await.unwrap();
+        assert_eq!(first.id, a1);
+        // a2 waits behind a1, which is in flight; B's filing may go meanwhile.
+        let second = claim(&store).await.unwrap();
+        assert_eq!(second.id, b1);
+        assert!(claim(&store).await.is_none());
+
+        // a1 must be retried later: a2 still waits for it.
+        store.schedule_retry(&first, "nede", now_millis()).await.unwrap();
+        let again = claim(&store).await.unwrap();
+        assert_eq!(again.id, a1);
+        store.mark_filed(&again, "doc-1", true).await.unwrap();
+        assert_eq!(claim(&store).await.unwrap().id, a2);
+    }
+
+    #[tokio::test]
+    async fn a_failed_filing_no_longer_holds_its_case_up() {
+        let store = test_store().await;
+        case(&store, "A").await;
+        let a1 = queue(&store, "A", "a1").await;
+        let a2 = queue(&store, "A", "a2").await;
+        let first = claim(&store).await.unwrap();
+        assert_eq!(first.id, a1);
+        store.mark_failed(&first, "afvist").await.unwrap();
+        assert_eq!(claim(&store).await.unwrap().id, a2);
+    }
+
+    #[tokio::test]
+    async fn a_claim_whose_lease_ran_out_cannot_settle_the_filing() {
+        let store = test_store().await;
+        case(&store, "A").await;
+        let id = queue(&store, "A", "a1").await;
+        // A lease of zero runs out at once, as when a worker stalls past its lease.
+        let stale = store.claim_due_filing(now_millis(), 0).await.unwrap().unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        let current = claim(&store).await.unwrap();
+        assert_eq!(current.id, id);
+        assert_eq!(current.attempts, stale.attempts + 1);
+
+        store.mark_failed(&stale, "for sent").await.unwrap();
+        store.mark_filed(&stale, "doc-stale", true).await.unwrap();
+        let unchanged = store.filing(&id).await.unwrap().unwrap();
+        assert_eq!(unchanged.state, FilingState::Queued);
+        assert_eq!(unchanged.target_document_id, None);
+
+        store.mark_filed(&current, "doc-1", true).await.unwrap();
+        let filed = store.filing(&id).await.unwrap().unwrap();
+        assert_eq!(filed.state, FilingState::Filed);
+        assert_eq!(filed.target_document_id.as_deref(), Some("doc-1"));
+    }
 }

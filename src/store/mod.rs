@@ -7,7 +7,10 @@ mod audit;
 mod cases;
 mod feedback;
 mod filings;
+mod intents;
 mod items;
+mod ranker;
+mod versions;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -18,8 +21,10 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 pub use audit::{AuditEvent, AuditFilter, AuditKind, AuditOrder, MAX_AUDIT_LIMIT};
 pub use cases::CaseQuery;
 pub use feedback::Feedback;
-pub use filings::{FilingCreated, NewFiling};
+pub use filings::{FilingCreated, FilingOptions, NewFiling};
+pub use intents::{Intent, IntentState};
 pub use items::{NewItem, StoredItem};
+pub use ranker::RankerRecord;
 
 /// Schema changes in order; each runs once, in a transaction.
 const MIGRATIONS: &[(i64, &str)] = &[
@@ -36,6 +41,15 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (
         5,
         include_str!("../../migrations/sqlite/0005_confirmed.sql"),
+    ),
+    (6, include_str!("../../migrations/sqlite/0006_ranker.sql")),
+    (
+        7,
+        include_str!("../../migrations/sqlite/0007_intents_versions.sql"),
+    ),
+    (
+        8,
+        include_str!("../../migrations/sqlite/0008_delivery_order.sql"),
     ),
 ];
 

@@ -1,9 +1,15 @@
 //! The tantivy index: one document per case (number, title, KLE, parties) and one per filed
 //! item (its text), searched together and aggregated per case.
+//!
+//! Additions become visible at the next commit. A commit costs far more than an addition, so
+//! filings do not commit one by one: the server commits on a timer, and a search commits
+//! first if anything is still waiting, so that a filing always counts for the next suggestion.
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use tantivy::collector::TopDocs;
 use tantivy::directory::MmapDirectory;
@@ -11,10 +17,10 @@ use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
 use tantivy::schema::{
     Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value,
 };
-use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term, doc};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, TantivyError, Term, doc};
+use tokio_util::sync::CancellationToken;
 
 use super::analyzer::{AnalyzerSettings, DANISH};
-use super::subject::thread_subject;
 use crate::domain::case::{Case, PartyKind};
 use crate::extract::{Extracted, MailMetadata, Metadata};
 
@@ -43,8 +49,6 @@ struct Fields {
     groups: Field,
     /// E-mail addresses of a filed mail's sender and recipients.
     people: Field,
-    /// A filed mail's subject as `thread_subject` reduces it.
-    subject: Field,
 }
 
 /// What to search for: an item's text and KLE numbers, on behalf of a viewer.
@@ -72,6 +76,8 @@ pub struct SearchIndex {
     writer: Mutex<IndexWriter>,
     fields: Fields,
     settings: AnalyzerSettings,
+    /// Something was added or deleted since the last commit.
+    pending: AtomicBool,
 }
 
 const CASE: &str = "case";
@@ -82,11 +88,20 @@ const ITEM: &str = "item";
 const HITS: usize = 200;
 
 impl SearchIndex {
-    /// Opens the index in `dir`, creating it if needed.
+    /// Opens the index in `dir`, creating it if needed. An index made with another schema
+    /// (by an earlier version) is made anew, empty: the store's rebuild fills it.
     pub fn open(dir: &Path, writer_memory_mb: usize) -> Result<SearchIndex, IndexError> {
         std::fs::create_dir_all(dir)?;
         let (schema, fields) = schema();
-        let index = Index::open_or_create(MmapDirectory::open(dir)?, schema)?;
+        let index = match Index::open_or_create(MmapDirectory::open(dir)?, schema.clone()) {
+            Err(TantivyError::SchemaError(reason)) => {
+                tracing::warn!(%reason, "the search index has another schema; making it anew");
+                std::fs::remove_dir_all(dir)?;
+                std::fs::create_dir_all(dir)?;
+                Index::create_in_dir(dir, schema)?
+            }
+            opened => opened?,
+        };
         SearchIndex::with_index(index, fields, writer_memory_mb)
     }
 
@@ -114,6 +129,7 @@ impl SearchIndex {
             writer: Mutex::new(writer),
             fields,
             settings,
+            pending: AtomicBool::new(false),
         })
     }
 
@@ -137,14 +153,11 @@ impl SearchIndex {
             f.kle => case.kle.clone().unwrap_or_default(),
         );
         add_groups(&mut document, f.groups, case);
-        let writer = self.writer.lock().map_err(|_| IndexError::Poisoned)?;
-        writer.delete_term(Term::from_field_text(f.key, &key));
-        writer.add_document(document)?;
-        Ok(())
+        self.replace(&key, document)
     }
 
-    /// Adds an item filed on a case: its text, and for mail its people and thread subject.
-    /// Takes effect at the next `commit`.
+    /// Adds an item filed on a case: its text, and for mail its people. Takes effect at the
+    /// next `commit`.
     pub fn put_filed_item(
         &self,
         item_id: &str,
@@ -163,53 +176,60 @@ impl SearchIndex {
             for address in people(mail) {
                 document.add_text(f.people, address);
             }
-            if let Some(subject) = mail.subject.as_deref().and_then(thread_subject) {
-                document.add_text(f.subject, subject);
-            }
         }
         add_groups(&mut document, f.groups, case);
-        let writer = self.writer.lock().map_err(|_| IndexError::Poisoned)?;
-        writer.delete_term(Term::from_field_text(f.key, &key));
-        writer.add_document(document)?;
-        Ok(())
+        self.replace(&key, document)
     }
 
-    /// Cases holding a filed mail with this thread subject, among those the viewer may see.
-    pub fn cases_with_subject(
-        &self,
-        subject: &str,
-        viewer_groups: &[String],
-    ) -> Result<Vec<String>, IndexError> {
-        let searcher = self.reader.searcher();
-        let f = self.fields;
-        let term = TermQuery::new(
-            Term::from_field_text(f.subject, subject),
-            IndexRecordOption::Basic,
-        );
-        let query = BooleanQuery::new(vec![
-            (Occur::Must, Box::new(term) as Box<dyn Query>),
-            (Occur::Must, Box::new(self.visibility(viewer_groups))),
-        ]);
-        let mut cases: Vec<String> = Vec::new();
-        for (_, address) in searcher.search(&query, &TopDocs::with_limit(50))? {
-            let document: TantivyDocument = searcher.doc(address)?;
-            if let Some(id) = document.get_first(f.case_id).and_then(|v| v.as_str())
-                && !cases.iter().any(|c| c == id)
-            {
-                cases.push(id.to_string());
-            }
-        }
-        Ok(cases)
+    /// Adds `document` in place of any with the same key.
+    fn replace(&self, key: &str, document: TantivyDocument) -> Result<(), IndexError> {
+        let writer = self.writer.lock().map_err(|_| IndexError::Poisoned)?;
+        writer.delete_term(Term::from_field_text(self.fields.key, key));
+        writer.add_document(document)?;
+        self.pending.store(true, Ordering::Release);
+        Ok(())
     }
 
     /// Makes everything added so far durable and visible to searches.
     pub fn commit(&self) -> Result<(), IndexError> {
-        self.writer
-            .lock()
-            .map_err(|_| IndexError::Poisoned)?
-            .commit()?;
+        let mut writer = self.writer.lock().map_err(|_| IndexError::Poisoned)?;
+        // Cleared before the commit: an addition racing with it sets it again and is
+        // committed next time if this commit missed it.
+        self.pending.store(false, Ordering::Release);
+        if let Err(error) = writer.commit() {
+            self.pending.store(true, Ordering::Release);
+            return Err(error.into());
+        }
+        drop(writer);
         self.reader.reload()?;
         Ok(())
+    }
+
+    /// Commits if anything was added since the last commit.
+    pub fn commit_if_pending(&self) -> Result<(), IndexError> {
+        if self.pending.load(Ordering::Acquire) {
+            self.commit()?;
+        }
+        Ok(())
+    }
+
+    /// Commits what filings added, every `every`, until `stop`; keeps commits off the
+    /// suggestion path.
+    pub async fn commit_periodically(self: std::sync::Arc<Self>, every: Duration, stop: CancellationToken) {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = ticks.tick() => {}
+            }
+            let index = self.clone();
+            match tokio::task::spawn_blocking(move || index.commit_if_pending()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => tracing::error!(%error, "committing the search index failed"),
+                Err(error) => tracing::error!(%error, "committing the search index panicked"),
+            }
+        }
     }
 
     pub fn clear(&self) -> Result<(), IndexError> {
@@ -406,7 +426,6 @@ fn schema() -> (Schema, Fields) {
         kle: builder.add_text_field("kle", STRING),
         groups: builder.add_text_field("groups", STRING),
         people: builder.add_text_field("people", STRING),
-        subject: builder.add_text_field("subject", STRING | STORED),
     };
     (builder.build(), fields)
 }

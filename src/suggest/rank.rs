@@ -1,44 +1,29 @@
-//! Combines text similarity with the rules (case number, thread, party) into ranked, explained
-//! suggestions with a confidence.
+//! Ranked, explained suggestions with a calibrated confidence, and the learning from every
+//! filing that makes them better.
 //!
-//! The weights are a hand-set first version; they are the numbers a learned ranker replaces.
+//! A suggestion gathers candidate cases and their features (`features.rs`), scores them with
+//! the organisation's learned model (`model.rs`), calibrates the first one's probability
+//! (`calibration.rs`) and explains each case by the features that contributed most. A filing
+//! first teaches the model with the same features as a suggestion would have had, then the
+//! memory and the index learn the item itself.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, RwLock};
 
 use serde::Serialize;
 
-use super::index::{IndexError, SearchIndex, TextHit, TextQuery};
-use super::subject::thread_subject;
-use crate::domain::case::{Case, CaseStatus, Party, PartyKind};
-use crate::extract::Metadata;
+use super::features::{Candidate, Clues, Feature, Sources, gather};
+use super::index::{IndexError, SearchIndex};
+use super::memory::Memory;
+use super::model::{Model, RankerState};
+use crate::auth::User;
+use crate::domain::case::{Case, PartyKind};
 use crate::store::{Store, StoreError, StoredItem};
 
-const WEIGHT_TEXT: f64 = 1.0;
-const WEIGHT_CASE_NUMBER: f64 = 3.0;
-const WEIGHT_ALREADY_FILED: f64 = 4.0;
-const WEIGHT_THREAD: f64 = 3.0;
-const WEIGHT_PARTY_CAP: f64 = 2.5;
-const WEIGHT_SAME_SUBJECT: f64 = 1.5;
-/// A subject found on more cases than this is too generic to point at one.
-const MAX_SAME_SUBJECT_CASES: usize = 3;
-/// For the case filed on last; it halves with each step further back.
-const WEIGHT_RECENT: f64 = 0.2;
-/// How many of the user's latest cases count as recent.
-const RECENT_CASES: usize = 5;
-const PENALTY_CLOSED: f64 = 0.5;
-/// Relative text similarity from which a case is worth showing, and from which it is called
-/// similar rather than somewhat like.
-const WEAK_TEXT: f64 = 0.1;
+/// Contributions to a case's score below this are not worth a reason.
+const MIN_REASON: f64 = 0.05;
+/// Relative text similarity from which the text is called like the case rather than
+/// somewhat like it.
 const STRONG_TEXT: f64 = 0.3;
-/// Score of "none of these": confidence is a softmax over the candidates and this option.
-const NONE_OF_THESE: f64 = 1.0;
-const TEMPERATURE: f64 = 2.0;
-/// Confidence is shared among this many best candidates, so that a long tail of weak text
-/// matches does not dilute it.
-const CONFIDENCE_POOL: usize = 10;
-/// Only this much of a long item's text is used to find similar cases.
-const MAX_QUERY_CHARS: usize = 20_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SuggestError {
@@ -48,6 +33,10 @@ pub enum SuggestError {
     Index(#[from] IndexError),
     #[error("search task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+    #[error("the ranker's state is unusable after a panic")]
+    Poisoned,
+    #[error("the stored ranker state is unreadable: {0}")]
+    State(#[from] serde_json::Error),
 }
 
 /// Why a case is suggested, in Danish (`text`) and English (`text_en`).
@@ -61,326 +50,350 @@ pub struct Reason {
 #[derive(Debug, Clone)]
 pub struct Suggestion {
     pub case: Case,
+    /// The model's score: the log-odds scale the probabilities come from.
     pub score: f64,
-    /// Estimated probability that this is the case the user wants.
+    /// Calibrated probability that this is the case the user wants.
     pub confidence: f64,
     pub reasons: Vec<Reason>,
-}
-
-#[derive(Default)]
-struct Evidence {
-    text: f64,
-    case_number: Option<String>,
-    already_filed: bool,
-    thread: bool,
-    /// A filed mail on the case has the same subject, reply markers aside.
-    same_subject: bool,
-    /// Position among the cases the user filed on most recently (0 = the latest).
-    recent: Option<usize>,
-    parties: Vec<(Party, bool)>,
 }
 
 #[derive(Clone)]
 pub struct Suggester {
     store: Store,
     index: Arc<SearchIndex>,
+    memory: Arc<RwLock<Memory>>,
+    model: Arc<Mutex<Model>>,
+    /// Held from changing the model until it is stored, so that states reach the store in
+    /// the order they were made.
+    saving: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// A filing's features, gathered before it was stored, for the ranker to learn from once it is.
+pub struct Lesson {
+    item: StoredItem,
+    case: Case,
+    clues: Arc<Clues>,
+    candidates: Vec<Candidate>,
+}
+
+/// An admin's change to the ranker's weights.
+#[derive(Debug, Clone, Default)]
+pub struct WeightChange {
+    /// Back to the starting weights first (and learning afresh from there).
+    pub reset: bool,
+    pub weights: Vec<(Feature, f64)>,
+    /// Stop (or resume) learning the weights from filings.
+    pub pinned: Option<bool>,
 }
 
 impl Suggester {
-    pub fn new(store: Store, index: Arc<SearchIndex>) -> Suggester {
-        Suggester { store, index }
+    /// The organisation's ranker: its model from the store, and its memory rebuilt from the
+    /// items filed so far, oldest first.
+    pub async fn open(store: Store, index: Arc<SearchIndex>) -> Result<Suggester, SuggestError> {
+        let model = match store.ranker_state().await? {
+            Some(record) => Model::from_state(serde_json::from_str::<RankerState>(&record.state)?),
+            None => Model::default(),
+        };
+        let mut model = model;
+        if let Ok(spec) = std::env::var("DBG_WEIGHTS") {
+            model.combiner.weights = [0.0; super::features::FEATURES];
+            for pair in spec.split(',') {
+                let (name, value) = pair.split_once('=').unwrap();
+                model.combiner.weights[Feature::parse(name).unwrap() as usize] = value.parse().unwrap();
+            }
+            model.combiner.pinned = std::env::var("DBG_LEARN").is_err();
+        }
+        let mut memory = Memory::default();
+        let filings = store.live_filings().await?;
+        for (item_id, case_id) in &filings {
+            if let Some(item) = store.item(item_id).await? {
+                memory.learn(&Clues::of(&item), case_id);
+            }
+        }
+        if !filings.is_empty() {
+            tracing::info!(filed = filings.len(), "ranker memory rebuilt from the store");
+        }
+        Ok(Suggester {
+            store,
+            index,
+            memory: Arc::new(RwLock::new(memory)),
+            model: Arc::new(Mutex::new(model)),
+            saving: Arc::new(tokio::sync::Mutex::new(())),
+        })
+    }
+
+    pub fn index(&self) -> &Arc<SearchIndex> {
+        &self.index
+    }
+
+    fn sources(&self) -> Sources<'_> {
+        Sources {
+            store: &self.store,
+            index: &self.index,
+            memory: &self.memory,
+        }
     }
 
     /// The best `limit` cases for an item among those the viewer may see, best first.
+    #[tracing::instrument(name = "suggest", skip_all, fields(item = %item.id))]
     pub async fn suggest(
         &self,
         item: &StoredItem,
         viewer_groups: &[String],
         limit: usize,
     ) -> Result<Vec<Suggestion>, SuggestError> {
-        let mut evidence: HashMap<String, Evidence> = HashMap::new();
-
-        let text: String = item.extracted.text.chars().take(MAX_QUERY_CHARS).collect();
+        // Filings since the last commit count at once; the server commits on a timer too, so
+        // this is rarely needed.
         let index = self.index.clone();
-        let kle = item.extracted.identifiers.kle.clone();
-        let groups = viewer_groups.to_vec();
-        let (people, subject) = match &item.extracted.metadata {
-            Metadata::Mail(mail) => (
-                super::index::people(mail)
-                    .map(String::from)
-                    .collect::<Vec<_>>(),
-                mail.subject.as_deref().and_then(thread_subject),
-            ),
-            Metadata::Document(_) => (Vec::new(), None),
+        tokio::task::spawn_blocking(move || index.commit_if_pending()).await??;
+        let clues = Arc::new(Clues::of(item));
+        let candidates = gather(&self.sources(), item, &clues, viewer_groups, None).await?;
+        let (probabilities, weights, calibrator) = {
+            let model = self.model.lock().map_err(|_| SuggestError::Poisoned)?;
+            let values: Vec<_> = candidates.iter().map(|c| c.values).collect();
+            (
+                model.combiner.probabilities(&values),
+                model.combiner.weights,
+                model.calibrator.clone(),
+            )
         };
-        let (hits, same_subject) = tokio::task::spawn_blocking(move || {
-            let query = TextQuery {
-                text: &text,
-                kle: &kle,
-                people: &people,
-                viewer_groups: &groups,
-            };
-            let hits = index.search(&query)?;
-            let same_subject = match subject {
-                Some(subject) => index.cases_with_subject(&subject, &groups)?,
-                None => Vec::new(),
-            };
-            Ok::<_, IndexError>((hits, same_subject))
-        })
-        .await??;
-        // A generic subject ("Aktindsigt", "Ny henvendelse") is on many cases and says nothing.
-        if same_subject.len() <= MAX_SAME_SUBJECT_CASES {
-            for case_id in same_subject {
-                evidence.entry(case_id).or_default().same_subject = true;
-            }
-        }
-        for (rank, case_id) in self
-            .store
-            .recent_cases_of(&item.owner, RECENT_CASES)
-            .await?
-            .into_iter()
-            .enumerate()
-        {
-            evidence.entry(case_id).or_default().recent = Some(rank);
-        }
-        for (case_id, similarity) in relative_text_scores(&hits) {
-            evidence.entry(case_id).or_default().text = similarity;
-        }
+        let mut ranked: Vec<(f64, &Candidate)> = probabilities.into_iter().zip(&candidates).collect();
+        ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.case_id.cmp(&b.1.case_id)));
 
-        let identifiers = &item.extracted.identifiers;
-        for (case_id, number) in self
-            .store
-            .case_ids_by_number(&identifiers.case_numbers)
-            .await?
-        {
-            evidence.entry(case_id).or_default().case_number = Some(number);
-        }
-
-        if let Metadata::Mail(mail) = &item.extracted.metadata {
-            if let Some(own) = &mail.message_id {
-                for (_, case_id) in self
-                    .store
-                    .cases_of_messages(std::slice::from_ref(own))
-                    .await?
-                {
-                    evidence.entry(case_id).or_default().already_filed = true;
-                }
-            }
-            let mut thread: Vec<String> = mail.in_reply_to.clone();
-            // The newest references are the likeliest to be filed; very long chains are cut.
-            thread.extend(mail.references.iter().rev().take(20).cloned());
-            thread.dedup();
-            for (_, case_id) in self.store.cases_of_messages(&thread).await? {
-                evidence.entry(case_id).or_default().thread = true;
-            }
-        }
-
-        let senders: Vec<String> = match &item.extracted.metadata {
-            Metadata::Mail(mail) => mail.from.iter().filter_map(|a| a.email.clone()).collect(),
-            Metadata::Document(_) => Vec::new(),
-        };
-        let cpr_hashes: Vec<String> = identifiers.cpr.iter().map(|c| c.hash.clone()).collect();
-        for (kind, values) in [
-            (PartyKind::Cpr, &cpr_hashes),
-            (PartyKind::Cvr, &identifiers.cvr),
-            (PartyKind::Email, &identifiers.emails),
-        ] {
-            for (case_id, party) in self.store.cases_by_party(kind, values).await? {
-                let from_sender = senders.contains(&party.value);
-                evidence
-                    .entry(case_id)
-                    .or_default()
-                    .parties
-                    .push((party, from_sender));
-            }
-        }
-
-        // Cases are loaded best-first by a preliminary score (as if open) until enough visible
-        // ones are found: a long mail can match hundreds of cases weakly.
-        let mut candidates: Vec<(f64, String, Evidence)> = evidence
-            .into_iter()
-            .map(|(id, found)| (explain(CaseStatus::Open, &found).0, id, found))
-            .collect();
-        candidates.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-        let wanted = limit.max(CONFIDENCE_POOL);
         let mut suggestions: Vec<Suggestion> = Vec::new();
-        for (_, case_id, found) in candidates {
-            if suggestions.len() >= wanted {
+        let mut first_raw = None;
+        for (probability, candidate) in ranked {
+            if suggestions.len() >= limit {
                 break;
             }
-            let Some(case) = self.store.visible_case(&case_id, viewer_groups).await? else {
+            let Some(case) = self.store.visible_case(&candidate.case_id, viewer_groups).await? else {
                 continue;
             };
-            let (score, reasons) = explain(case.status, &found);
-            if reasons.is_empty() {
-                continue;
-            }
+            // The first shown case gets the calibrated confidence; the others share what is
+            // left in the proportions the model gives them.
+            let confidence = match first_raw {
+                None => {
+                    first_raw = Some(probability);
+                    calibrator.calibrate(probability)
+                }
+                Some(raw) => {
+                    let first = suggestions[0].confidence;
+                    if raw < 1.0 {
+                        probability * (1.0 - first) / (1.0 - raw)
+                    } else {
+                        0.0
+                    }
+                }
+            };
             suggestions.push(Suggestion {
+                reasons: explain(candidate, &weights),
+                score: weights.iter().zip(&candidate.values).map(|(w, v)| w * v).sum(),
+                confidence,
                 case,
-                score,
-                confidence: 0.0,
-                reasons,
             });
         }
-        suggestions.sort_by(|a, b| {
-            b.score
-                .total_cmp(&a.score)
-                .then_with(|| a.case.id.cmp(&b.case.id))
-        });
-        let normaliser = (TEMPERATURE * NONE_OF_THESE).exp()
-            + suggestions
-                .iter()
-                .take(CONFIDENCE_POOL)
-                .map(|s| (TEMPERATURE * s.score).exp())
-                .sum::<f64>();
-        for suggestion in &mut suggestions {
-            suggestion.confidence = (TEMPERATURE * suggestion.score).exp() / normaliser;
-        }
-        suggestions.truncate(limit);
         Ok(suggestions)
     }
-}
 
-/// Text similarity per case in [0, 1], relative to the best-matching case: BM25 scores are not
-/// comparable between queries, but their ratios within one query are.
-fn relative_text_scores(hits: &[TextHit]) -> Vec<(String, f64)> {
-    let combined: Vec<(String, f64)> = hits
-        .iter()
-        .map(|hit| {
-            let documents: f64 = hit
-                .document_scores
-                .iter()
-                .zip([1.0, 0.5, 0.25])
-                .map(|(s, w)| f64::from(*s) * w)
-                .sum();
-            (hit.case_id.clone(), f64::from(hit.case_score) + documents)
+    /// What a filing of `item` on `case` has to teach, gathered before the filing is stored:
+    /// the features every candidate had when the user chose.
+    #[tracing::instrument(name = "lesson", skip_all, fields(item = %item.id, case = %case.id))]
+    pub async fn lesson(&self, item: &StoredItem, case: &Case, user: &User) -> Result<Lesson, SuggestError> {
+        let clues = Arc::new(Clues::of(item));
+        let candidates = gather(&self.sources(), item, &clues, &user.groups, Some(&case.id)).await?;
+        Ok(Lesson {
+            item: item.clone(),
+            case: case.clone(),
+            clues,
+            candidates,
         })
-        .collect();
-    let best = combined.iter().map(|(_, s)| *s).fold(0.0, f64::max);
-    if best <= 0.0 {
-        return Vec::new();
     }
-    combined.into_iter().map(|(id, s)| (id, s / best)).collect()
+
+    /// Learns from a stored filing: the model from the lesson's features, then the memory and
+    /// the index from the item. The index takes it in at its next commit.
+    #[tracing::instrument(name = "learn", skip_all, fields(item = %lesson.item.id, case = %lesson.case.id))]
+    pub async fn learn(&self, lesson: Lesson) -> Result<(), SuggestError> {
+        let Lesson {
+            item,
+            case,
+            clues,
+            candidates,
+        } = lesson;
+        let saving = self.saving.lock().await;
+        let state = {
+            let mut model = self.model.lock().map_err(|_| SuggestError::Poisoned)?;
+            let values: Vec<_> = candidates.iter().map(|c| c.values).collect();
+            let probabilities = model.combiner.probabilities(&values);
+            let chosen = candidates.iter().position(|c| c.case_id == case.id);
+            let first = probabilities
+                .iter()
+                .enumerate()
+                .max_by(|a, b| {
+                    a.1.total_cmp(b.1)
+                        .then_with(|| candidates[b.0].case_id.cmp(&candidates[a.0].case_id))
+                });
+            if let (Some((first, raw)), Some(chosen)) = (first, chosen) {
+                model.calibrator.observe(*raw, first == chosen);
+                model.combiner.learn(&values, chosen);
+            }
+            model.state()
+        };
+        self.store
+            .save_ranker_state(&serde_json::to_string(&state)?, state.updates)
+            .await?;
+        drop(saving);
+        self.memory
+            .write()
+            .map_err(|_| SuggestError::Poisoned)?
+            .learn(&clues, &case.id);
+        let index = self.index.clone();
+        tokio::task::spawn_blocking(move || index.put_filed_item(&item.id, &case, &item.extracted))
+            .await??;
+        Ok(())
+    }
+
+    /// The model as it stands, for admins.
+    pub fn model(&self) -> Result<Model, SuggestError> {
+        Ok(self.model.lock().map_err(|_| SuggestError::Poisoned)?.clone())
+    }
+
+    /// Applies an admin's change to the weights and stores it with its audit record, which
+    /// holds the weights before and after. Returns the model as it is now.
+    pub async fn change_weights(&self, change: &WeightChange, admin: &str) -> Result<Model, SuggestError> {
+        let _saving = self.saving.lock().await;
+        let (before, after) = {
+            let mut model = self.model.lock().map_err(|_| SuggestError::Poisoned)?;
+            let before = model.clone();
+            if change.reset {
+                model.combiner.reset();
+            }
+            for (feature, weight) in &change.weights {
+                model.combiner.weights[*feature as usize] = *weight;
+            }
+            if let Some(pinned) = change.pinned {
+                model.combiner.pinned = pinned;
+            }
+            (before, model.clone())
+        };
+        let summary = |model: &Model| {
+            let state = model.state();
+            serde_json::json!({"weights": state.weights, "pinned": state.pinned})
+        };
+        let details = serde_json::json!({"before": summary(&before), "after": summary(&after)});
+        let state = after.state();
+        self.store
+            .override_ranker_state(&serde_json::to_string(&state)?, state.updates, admin, details)
+            .await?;
+        Ok(after)
+    }
 }
 
-/// The case's score and the reasons behind it, strongest first.
-fn explain(status: CaseStatus, evidence: &Evidence) -> (f64, Vec<Reason>) {
-    let mut parts: Vec<(f64, Reason)> = Vec::new();
-    if evidence.already_filed {
-        parts.push((
-            WEIGHT_ALREADY_FILED,
+/// The reasons for a candidate, strongest contribution to its score first; a closed case says
+/// so last.
+fn explain(candidate: &Candidate, weights: &[f64]) -> Vec<Reason> {
+    let contribution = |feature: Feature| weights[feature as usize] * candidate.value(feature);
+    let mut parts: Vec<(f64, Vec<Reason>)> = Vec::new();
+    let text = [
+        Feature::Classifier,
+        Feature::ClassifierBest,
+        Feature::TextDocument,
+        Feature::TextDocuments,
+        Feature::TextCaseRecord,
+    ]
+    .into_iter()
+    .map(contribution)
+    .sum::<f64>();
+    let strong = candidate.value(Feature::TextDocuments) >= STRONG_TEXT
+        || candidate.value(Feature::ClassifierBest) > 0.0;
+    parts.push((
+        text,
+        vec![if strong {
             reason(
-                "already_filed",
-                "Mailen er allerede journaliseret på sagen".into(),
-                "This mail is already filed on this case".into(),
-            ),
-        ));
+                "text",
+                "Teksten ligner sagen og dokumenterne på den".into(),
+                "The text resembles this case and its documents".into(),
+            )
+        } else {
+            reason(
+                "text",
+                "Teksten minder lidt om sagen".into(),
+                "The text is somewhat like this case".into(),
+            )
+        }],
+    ));
+    let simple = [
+        (Feature::AlreadyFiled, "already_filed", "Mailen er allerede journaliseret på sagen", "This mail is already filed on this case"),
+        (Feature::Thread, "thread", "En tidligere mail i samme tråd er journaliseret på sagen", "An earlier mail in this thread is filed on this case"),
+        (Feature::Subject, "same_subject", "En tidligere mail med samme emne er journaliseret på sagen", "An earlier mail with the same subject is filed on this case"),
+        (Feature::Sender, "sender", "Tidligere mails fra afsenderen er journaliseret på sagen", "Earlier mail from this sender is filed on this case"),
+        (Feature::Recipients, "recipients", "Tidligere mails til de samme modtagere er journaliseret på sagen", "Earlier mail to the same recipients is filed on this case"),
+        (Feature::Recent, "recent", "Du har for nylig journaliseret på sagen", "You filed on this case recently"),
+        (Feature::Fresh, "new_case", "Sagen er ny og har endnu ingen dokumenter", "The case is new and has no documents yet"),
+    ];
+    for (feature, code, da, en) in simple {
+        parts.push((contribution(feature), vec![reason(code, da.into(), en.into())]));
     }
-    if evidence.thread {
+    parts.push((
+        contribution(Feature::Activity) + contribution(Feature::Recency),
+        vec![reason(
+            "active",
+            "Der er journaliseret på sagen for nylig".into(),
+            "Documents were filed on this case lately".into(),
+        )],
+    ));
+    if let Some(number) = &candidate.case_number {
         parts.push((
-            WEIGHT_THREAD,
-            reason(
-                "thread",
-                "En tidligere mail i samme tråd er journaliseret på sagen".into(),
-                "An earlier mail in this thread is filed on this case".into(),
-            ),
-        ));
-    }
-    if evidence.same_subject && !evidence.thread && !evidence.already_filed {
-        parts.push((
-            WEIGHT_SAME_SUBJECT,
-            reason(
-                "same_subject",
-                "En tidligere mail med samme emne er journaliseret på sagen".into(),
-                "An earlier mail with the same subject is filed on this case".into(),
-            ),
-        ));
-    }
-    if let Some(rank) = evidence.recent {
-        let weight = WEIGHT_RECENT / f64::from(1u32 << rank.min(8));
-        parts.push((
-            weight,
-            reason(
-                "recent",
-                "Du har for nylig journaliseret på sagen".into(),
-                "You filed on this case recently".into(),
-            ),
-        ));
-    }
-    if let Some(number) = &evidence.case_number {
-        parts.push((
-            WEIGHT_CASE_NUMBER,
-            reason(
+            contribution(Feature::CaseNumber),
+            vec![reason(
                 "case_number",
                 format!("Sagsnummeret {number} står i teksten"),
                 format!("The case number {number} appears in the text"),
-            ),
+            )],
         ));
     }
-    let mut party_weight: f64 = 0.0;
-    let mut party_reasons = Vec::new();
-    for (party, from_sender) in &evidence.parties {
-        let (weight, da, en) = match (party.kind, from_sender) {
-            (PartyKind::Cpr, _) => (
-                2.0,
-                format!("CPR-nummeret {} er part på sagen", party.display),
-                format!("The CPR number {} is a party to this case", party.display),
-            ),
-            (PartyKind::Cvr, _) => (
-                1.5,
-                format!("CVR-nummeret {} er part på sagen", party.display),
-                format!("The CVR number {} is a party to this case", party.display),
-            ),
-            (_, true) => (
-                2.0,
-                format!("Afsenderen {} er part på sagen", party.display),
-                format!("The sender {} is a party to this case", party.display),
-            ),
-            (_, false) => (
-                1.0,
-                format!("{} er part på sagen", party.display),
-                format!("{} is a party to this case", party.display),
-            ),
-        };
-        party_weight += weight;
-        party_reasons.push(reason("party", da, en));
+    let parties: Vec<Reason> = candidate
+        .parties
+        .iter()
+        .map(|(party, from_sender)| {
+            let (da, en) = match (party.kind, from_sender) {
+                (PartyKind::Cpr, _) => (
+                    format!("CPR-nummeret {} er part på sagen", party.display),
+                    format!("The CPR number {} is a party to this case", party.display),
+                ),
+                (PartyKind::Cvr, _) => (
+                    format!("CVR-nummeret {} er part på sagen", party.display),
+                    format!("The CVR number {} is a party to this case", party.display),
+                ),
+                (_, true) => (
+                    format!("Afsenderen {} er part på sagen", party.display),
+                    format!("The sender {} is a party to this case", party.display),
+                ),
+                (_, false) => (
+                    format!("{} er part på sagen", party.display),
+                    format!("{} is a party to this case", party.display),
+                ),
+            };
+            reason("party", da, en)
+        })
+        .collect();
+    if !parties.is_empty() {
+        let weight = [Feature::PartyCpr, Feature::PartyCvr, Feature::PartyEmail]
+            .into_iter()
+            .map(contribution)
+            .sum();
+        parts.push((weight, parties));
     }
-    if !party_reasons.is_empty() {
-        let share = party_weight.min(WEIGHT_PARTY_CAP) / party_reasons.len() as f64;
-        parts.extend(party_reasons.into_iter().map(|r| (share, r)));
-    }
-    // Below a tenth of the best match, text similarity is noise and gives no suggestion.
-    if evidence.text >= WEAK_TEXT {
-        let (da, en) = if evidence.text >= STRONG_TEXT {
-            (
-                "Teksten ligner sagen og dokumenterne på den",
-                "The text resembles this case and its documents",
-            )
-        } else {
-            (
-                "Teksten minder lidt om sagen",
-                "The text is somewhat like this case",
-            )
-        };
-        parts.push((
-            WEIGHT_TEXT * evidence.text,
-            reason("text", da.into(), en.into()),
-        ));
-    }
-    let mut score: f64 = parts.iter().map(|(w, _)| w).sum::<f64>();
-    if status == CaseStatus::Closed && !parts.is_empty() {
-        score -= PENALTY_CLOSED;
-        parts.push((
-            0.0,
-            reason(
-                "closed",
-                "Sagen er lukket".into(),
-                "The case is closed".into(),
-            ),
-        ));
-    }
+    parts.retain(|(weight, _)| *weight >= MIN_REASON);
     parts.sort_by(|a, b| b.0.total_cmp(&a.0));
-    (score, parts.into_iter().map(|(_, r)| r).collect())
+    let mut reasons: Vec<Reason> = parts.into_iter().flat_map(|(_, r)| r).collect();
+    if candidate.value(Feature::Closed) > 0.0 {
+        reasons.push(reason(
+            "closed",
+            "Sagen er lukket".into(),
+            "The case is closed".into(),
+        ));
+    }
+    reasons
 }
 
 fn reason(code: &'static str, text: String, text_en: String) -> Reason {
@@ -394,66 +407,68 @@ fn reason(code: &'static str, text: String, text_en: String) -> Reason {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::case::Party;
+    use crate::suggest::model::starting_weights;
 
-    #[test]
-    fn rules_outweigh_text_and_reasons_come_strongest_first() {
-        let evidence = Evidence {
-            text: 0.5,
-            thread: true,
-            ..Default::default()
-        };
-        let (score, reasons) = explain(CaseStatus::Open, &evidence);
-        assert!(score > WEIGHT_THREAD);
-        assert_eq!(
-            reasons.iter().map(|r| r.code).collect::<Vec<_>>(),
-            ["thread", "text"]
-        );
+    fn candidate(pairs: &[(Feature, f64)]) -> Candidate {
+        let mut values = [0.0; super::super::features::FEATURES];
+        for (feature, value) in pairs {
+            values[*feature as usize] = *value;
+        }
+        Candidate {
+            case_id: "c".into(),
+            values,
+            case_number: None,
+            parties: Vec::new(),
+        }
+    }
+
+    fn codes(reasons: &[Reason]) -> Vec<&str> {
+        reasons.iter().map(|r| r.code).collect()
     }
 
     #[test]
-    fn faint_text_alone_gives_no_reason_and_closed_cases_are_marked() {
-        let (_, reasons) = explain(
-            CaseStatus::Open,
-            &Evidence {
-                text: 0.05,
-                ..Default::default()
-            },
+    fn reasons_come_strongest_first_and_faint_ones_are_left_out() {
+        let weights = starting_weights();
+        let reasons = explain(
+            &candidate(&[
+                (Feature::Thread, 1.0),
+                (Feature::TextDocuments, 0.5),
+                (Feature::Recent, 0.01),
+            ]),
+            &weights,
         );
-        assert!(reasons.is_empty());
-        let (open, _) = explain(
-            CaseStatus::Open,
-            &Evidence {
-                text: 1.0,
-                ..Default::default()
-            },
-        );
-        let (closed, reasons) = explain(
-            CaseStatus::Closed,
-            &Evidence {
-                text: 1.0,
-                ..Default::default()
-            },
-        );
-        assert!(closed < open);
-        assert_eq!(reasons.last().unwrap().code, "closed");
+        assert_eq!(codes(&reasons), ["thread", "text"]);
+        assert!(reasons[1].text.contains("ligner"));
+        let faint = explain(&candidate(&[(Feature::TextDocuments, 0.04)]), &weights);
+        assert!(faint.is_empty());
     }
 
     #[test]
-    fn text_scores_are_relative_to_the_best_case() {
-        let hits = vec![
-            TextHit {
-                case_id: "a".into(),
-                case_score: 2.0,
-                document_scores: vec![2.0],
+    fn the_learned_weights_decide_the_order_and_closed_cases_say_so_last() {
+        let mut weights = starting_weights();
+        let c = candidate(&[(Feature::Sender, 0.5), (Feature::Subject, 0.5), (Feature::Closed, 1.0)]);
+        assert_eq!(codes(&explain(&c, &weights)), ["same_subject", "sender", "closed"]);
+        weights[Feature::Sender as usize] = 10.0;
+        assert_eq!(codes(&explain(&c, &weights)), ["sender", "same_subject", "closed"]);
+        assert!(explain(&c, &weights)[0].text_en.contains("sender"));
+    }
+
+    #[test]
+    fn parties_and_case_numbers_are_named() {
+        let mut c = candidate(&[(Feature::PartyCpr, 1.0), (Feature::CaseNumber, 1.0)]);
+        c.case_number = Some("27.24.00-G01-12-23".into());
+        c.parties = vec![(
+            Party {
+                kind: PartyKind::Cpr,
+                value: "hash".into(),
+                display: "150385-XXXX".into(),
             },
-            TextHit {
-                case_id: "b".into(),
-                case_score: 0.0,
-                document_scores: vec![2.0, 2.0],
-            },
-        ];
-        let scores = relative_text_scores(&hits);
-        assert_eq!(scores[0], ("a".into(), 1.0));
-        assert_eq!(scores[1], ("b".into(), 0.75));
+            false,
+        )];
+        let reasons = explain(&c, &starting_weights());
+        assert_eq!(codes(&reasons), ["case_number", "party"]);
+        assert!(reasons[0].text.contains("27.24.00-G01-12-23"));
+        assert!(reasons[1].text.contains("150385-XXXX") && !reasons[1].text.contains("hash"));
     }
 }

@@ -3,7 +3,7 @@
 //! refusal is permanent with the target's reason, and cases can be listed and read where the
 //! connector says it can.
 
-use journaliser::connector::{Connector, ConnectorError, FilingRequest};
+use journaliser::connector::{Connector, ConnectorError, FilingRequest, NewVersion};
 use journaliser::domain::case::{Case, CaseStatus};
 use journaliser::extract::ItemKind;
 use serde_json::json;
@@ -56,6 +56,7 @@ pub fn request(key: &str, case: &Case) -> FilingRequest {
         metadata: json!({"type": "mail", "subject": "Carport", "date": "2026-11-20T09:30:00Z"}),
         attachments: vec![],
         filed_by: "anna".into(),
+        new_version_of: None,
     }
 }
 
@@ -145,4 +146,52 @@ pub async fn contract_suite(target: &mut impl Target) {
             "a refused filing leaves nothing"
         );
     }
+}
+
+/// For targets that keep documents by id (the archive, WebDAV): a new version of a document
+/// is filed once per key and answered with the document's own id, adding at most itself to
+/// what `documents` counts at the target; a version of what is not a document of the case is
+/// refused for good.
+pub async fn version_contract(connector: &dyn Connector, documents: impl Fn(&str) -> usize) {
+    let case = case("VK-2026-0008");
+    let first = connector
+        .file(request("version-1", &case))
+        .await
+        .expect("the document");
+    let before = documents(&case.id);
+    let mut version = request("version-2", &case);
+    version.content = b"Subject: Carport\r\n\r\nSe den rettede tegning.\r\n".to_vec();
+    version.new_version_of = Some(NewVersion {
+        document_id: first.document_id.clone(),
+        version: 2,
+    });
+    let filed = connector
+        .file(version.clone())
+        .await
+        .expect("the new version");
+    assert_eq!(
+        filed.document_id, first.document_id,
+        "the document keeps its id"
+    );
+    assert_eq!(
+        connector.file(version).await.expect("the same key again"),
+        filed
+    );
+    let after = documents(&case.id);
+    assert!(
+        after == before || after == before + 1,
+        "one version added {} things at the target",
+        after - before
+    );
+
+    let mut stray = request("version-3", &case);
+    stray.new_version_of = Some(NewVersion {
+        document_id: format!("{}/ikke-et-dokument", case.id),
+        version: 2,
+    });
+    let refused = connector.file(stray).await;
+    assert!(
+        matches!(refused, Err(ConnectorError::Permanent(_))),
+        "{refused:?}"
+    );
 }

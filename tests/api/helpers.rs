@@ -33,6 +33,8 @@ pub fn test_config(data_dir: &Path) -> Config {
     config.filing.poll_interval_ms = 50;
     config.filing.initial_backoff_secs = 1;
     config.index.writer_memory_mb = 15;
+    // Cases are synced when a test asks, never behind its back.
+    config.sync.interval_minutes = 0;
     if std::env::var_os("TEST_LOG").is_some() {
         journaliser::telemetry::init(&config.log);
     }

@@ -4,17 +4,26 @@ mod helpers;
 mod process;
 
 mod access;
+mod addin;
 mod audit;
+mod browser;
 mod entra;
 mod flow;
 mod health;
+mod intents;
 mod items;
 mod privacy;
 mod restart;
 mod retention;
 mod retry;
+mod sync;
+mod tls;
+mod versions;
 
 mod connectors;
 mod contract;
+mod faults;
+mod mailin;
+mod mailserver;
 mod receiver;
 mod wsgidav;

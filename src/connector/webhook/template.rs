@@ -19,10 +19,14 @@ pub enum Placeholder {
     ContentBase64,
     FiledBy,
     Attachments,
+    /// The target's id of the document this one is a new version of, or null.
+    VersionOf,
+    /// 1 for a document of its own, n for the n-th version.
+    Version,
 }
 
 impl Placeholder {
-    const ALL: [(&'static str, Placeholder); 12] = [
+    const ALL: [(&'static str, Placeholder); 14] = [
         ("case_id", Placeholder::CaseId),
         ("case_number", Placeholder::CaseNumber),
         ("case_title", Placeholder::CaseTitle),
@@ -35,6 +39,8 @@ impl Placeholder {
         ("content_base64", Placeholder::ContentBase64),
         ("filed_by", Placeholder::FiledBy),
         ("attachments", Placeholder::Attachments),
+        ("version_of", Placeholder::VersionOf),
+        ("version", Placeholder::Version),
     ];
 
     fn parse(name: &str) -> Option<Placeholder> {
@@ -50,7 +56,8 @@ pub const DEFAULT_BODY: &str = r#"{
   "case": {"id": "{case_id}", "number": "{case_number}"},
   "document": {
     "title": "{title}", "direction": "{direction}", "date": "{date}",
-    "file_name": "{file_name}", "content_type": "{content_type}", "content_base64": "{content_base64}"
+    "file_name": "{file_name}", "content_type": "{content_type}", "content_base64": "{content_base64}",
+    "version_of": "{version_of}", "version": "{version}"
   },
   "attachments": "{attachments}",
   "idempotency_key": "{idempotency_key}",

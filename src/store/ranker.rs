@@ -1,0 +1,205 @@
+//! What the ranker keeps and asks: its learned state per organisation, the open cases that
+//! have nothing filed yet, and which candidate cases are closed.
+
+use serde_json::Value;
+use sqlx::Row;
+
+use super::audit::{self, AuditEvent, AuditKind, SYSTEM_ACTOR};
+use super::{Result, Store};
+use crate::domain::now_millis;
+
+/// The one organisation a store serves.
+const SCOPE: &str = "organisation";
+
+/// A stored ranker state as an admin sees its record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RankerRecord {
+    /// The state as JSON, in the form the suggest module writes.
+    pub state: String,
+    pub updated_at: crate::domain::Millis,
+    /// `system` when learning wrote it last, else the admin's id.
+    pub updated_by: String,
+}
+
+impl Store {
+    pub async fn ranker_state(&self) -> Result<Option<RankerRecord>> {
+        let row = sqlx::query("SELECT state, updated_at, updated_by FROM ranker WHERE scope = $1")
+            .bind(SCOPE)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| {
+            Ok(RankerRecord {
+                state: row.try_get("state")?,
+                updated_at: row.try_get("updated_at")?,
+                updated_by: row.try_get("updated_by")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Stores what learning made of the ranker after `updates` filings, unless a state that
+    /// has learnt from more filings is stored already.
+    pub async fn save_ranker_state(&self, state: &str, updates: u64) -> Result<()> {
+        let mut conn = self.pool.acquire().await?;
+        upsert(&mut conn, state, updates, SYSTEM_ACTOR).await
+    }
+
+    /// Stores an admin's override of the ranker with its audit record, in one transaction.
+    pub async fn override_ranker_state(
+        &self,
+        state: &str,
+        updates: u64,
+        admin: &str,
+        details: Value,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        upsert(&mut tx, state, updates, admin).await?;
+        audit::insert(
+            &mut tx,
+            &AuditEvent::new(AuditKind::RankerChanged, admin, details),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Up to `limit` open cases with no filing (that has not failed), newest first.
+    pub async fn fresh_cases(&self, limit: usize) -> Result<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT id FROM cases c WHERE status = 'open' AND NOT EXISTS (
+                 SELECT 1 FROM filings f WHERE f.case_id = c.id AND f.state <> 'failed')
+             ORDER BY opened DESC, updated_at DESC, id LIMIT $1",
+        )
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
+    }
+
+    /// Which of `ids` are closed cases.
+    pub async fn closed_cases(&self, ids: &[String]) -> Result<Vec<String>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT id FROM cases WHERE status = 'closed' AND id IN ({})",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for id in ids {
+            query = query.bind(id);
+        }
+        let rows = query.fetch_all(&self.pool).await?;
+        rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
+    }
+}
+
+async fn upsert(
+    conn: &mut sqlx::SqliteConnection,
+    state: &str,
+    updates: u64,
+    by: &str,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO ranker (scope, state, updates, updated_at, updated_by) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (scope) DO UPDATE SET state = excluded.state, updates = excluded.updates,
+             updated_at = excluded.updated_at, updated_by = excluded.updated_by
+         WHERE ranker.updates <= excluded.updates",
+    )
+    .bind(SCOPE)
+    .bind(state)
+    .bind(i64::try_from(updates).unwrap_or(i64::MAX))
+    .bind(now_millis())
+    .bind(by)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::store::{AuditFilter, NewFiling, test_store};
+
+    async fn add_case(store: &Store, id: &str, status: &str, opened: Option<&str>) {
+        sqlx::query(
+            "INSERT INTO cases (id, connector, number, title, status, opened, search_text, updated_at)
+             VALUES ($1, 'archive', $1, 'Sag', $2, $3, '', 0)",
+        )
+        .bind(id)
+        .bind(status)
+        .bind(opened)
+        .execute(&store.pool)
+        .await
+        .unwrap();
+    }
+
+    async fn file_on(store: &Store, case_id: &str) {
+        let item_id = crate::domain::new_id();
+        sqlx::query(
+            "INSERT INTO items (id, owner, kind, content_type, sha256, size, extracted, original, created_at)
+             VALUES ($1, 'anna', 'document', 'text/plain', $1, 0, '{}', x'', 0)",
+        )
+        .bind(&item_id)
+        .execute(&store.pool)
+        .await
+        .unwrap();
+        store
+            .create_filing(NewFiling {
+                item_id: &item_id,
+                case_id,
+                dedupe_key: format!("{case_id}\n{item_id}"),
+                title: "Notat",
+                attachments: &[],
+                created_by: "anna",
+            })
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_state_learnt_from_fewer_filings_never_replaces_a_newer_one() {
+        let store = test_store().await;
+        assert_eq!(store.ranker_state().await.unwrap(), None);
+        store.save_ranker_state("{\"n\":2}", 2).await.unwrap();
+        store.save_ranker_state("{\"n\":1}", 1).await.unwrap();
+        let record = store.ranker_state().await.unwrap().unwrap();
+        assert_eq!((record.state.as_str(), record.updated_by.as_str()), ("{\"n\":2}", SYSTEM_ACTOR));
+        store.save_ranker_state("{\"n\":2,\"c\":1}", 2).await.unwrap();
+        assert_eq!(store.ranker_state().await.unwrap().unwrap().state, "{\"n\":2,\"c\":1}");
+    }
+
+    #[tokio::test]
+    async fn an_override_is_stored_with_its_audit_record() {
+        let store = test_store().await;
+        store
+            .override_ranker_state("{\"pinned\":true}", 0, "root", json!({"pinned": true}))
+            .await
+            .unwrap();
+        let record = store.ranker_state().await.unwrap().unwrap();
+        assert_eq!(record.updated_by, "root");
+        let events = store.audit_events(AuditFilter::default()).await.unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!((events[0].kind, events[0].actor.as_str()), (AuditKind::RankerChanged, "root"));
+        assert_eq!(events[0].details, json!({"pinned": true}));
+    }
+
+    #[tokio::test]
+    async fn fresh_cases_are_open_without_filings_newest_first() {
+        let store = test_store().await;
+        add_case(&store, "old", "open", Some("2024-01-02")).await;
+        add_case(&store, "new", "open", Some("2025-03-04")).await;
+        add_case(&store, "busy", "open", Some("2025-05-05")).await;
+        add_case(&store, "shut", "closed", Some("2025-06-06")).await;
+        file_on(&store, "busy").await;
+        assert_eq!(store.fresh_cases(5).await.unwrap(), ["new", "old"]);
+        assert_eq!(store.fresh_cases(1).await.unwrap(), ["new"]);
+
+        let ids: Vec<String> = ["old", "shut", "nowhere"].map(String::from).to_vec();
+        assert_eq!(store.closed_cases(&ids).await.unwrap(), ["shut"]);
+        assert!(store.closed_cases(&[]).await.unwrap().is_empty());
+    }
+}

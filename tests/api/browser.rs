@@ -1,0 +1,125 @@
+//! The add-in panes in a real browser: the Node scripts in `tests/browser` drive Debian's
+//! Chromium (with an injected fake `Office`) against this server's pages and API.
+//!
+//! Missing Node.js or Chromium fails the test under `CI=true` and skips it with a note
+//! otherwise. Screenshots of the panes at 320 px go to `<target>/tmp/browser-screenshots/`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::helpers::TestApp;
+
+/// Long enough for every scenario on a slow machine, short enough to end a hung browser.
+const DEADLINE: Duration = Duration::from_secs(300);
+
+fn chromium() -> PathBuf {
+    std::env::var_os("CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"))
+}
+
+fn runs(program: &str, arg: &str) -> bool {
+    Command::new(program)
+        .arg(arg)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+/// Whether the browser tests can run here; `None` with the reason when they cannot.
+fn missing_tools() -> Option<String> {
+    let mut missing = Vec::new();
+    if !runs("node", "--version") || !runs("npm", "--version") {
+        missing.push("Node.js and npm".to_string());
+    }
+    if !chromium().is_file() {
+        missing.push(format!("Chromium ({})", chromium().display()));
+    }
+    (!missing.is_empty()).then(|| missing.join(" and "))
+}
+
+fn project() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
+}
+
+/// `npm ci` once, when the pinned Playwright is not installed yet.
+fn install(project: &Path) {
+    if project.join("node_modules/playwright-core").is_dir() {
+        return;
+    }
+    let output = Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund"])
+        .current_dir(project)
+        .output()
+        .expect("npm runs");
+    assert!(
+        output.status.success(),
+        "npm ci failed in tests/browser:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Runs the scenarios against `base`; returns whether they passed, and what they printed.
+fn run_scenarios(base: &str, token: &str, screenshots: &Path) -> (bool, String) {
+    let project = project();
+    install(&project);
+    let log_dir = tempfile::tempdir().unwrap();
+    let log_path = log_dir.path().join("browser.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut child = Command::new("node")
+        .arg("run.js")
+        .current_dir(&project)
+        .env("JOURNALISER_URL", base)
+        .env("JOURNALISER_TOKEN", token)
+        .env("SCREENSHOT_DIR", screenshots)
+        .env("CHROMIUM", chromium())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("node runs");
+    let started = Instant::now();
+    let mut timed_out = false;
+    let passed = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.success();
+        }
+        if started.elapsed() > DEADLINE {
+            timed_out = true;
+            let _ = child.kill();
+            let _ = child.wait();
+            break false;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut output = std::fs::read_to_string(&log_path).unwrap_or_default();
+    if timed_out {
+        output.push_str(&format!("\nstopped after {} s\n", DEADLINE.as_secs()));
+    }
+    (passed, output)
+}
+
+#[tokio::test]
+async fn the_add_in_panes_work_in_chromium() {
+    if let Some(missing) = missing_tools() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "the browser tests need {missing}; CI must install them"
+        );
+        eprintln!("skipped: the browser tests need {missing}");
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let screenshots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-screenshots");
+    let (base, token) = (app.base.clone(), app.token.clone());
+    let target = screenshots.clone();
+    // The scripts run on a blocking thread while this runtime keeps serving their requests.
+    let (passed, output) =
+        tokio::task::spawn_blocking(move || run_scenarios(&base, &token, &target))
+            .await
+            .unwrap();
+    assert!(passed, "the browser scenarios failed:\n{output}");
+    eprintln!("{output}screenshots in {}", screenshots.display());
+}

@@ -1,0 +1,211 @@
+//! Delivery under faults: 200 filings to two real targets while the fagsystem answers 503 for
+//! a while, the WebDAV server is stopped and started again, and the service is killed twice
+//! mid-delivery. Counted at the targets afterwards: every filing there exactly once.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::process::{Remote, journaliser, output, serve_with};
+use crate::receiver::{self, Receiver};
+use crate::wsgidav::{self, DavServer};
+
+const FILINGS: usize = 200;
+const CASES_PER_TARGET: usize = 5;
+
+/// The running service; killed when dropped, so a failing test leaves no server behind.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start(dir: &Path) -> (Running, String) {
+    let mut command = journaliser(dir);
+    command
+        .env("JOURNALISER_FILING__WORKERS", "4")
+        .env("JOURNALISER_FILING__LEASE_SECS", "3")
+        .env("JOURNALISER_FILING__MAX_ATTEMPTS", "200");
+    let (child, base) = serve_with(command, std::process::Stdio::inherit());
+    (Running(child), base)
+}
+
+/// Filings by state, as the operators' list shows them.
+async fn by_state(admin: &Remote) -> BTreeMap<String, Vec<Value>> {
+    let listed: Value = admin
+        .get("/api/v1/admin/filings?limit=1000")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let mut states: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for filing in listed["filings"].as_array().unwrap() {
+        let state = filing["state"].as_str().unwrap().to_string();
+        states.entry(state).or_default().push(filing.clone());
+    }
+    states
+}
+
+/// Waits until at least `count` filings are filed, for at most two minutes.
+async fn until_filed(admin: &Remote, count: usize) -> usize {
+    let started = Instant::now();
+    loop {
+        let states = by_state(admin).await;
+        let filed = states.get("filed").map_or(0, Vec::len);
+        assert!(
+            !states.contains_key("failed"),
+            "a filing failed: {:#}",
+            json!(states["failed"])
+        );
+        if filed >= count {
+            return filed;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "only {filed} of {count} filings were filed within two minutes"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// SIGKILL: no shutdown, deliveries cut off wherever they are.
+fn kill(server: Running) {
+    drop(server);
+}
+
+#[tokio::test]
+async fn two_hundred_filings_survive_outages_and_two_kills_exactly_once() {
+    let Some(mut dav) = DavServer::start() else {
+        return;
+    };
+    let receiver = Receiver::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dav.root().join("sager")).unwrap();
+    let config = format!(
+        "[[connectors]]\nname = \"fagsystem\"\nkind = \"webhook\"\nurl = \"{}\"\nbearer_token = \"{}\"\n\
+         id_pointer = \"/document/id\"\n\n\
+         [[connectors]]\nname = \"esdh\"\nkind = \"webdav\"\nurl = \"{}sager/\"\n\
+         username = \"{}\"\npassword = \"{}\"\n",
+        receiver.url,
+        receiver::TOKEN,
+        dav.url(),
+        wsgidav::USER,
+        wsgidav::PASSWORD
+    );
+    std::fs::write(dir.path().join("journaliser.toml"), config).unwrap();
+    let mut cases = Vec::new();
+    for (target, prefix) in [("fagsystem", "FAG"), ("esdh", "ESDH")] {
+        let list: Vec<Value> = (1..=CASES_PER_TARGET)
+            .map(|n| {
+                json!({"id": format!("{prefix}-{n}"), "number": format!("00.01.00-G01-{n}-26"),
+                       "title": format!("Sag {n} i {target}")})
+            })
+            .collect();
+        let file = dir.path().join(format!("{target}.json"));
+        std::fs::write(&file, Value::Array(list).to_string()).unwrap();
+        output(
+            journaliser(dir.path())
+                .args(["import", "cases", "--connector", target])
+                .arg(&file),
+        );
+        cases.extend((1..=CASES_PER_TARGET).map(|n| format!("{prefix}-{n}")));
+    }
+    let user = output(journaliser(dir.path()).args(["token", "--user", "anna"]));
+    let root = output(journaliser(dir.path()).args(["token", "--user", "root", "--admin"]));
+
+    // Both targets are out when delivery starts: the fagsystem refuses its next 60 requests,
+    // the WebDAV server is down.
+    receiver.unavailable_for(60);
+    dav.stop();
+
+    let (server, base) = start(dir.path());
+    let remote = Remote::new(&base, user.trim());
+    // The filing ids in the order they were accepted, per case.
+    let mut accepted: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for n in 0..FILINGS {
+        let case = &cases[n % cases.len()];
+        let item = remote
+            .post_item("text/plain", format!("Notat nummer {n} om sagen {case}."))
+            .await;
+        let response = remote
+            .file(json!({"item_id": item["id"], "case_id": case, "title": format!("Notat {n}")}))
+            .await;
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        let filing: Value = response.json().await.unwrap();
+        accepted
+            .entry(case.clone())
+            .or_default()
+            .push(filing["id"].as_str().unwrap().to_string());
+    }
+
+    // First kill, with the fagsystem's filings under way and the WebDAV server still down.
+    let admin = Remote::new(&base, root.trim());
+    until_filed(&admin, 30).await;
+    kill(server);
+    dav.resume();
+
+    // Second kill, with both targets taking documents.
+    let (server, base) = start(dir.path());
+    let admin = Remote::new(&base, root.trim());
+    until_filed(&admin, 120).await;
+    kill(server);
+
+    let (server, base) = start(dir.path());
+    let admin = Remote::new(&base, root.trim());
+    until_filed(&admin, FILINGS).await;
+    let states = by_state(&admin).await;
+    assert_eq!(states.keys().collect::<Vec<_>>(), ["filed"], "{states:#?}");
+    let filed: BTreeMap<String, Value> = states["filed"]
+        .iter()
+        .map(|f| (f["id"].as_str().unwrap().to_string(), f.clone()))
+        .collect();
+    assert_eq!(filed.len(), FILINGS);
+
+    // At the fagsystem: one document per filing, under the id the filing records, and each
+    // case's documents arrived in the order they were accepted.
+    for (case, ids) in accepted.iter().filter(|(case, _)| case.starts_with("FAG")) {
+        assert_eq!(receiver.documents(case), ids.len(), "{case}");
+        let mut previous = 0;
+        for id in ids {
+            let given = filed[id]["target_document_id"].as_str().unwrap();
+            let number: usize = given.trim_start_matches("FS-").parse().unwrap();
+            assert!(
+                number > previous,
+                "{case}: {id} arrived as {given}, before an earlier filing"
+            );
+            previous = number;
+            let body = receiver.document(id).expect("the fagsystem has the document");
+            assert_eq!(body["case"]["id"], case.as_str());
+        }
+    }
+    // Every refusal was answered by a retry.
+    assert!(
+        receiver.deliveries() >= FILINGS / 2 + 60,
+        "the fagsystem was asked {} times",
+        receiver.deliveries()
+    );
+
+    // At the WebDAV server: one file per filing, where the filing says it is.
+    for (case, ids) in accepted.iter().filter(|(case, _)| case.starts_with("ESDH")) {
+        let folder = dav.root().join("sager").join(case);
+        let files: Vec<String> = std::fs::read_dir(&folder)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| !name.starts_with('.'))
+            .collect();
+        assert_eq!(files.len(), ids.len(), "{case}: {files:?}");
+        for id in ids {
+            let given = filed[id]["target_document_id"].as_str().unwrap();
+            let name = given.strip_prefix(&format!("{case}/")).unwrap();
+            assert!(files.iter().any(|f| f == name), "{given} is not in {files:?}");
+        }
+    }
+    kill(server);
+}

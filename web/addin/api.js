@@ -1,0 +1,146 @@
+// Talking to the Journaliser API: the add-in's configuration, the bearer token (Microsoft
+// sign-in through nested app authentication, or the service's own development tokens) and
+// requests whose failures carry their HTTP status.
+
+const TOKEN_KEY = "journaliser.token";
+
+/** A failed request: `status` is 0 when the server could not be reached at all. */
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message || `HTTP ${status}`);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/** No token yet; the pane must ask the user to sign in. */
+export class SignInNeeded extends Error {}
+
+let config = null;
+let msalApp = null;
+let cachedToken = null;
+
+/** `/addin/config.json`, relative to the page; development tokens when it cannot be read. */
+export async function loadConfig() {
+  if (config) return config;
+  try {
+    const response = await fetch(new URL("config.json", document.baseURI), { cache: "no-store" });
+    config = response.ok ? await response.json() : { auth: "dev" };
+  } catch {
+    config = { auth: "dev" };
+  }
+  return config;
+}
+
+export function authMode() {
+  return config?.auth === "entra" ? "entra" : "dev";
+}
+
+/**
+ * A development token handed over in the address (`#token=…`) moves to session storage and
+ * out of the address bar. `fragment.js` does this before Office.js loads, because Office.js
+ * replaces `history.replaceState`; this is the fallback for pages without it.
+ */
+export function takeTokenFromAddress() {
+  const params = new URLSearchParams(location.hash.replace(/^#/, ""));
+  const token = params.get("token");
+  if (!token) return;
+  sessionStorage.setItem(TOKEN_KEY, token);
+  if (typeof history.replaceState === "function") {
+    try {
+      history.replaceState(null, "", location.pathname + location.search);
+      return;
+    } catch {
+      // Fall through: clearing the fragment still hides the token.
+    }
+  }
+  location.hash = "";
+}
+
+export function setDevToken(token) {
+  sessionStorage.setItem(TOKEN_KEY, token.trim());
+  cachedToken = null;
+}
+
+function forgetToken() {
+  cachedToken = null;
+  if (authMode() === "dev") sessionStorage.removeItem(TOKEN_KEY);
+}
+
+function loadScript(src) {
+  return new Promise((resolve, reject) => {
+    const script = document.createElement("script");
+    script.src = new URL(src, document.baseURI).href;
+    script.onload = resolve;
+    script.onerror = () => reject(new Error(`could not load ${src}`));
+    document.head.append(script);
+  });
+}
+
+/**
+ * A token for the API. `interactive` allows a sign-in popup (Microsoft) and is set only when
+ * the user asked to sign in, so that no popup appears unbidden.
+ */
+export async function token({ interactive = false } = {}) {
+  if (cachedToken) return cachedToken;
+  if (authMode() === "dev") {
+    const stored = sessionStorage.getItem(TOKEN_KEY);
+    if (!stored) throw new SignInNeeded();
+    cachedToken = stored;
+    return stored;
+  }
+  if (!window.msal) await loadScript("vendor/msal-browser.min.js");
+  if (!msalApp) {
+    msalApp = await window.msal.createNestablePublicClientApplication({
+      auth: { clientId: config.client_id, authority: config.authority },
+    });
+  }
+  const request = { scopes: config.scopes };
+  try {
+    const account = msalApp.getActiveAccount() ?? msalApp.getAllAccounts()[0];
+    const result = await msalApp.acquireTokenSilent(account ? { ...request, account } : request);
+    cachedToken = result.accessToken;
+  } catch (silentError) {
+    if (!interactive) throw new SignInNeeded(silentError.message);
+    const result = await msalApp.acquireTokenPopup(request);
+    msalApp.setActiveAccount(result.account);
+    cachedToken = result.accessToken;
+  }
+  return cachedToken;
+}
+
+async function request(method, path, { body, contentType } = {}) {
+  const headers = { Authorization: `Bearer ${await token()}`, Accept: "application/json" };
+  if (contentType) headers["Content-Type"] = contentType;
+  let response;
+  try {
+    response = await fetch(new URL(path, location.origin), { method, headers, body });
+  } catch (networkError) {
+    throw new ApiError(0, "network", networkError.message);
+  }
+  const text = await response.text();
+  let json = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    json = null;
+  }
+  if (!response.ok) {
+    if (response.status === 401) forgetToken();
+    throw new ApiError(response.status, json?.code ?? "", json?.message ?? "");
+  }
+  return json;
+}
+
+export const api = {
+  get: (path) => request("GET", path),
+  postJson: (path, value) =>
+    request("POST", path, { body: JSON.stringify(value), contentType: "application/json" }),
+  postBytes: (path, bytes, contentType) => request("POST", path, { body: bytes, contentType }),
+  /** A file from the browser, sent as multipart so the server sees its name too. */
+  postFile: (path, file) => {
+    const form = new FormData();
+    form.append("file", file, file.name);
+    return request("POST", path, { body: form });
+  },
+};
