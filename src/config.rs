@@ -228,6 +228,13 @@ pub struct WebhookConfig {
     pub id_pointer: String,
     /// Longest one request may take.
     pub timeout_secs: u64,
+    /// Mutual TLS: our client certificate (PEM, the chain from ours up) and its private key
+    /// (PEM, not encrypted), both or neither; read at start.
+    pub client_cert_file: PathBuf,
+    pub client_key_file: PathBuf,
+    /// A PEM file of CA certificates trusted for the fagsystem's certificate besides the
+    /// system's; empty for none.
+    pub ca_file: PathBuf,
 }
 
 /// A journal mailbox ("journaliseringspostkasse") that a records system files from: each
@@ -317,6 +324,11 @@ impl ConnectorConfig {
                 }
                 if !c.id_pointer.is_empty() && !c.id_pointer.starts_with('/') {
                     return Err("id_pointer must be empty or start with /".into());
+                }
+                if c.client_cert_file.as_os_str().is_empty()
+                    != c.client_key_file.as_os_str().is_empty()
+                {
+                    return Err("give client_cert_file and client_key_file together".into());
                 }
                 (&c.url, &c.username, &c.password)
             }
@@ -410,6 +422,9 @@ impl Default for WebhookConfig {
             body: String::new(),
             id_pointer: "/id".into(),
             timeout_secs: 60,
+            client_cert_file: PathBuf::new(),
+            client_key_file: PathBuf::new(),
+            ca_file: PathBuf::new(),
         }
     }
 }

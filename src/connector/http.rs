@@ -1,27 +1,49 @@
 //! What the HTTP connectors share: the client, credentials, and one reading of a failed
 //! answer as transient (try again) or permanent (the target's reason).
 
+mod tls;
+
 use std::time::Duration;
 
 use reqwest::{RequestBuilder, Response, StatusCode, Url};
 
 use super::ConnectorError;
 use crate::config::Secret;
+pub(super) use tls::{ClientTls, TlsRefusal};
 
 /// Longest reason kept from a target's answer: enough to read, short enough for a log line.
 const MAX_REASON_CHARS: usize = 300;
+/// Longest the handshake check after a broken-off request may take.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A client for one target. Redirects are not followed: a POST turned into a GET by a
 /// redirect would look delivered without filing anything.
 pub(super) fn client(timeout_secs: u64) -> Result<reqwest::Client, String> {
+    client_with(timeout_secs, ClientTls::default())
+}
+
+/// A client for one target that adds `tls` to the system's TLS settings.
+pub(super) fn client_with(timeout_secs: u64, tls: ClientTls) -> Result<reqwest::Client, String> {
     let timeout = Duration::from_secs(timeout_secs.max(1));
-    reqwest::Client::builder()
+    let builder = reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(10)))
         .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("journaliser/", env!("CARGO_PKG_VERSION")))
+        .user_agent(concat!("journaliser/", env!("CARGO_PKG_VERSION")));
+    tls.apply(builder)
         .build()
-        .map_err(|e| format!("cannot set up the HTTP client: {e}"))
+        .map_err(|e| format!("cannot set up the HTTP client: {}", chain(&e)))
+}
+
+/// An error with its sources, for errors whose own text says little ("builder error").
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut next = error.source();
+    while let Some(source) = next {
+        text.push_str(&format!(": {source}"));
+        next = source.source();
+    }
+    text
 }
 
 /// A target's configured URL: http or https, and without credentials in it, since URLs show
@@ -68,9 +90,17 @@ impl Credentials {
     }
 }
 
-/// A request that got no answer. Only a request that could not be built (a bad header) is
-/// permanent; no connection, a timeout or a broken answer may pass.
+/// A request that got no answer. Only a request that could not be built (a bad header) or a
+/// TLS handshake refused is permanent; no connection, a timeout or a broken answer may pass.
 pub(super) fn send_error(target: &str, error: reqwest::Error) -> ConnectorError {
+    send_error_from(target, "the server", error)
+}
+
+/// As `send_error`, with `peer` naming the other side in a refused handshake's reason.
+pub(super) fn send_error_from(target: &str, peer: &str, error: reqwest::Error) -> ConnectorError {
+    if let Some(refusal) = TlsRefusal::of(&error) {
+        return ConnectorError::Permanent(refusal.describe(target, peer));
+    }
     // Without the URL: some targets carry their key in its query string (`?code=…`), and this
     // message reaches the filing's error, the audit log and the log.
     let permanent = error.is_builder();
@@ -80,6 +110,31 @@ pub(super) fn send_error(target: &str, error: reqwest::Error) -> ConnectorError 
     } else {
         ConnectorError::Transient(message)
     }
+}
+
+/// The refused TLS handshake a request that got no answer met, if any: read from its error,
+/// or, when it broke off on an https connection, asked again. A server that turns down our
+/// client certificate after a TLS 1.3 handshake may close without reading the request, and
+/// then writing a large body fails before its alert is read; a request without a body is
+/// written whole and reads the alert. HEAD files nothing.
+pub(super) async fn handshake_refusal(
+    client: &reqwest::Client,
+    url: &Url,
+    failed: &reqwest::Error,
+) -> Option<TlsRefusal> {
+    if let Some(refusal) = TlsRefusal::of(failed) {
+        return Some(refusal);
+    }
+    if url.scheme() != "https" || failed.is_timeout() || failed.is_builder() {
+        return None;
+    }
+    let probe = client
+        .head(url.clone())
+        .timeout(PROBE_TIMEOUT)
+        .send()
+        .await
+        .err()?;
+    TlsRefusal::of(&probe)
 }
 
 /// A non-success answer, with the target's reason read from its body.

@@ -4,6 +4,10 @@
 //! Exactly once rests on the target: every request carries our idempotency key in the
 //! `Idempotency-Key` header (and the default body), and a target that honours it answers a
 //! repeated request with the document it made the first time.
+//!
+//! A fagsystem that knows its clients by certificate gets ours (mutual TLS); a handshake it
+//! refuses, or a certificate of its own we cannot trust, fails the filing at once: no retry
+//! changes a certificate.
 
 mod template;
 
@@ -12,7 +16,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{StatusCode, Url};
 use serde_json::{Value, json};
 
-use super::http::{self, Credentials};
+use super::http::{self, ClientTls, Credentials};
 use super::naming::{extension, safe_name};
 use super::{BoxFuture, Capabilities, Connector, ConnectorError, FiledDocument, FilingRequest};
 use crate::config::WebhookConfig;
@@ -20,6 +24,8 @@ use crate::domain::filing::AttachmentMode;
 use template::{BodyTemplate, DEFAULT_BODY, Placeholder};
 
 const TARGET: &str = "webhook";
+/// The other side, as a refused handshake's reason names it.
+const PEER: &str = "the fagsystem";
 
 pub struct WebhookConnector {
     url: Url,
@@ -53,9 +59,17 @@ impl WebhookConnector {
             "" => DEFAULT_BODY,
             body => body,
         };
+        let tls = ClientTls::load(
+            &config.client_cert_file,
+            &config.client_key_file,
+            &config.ca_file,
+        )?;
+        if !tls.is_empty() && url.scheme() != "https" {
+            return Err("client_cert_file, client_key_file and ca_file need an https url".into());
+        }
         Ok(WebhookConnector {
             url,
-            client: http::client(config.timeout_secs)?,
+            client: http::client_with(config.timeout_secs, tls)?,
             credentials,
             headers,
             body: BodyTemplate::parse(body)?,
@@ -71,12 +85,10 @@ impl WebhookConnector {
             .headers(self.headers.clone())
             .header("Idempotency-Key", &request.idempotency_key)
             .json(&body);
-        let response = self
-            .credentials
-            .apply(http_request)
-            .send()
-            .await
-            .map_err(|e| http::send_error(TARGET, e))?;
+        let response = match self.credentials.apply(http_request).send().await {
+            Ok(response) => response,
+            Err(error) => return Err(self.send_failure(error).await),
+        };
         let status = response.status();
         if status == StatusCode::CONFLICT {
             // Idempotency-Key semantics: the same key is still being processed. The retry,
@@ -93,7 +105,7 @@ impl WebhookConnector {
         let answer = response
             .bytes()
             .await
-            .map_err(|e| http::send_error(TARGET, e))?;
+            .map_err(|e| http::send_error_from(TARGET, PEER, e))?;
         let id = self.document_id(&answer);
         Ok(match id {
             Some(id) if status != StatusCode::ACCEPTED => FiledDocument::filed(id),
@@ -103,6 +115,14 @@ impl WebhookConnector {
                 FiledDocument::submitted(request.idempotency_key.clone())
             }
         })
+    }
+
+    /// A request that got no answer: permanent if the fagsystem refused our handshake.
+    async fn send_failure(&self, error: reqwest::Error) -> ConnectorError {
+        match http::handshake_refusal(&self.client, &self.url, &error).await {
+            Some(refusal) => ConnectorError::Permanent(refusal.describe(TARGET, PEER)),
+            None => http::send_error_from(TARGET, PEER, error),
+        }
     }
 
     /// The id at the configured pointer: a string, or a number written out.

@@ -25,5 +25,6 @@ mod contract;
 mod faults;
 mod mailin;
 mod mailserver;
+mod mtls;
 mod receiver;
 mod wsgidav;

@@ -186,7 +186,10 @@ export function t(key, params = {}) {
   return text.replace(/\{(\w+)\}/g, (whole, name) => (name in params ? String(params[name]) : whole));
 }
 
+// Never "0 %" or "100 %": a suggestion is neither impossible nor certain.
 export function formatPercent(fraction) {
+  if (fraction < 0.005) return "< 1";
+  if (fraction > 0.995) return "> 99";
   return Math.round(fraction * 100);
 }
 
