@@ -779,6 +779,12 @@ impl Config {
                     "addin.frame_ancestors: {source:?} is not an https:// origin or 'self'"
                 ));
             }
+            if !wildcard_is_narrow(source) {
+                return invalid(format!(
+                    "addin.frame_ancestors: {source:?} is too wide; a wildcard stands only for \
+                     the subdomains of a named domain, as in https://*.office.com"
+                ));
+            }
         }
         let tls = &self.tls;
         if tls.cert_file.as_os_str().is_empty() != tls.key_file.as_os_str().is_empty() {
@@ -846,6 +852,23 @@ fn set_path(tree: &mut toml::Table, key: &str, raw: &str) -> Result<(), String> 
     }
     table.insert(last.clone(), value);
     Ok(())
+}
+
+/// Whether a frame ancestor's wildcard, if it has one, stays inside one named domain: `*.` and
+/// then at least two labels (`https://*.office.com`), never a bare `*` or `*.com`, which would
+/// let any site frame the panes.
+fn wildcard_is_narrow(source: &str) -> bool {
+    let host = source
+        .strip_prefix("https://")
+        .and_then(|rest| rest.split(['/', ':']).next())
+        .unwrap_or_default();
+    if !host.contains('*') {
+        return true;
+    }
+    host.strip_prefix("*.").is_some_and(|domain| {
+        let labels: Vec<&str> = domain.split('.').collect();
+        labels.len() >= 2 && labels.iter().all(|l| !l.is_empty() && !l.contains('*'))
+    })
 }
 
 #[cfg(test)]
@@ -916,6 +939,39 @@ mod tests {
         .unwrap();
         assert_eq!(config.server.bind.port(), 7000);
         assert_eq!(config.server.max_body_bytes, 20);
+    }
+
+    #[test]
+    fn frame_ancestor_wildcards_must_stay_inside_a_named_domain() {
+        let with = |source: &str| {
+            let mut config = Config::default();
+            config.addin.frame_ancestors = vec![source.to_string()];
+            config.validate().map_err(|e| e.to_string())
+        };
+        for wide in [
+            "https://*",
+            "https://*.com",
+            "https://*.dk:443",
+            "https://*.",
+            "https://*..com",
+            "https://a.*.com",
+            "https://*.*.com",
+            "https://*.example.*",
+        ] {
+            let err = with(wide).unwrap_err();
+            assert!(err.contains("too wide"), "{wide}: {err}");
+            assert!(!err.contains('\n'), "{err}");
+        }
+        for narrow in [
+            "https://*.office.com",
+            "https://*.cloud.microsoft",
+            "https://*.kommune.dk:8443",
+            "https://outlook.office.com",
+            "'self'",
+        ] {
+            assert!(with(narrow).is_ok(), "{narrow}: {:?}", with(narrow));
+        }
+        assert!(Config::default().validate().is_ok());
     }
 
     #[test]

@@ -30,12 +30,12 @@ pub mod intake;
 pub mod retention;
 /// Starting and stopping the service: store, index, worker, HTTP server.
 pub mod server;
-/// Keeping the cases of every connector that can list them in the store and index.
-pub mod sync;
 /// Durable state in SQL: cases, items, filings, feedback, the audit log.
 pub mod store;
 /// Ranked case suggestions from the full-text index and rules.
 pub mod suggest;
+/// Keeping the cases of every connector that can list them in the store and index.
+pub mod sync;
 /// Logging and tracing set-up.
 pub mod telemetry;
 /// HTTPS: the certificate, made for localhost or the operator's own, and the TLS listener.

@@ -19,8 +19,8 @@ use crate::extract::Extractor;
 use crate::filing::Worker;
 use crate::intake::Intake;
 use crate::store::Store;
-use crate::sync::CaseSync;
 use crate::suggest::{SearchIndex, Suggester};
+use crate::sync::CaseSync;
 
 /// The parts every command works with, opened from the configuration.
 pub struct Services {

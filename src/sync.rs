@@ -109,6 +109,17 @@ impl CaseSync {
                     continue;
                 }
             };
+            // The same id listed by a second instance is another system's case of that name:
+            // taking it over would send its filings to the wrong records system.
+            if let Some(known) = self.store.case(&case.id).await?
+                && known.connector != connector
+            {
+                sync.rejected.push(format!(
+                    "{id}: the case belongs to the connector {:?}",
+                    known.connector
+                ));
+                continue;
+            }
             if store_case(&self.store, &self.index, &mut case, Parties::Merge).await? {
                 sync.changed += 1;
             }

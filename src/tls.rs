@@ -99,11 +99,21 @@ pub fn ensure_self_signed(dir: &Path) -> anyhow::Result<SelfSigned> {
     }
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let (authority, certificate, key) = make_certificates().context("cannot make a certificate")?;
+    // The certificate goes first and comes back last: after a crash at any point there is
+    // either no certificate, and the next start makes a new set, or one that fits the key.
+    match std::fs::remove_file(&files.certificate) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => {
+            return Err(e)
+                .with_context(|| format!("cannot remove {}", files.certificate.display()));
+        }
+        _ => {}
+    }
     write_private(&files.key, key.as_bytes())?;
-    std::fs::write(&files.certificate, format!("{certificate}{authority}"))
-        .with_context(|| format!("cannot write {}", files.certificate.display()))?;
-    std::fs::write(&files.authority, authority)
-        .with_context(|| format!("cannot write {}", files.authority.display()))?;
+    write_private(&files.authority, authority.as_bytes())?;
+    write_private(
+        &files.certificate,
+        format!("{certificate}{authority}").as_bytes(),
+    )?;
     tracing::info!(authority = %files.authority.display(), "made a local certificate for https://localhost; trust the authority file once (see the README)");
     Ok(files)
 }
@@ -148,17 +158,35 @@ fn make_certificates() -> Result<(String, String, String), rcgen::Error> {
     Ok((authority_pem, server_pem, server_key.serialize_pem()))
 }
 
+/// Writes a file whole or not at all: into a temporary file beside it, readable by the owner
+/// only from its creation, synced, then renamed over the old one.
 fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     use std::io::Write;
+    let failed = || format!("cannot write {}", path.display());
+    let mut name = path.file_name().context("no file name")?.to_os_string();
+    name.push(".tmp");
+    let temporary = path.with_file_name(name);
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    file.write_all(bytes)
-        .with_context(|| format!("cannot write {}", path.display()))
+    let mut file = options.open(&temporary).with_context(failed)?;
+    // A temporary file left by a crash keeps the mode it was made with; make sure of it.
+    #[cfg(unix)]
+    file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .with_context(failed)?;
+    file.write_all(bytes).with_context(failed)?;
+    file.sync_all().with_context(failed)?;
+    drop(file);
+    std::fs::rename(&temporary, path).with_context(failed)?;
+    // The rename itself is kept only once the folder is synced.
+    #[cfg(unix)]
+    if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::File::open(folder)
+            .and_then(|folder| folder.sync_all())
+            .with_context(failed)?;
+    }
+    Ok(())
 }
 
 /// Accepts TCP connections and hands on those that complete a TLS handshake. Handshakes run
@@ -259,5 +287,40 @@ mod tests {
         config.tls.self_signed = true;
         assert!(acceptor(&config).unwrap().is_some());
         assert!(dir.path().join("tls").join(AUTHORITY_FILE).exists());
+    }
+
+    #[test]
+    fn a_set_cut_off_before_its_certificate_is_made_again_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = ensure_self_signed(dir.path()).unwrap();
+        let old_key = std::fs::read(&first.key).unwrap();
+        // A crash after the new key but before the new certificate: no certificate, and a
+        // temporary file left behind, readable by anyone.
+        std::fs::remove_file(&first.certificate).unwrap();
+        let leftover = dir.path().join(format!("{KEY_FILE}.tmp"));
+        std::fs::write(&leftover, "halvt").unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&leftover, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+        let again = ensure_self_signed(dir.path()).unwrap();
+        assert_ne!(std::fs::read(&again.key).unwrap(), old_key, "a new key");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(!names.iter().any(|n| n.ends_with(".tmp")), "{names:?}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&again.key).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "the key is readable by others: {mode:o}");
+        }
+        // The certificate fits the key beside it.
+        let mut config = Config::default();
+        config.tls.cert_file = again.certificate.clone();
+        config.tls.key_file = again.key.clone();
+        assert!(acceptor(&config).unwrap().is_some());
     }
 }

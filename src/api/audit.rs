@@ -105,8 +105,7 @@ pub async fn list(
 }
 
 const TRUNCATED: header::HeaderName = header::HeaderName::from_static("x-journaliser-truncated");
-const NEXT_AFTER: header::HeaderName =
-    header::HeaderName::from_static("x-journaliser-next-after");
+const NEXT_AFTER: header::HeaderName = header::HeaderName::from_static("x-journaliser-next-after");
 
 /// An empty parameter (`?actor=`) counts as not given.
 fn given(param: &Option<String>) -> Option<&str> {

@@ -1,5 +1,5 @@
 //! `POST /api/v1/intents` ("Journalisér ved afsendelse": file this mail on that case once it is
-//! sent) and `GET /api/v1/intents/{reference}`.
+//! sent), `GET /api/v1/intents/{reference}` and `DELETE` of it (the user changed their mind).
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -44,6 +44,24 @@ pub async fn show(
         .filter(|intent| intent.owner == user.id)
         .ok_or(ApiError::NotFound("intent"))?;
     Ok(Json(view(&intent)))
+}
+
+/// 204 once the intent is gone; 409 when the sent copy is already filed (undo the filing at
+/// the target instead); 404 for an intent that is not the user's.
+pub async fn cancel(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(reference): Path<String>,
+) -> ApiResult<StatusCode> {
+    if state.store.cancel_intent(&reference, &user.id).await? {
+        return Ok(StatusCode::NO_CONTENT);
+    }
+    match state.store.intent(&reference).await? {
+        Some(intent) if intent.owner == user.id => Err(ApiError::Conflict(
+            "the sent mail is already filed on the case".into(),
+        )),
+        _ => Err(ApiError::NotFound("intent")),
+    }
 }
 
 fn view(intent: &Intent) -> Value {

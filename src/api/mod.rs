@@ -31,8 +31,8 @@ use crate::auth::Authenticator;
 use crate::extract::Extractor;
 use crate::intake::Intake;
 use crate::store::Store;
-use crate::sync::CaseSync;
 use crate::suggest::{SearchIndex, Suggester};
+use crate::sync::CaseSync;
 
 pub use metrics::Metrics;
 
@@ -77,13 +77,10 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/cases", get(cases::search))
         .route("/cases/{id}", get(cases::show))
         .route("/filings", post(filings::create))
-        .route(
-            "/intents",
-            post(intents::create).layer(crate::web::send_handler_cors(&state.site)),
-        )
+        .route("/intents", post(intents::create))
         .route(
             "/intents/{reference}",
-            get(intents::show).layer(crate::web::send_handler_cors(&state.site)),
+            get(intents::show).delete(intents::cancel),
         )
         .route("/filings/{id}", get(filings::show))
         .route("/admin/filings", get(filings::admin_list))

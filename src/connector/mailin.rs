@@ -114,9 +114,15 @@ impl MailinConnector {
             Some(main) => main.message_id.clone(),
             None => return Err(ConnectorError::Permanent("nothing to send".into())),
         };
+        // A new version goes as a mail of its own, but the document keeps the first mail's
+        // id, as every target answers for a version; the mail itself is found by its own id.
+        let document_id = request
+            .new_version_of
+            .as_ref()
+            .map_or_else(|| main_id.clone(), |earlier| earlier.document_id.clone());
         let Some(readback) = &self.readback else {
             self.send(messages.iter().collect()).await?;
-            return Ok(FiledDocument::submitted(main_id));
+            return Ok(FiledDocument::submitted(document_id));
         };
         // Unable to look, we do not send: a mail sent twice cannot be called back.
         let ids: Vec<String> = messages.iter().map(|m| m.message_id.clone()).collect();
@@ -126,15 +132,15 @@ impl MailinConnector {
             .filter(|m| !there.contains(&m.message_id))
             .collect();
         if missing.is_empty() {
-            return Ok(FiledDocument::filed(main_id));
+            return Ok(FiledDocument::filed(document_id));
         }
         let sent: Vec<String> = missing.iter().map(|m| m.message_id.clone()).collect();
         self.send(missing).await?;
         if self.arrived(readback, sent).await {
-            Ok(FiledDocument::filed(main_id))
+            Ok(FiledDocument::filed(document_id))
         } else {
             tracing::info!(message_id = %main_id, "mail sent but not yet seen in the journal mailbox; submitted");
-            Ok(FiledDocument::submitted(main_id))
+            Ok(FiledDocument::submitted(document_id))
         }
     }
 

@@ -219,7 +219,9 @@ impl Connectors {
 
     /// The instances with their names, sorted by name.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Arc<dyn Connector>)> {
-        self.0.iter().map(|(name, connector)| (name.as_str(), connector))
+        self.0
+            .iter()
+            .map(|(name, connector)| (name.as_str(), connector))
     }
 }
 

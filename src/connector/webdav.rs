@@ -132,8 +132,10 @@ impl WebdavConnector {
                 key: format!("{}-{:02}", request.idempotency_key, attachment.index),
                 props,
             };
-            put.push(self.url(&folder, Some(&upload.name)));
-            if let Err(error) = self.put_once(&folder, &request.case, upload).await {
+            if let Err(error) = self
+                .put_once(&folder, &request.case, upload, &mut put)
+                .await
+            {
                 return Err(self.undo_if_final(error, &put).await);
             }
         }
@@ -149,8 +151,10 @@ impl WebdavConnector {
             key: request.idempotency_key.clone(),
             props,
         };
-        put.push(self.url(&folder, Some(&upload.name)));
-        if let Err(error) = self.put_once(&folder, &request.case, upload).await {
+        if let Err(error) = self
+            .put_once(&folder, &request.case, upload, &mut put)
+            .await
+        {
             return Err(self.undo_if_final(error, &put).await);
         }
         Ok(FiledDocument::filed(document_id))
@@ -204,11 +208,14 @@ impl WebdavConnector {
     }
 
     /// Puts a resource unless it is there, then describes it, the key among its properties.
+    /// Its URL joins `ours` once the resource there is known to be ours, so that undoing a
+    /// refused filing never removes another filing's document.
     async fn put_once(
         &self,
         folder: &str,
         case: &Case,
         upload: Upload<'_>,
+        ours: &mut Vec<Url>,
     ) -> Result<(), ConnectorError> {
         let url = self.url(folder, Some(&upload.name));
         let put = || {
@@ -227,9 +234,11 @@ impl WebdavConnector {
             response = self.send(put()).await?;
         }
         match response.status() {
-            status if status.is_success() => {}
+            status if status.is_success() => ours.push(url.clone()),
             StatusCode::PRECONDITION_FAILED => {
-                if self.already_complete(&url, &upload).await? {
+                let complete = self.already_complete(&url, &upload).await?;
+                ours.push(url.clone());
+                if complete {
                     return Ok(());
                 }
             }
@@ -242,7 +251,9 @@ impl WebdavConnector {
 
     /// After a 412: whether the resource there is our complete upload. One that an earlier
     /// attempt put without its properties is complete when its length is ours; a shorter one
-    /// (an upload cut off) is ours to remove, and the next attempt puts it again.
+    /// (an upload cut off) is ours to remove, and the next attempt puts it again. One that
+    /// carries another filing's key is that filing's (two filings given the same version
+    /// number): it is neither taken nor removed, and the filing is refused.
     async fn already_complete(
         &self,
         url: &Url,
@@ -256,8 +267,15 @@ impl WebdavConnector {
             .ok_or_else(|| {
                 ConnectorError::Transient(format!("{TARGET}: {url} was there and is gone"))
             })?;
-        if found.ours("idempotency-key") == Some(upload.key.as_str()) {
-            return Ok(true);
+        match found.ours("idempotency-key") {
+            Some(key) if key == upload.key => return Ok(true),
+            Some(_) => {
+                return Err(ConnectorError::Permanent(format!(
+                    "{TARGET}: {} is already another filing's document; it is left as it is",
+                    upload.name
+                )));
+            }
+            None => {}
         }
         if found.content_length() == Some(upload.content.len() as u64) {
             return Ok(false);

@@ -60,6 +60,9 @@ pub struct Filing {
     pub state: FilingState,
     pub attempts: u32,
     pub next_attempt_at: Option<Millis>,
+    /// Until when the worker that claimed it holds it. Each claim sets a new time, so it also
+    /// tells one claim from the next when settling.
+    pub lease_until: Option<Millis>,
     pub last_error: Option<String>,
     pub target_document_id: Option<String>,
     pub created_by: String,

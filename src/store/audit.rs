@@ -161,10 +161,12 @@ impl Store {
 
     /// When the event `id` was recorded, if there is such an event.
     pub async fn audit_event_time(&self, id: &str) -> Result<Option<Millis>> {
-        Ok(sqlx::query_scalar("SELECT at FROM audit_events WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT at FROM audit_events WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
     }
 
     async fn matching_events(&self, filter: AuditFilter, limit: i64) -> Result<Vec<AuditEvent>> {
@@ -277,7 +279,7 @@ mod tests {
 
     use super::*;
     use crate::domain::filing::{Filing, FilingState};
-    use crate::store::{NewFiling, test_store};
+    use crate::store::{FilingOptions, NewFiling, test_store};
 
     fn event(kind: AuditKind, actor: &str, at: Millis, case_id: &str) -> AuditEvent {
         let mut event = AuditEvent::new(kind, actor, json!({"note": at}));
@@ -450,14 +452,17 @@ mod tests {
 
     async fn file(store: &Store, item_id: &str, user: &str) -> (Filing, bool) {
         let created = store
-            .create_filing(NewFiling {
-                item_id,
-                case_id: "A",
-                dedupe_key: "A\nsha256:same".into(),
-                title: "Notat",
-                attachments: &[],
-                created_by: user,
-            })
+            .create_filing_with(
+                NewFiling {
+                    item_id,
+                    case_id: "A",
+                    dedupe_key: "A\nsha256:same".into(),
+                    title: "Notat",
+                    attachments: &[],
+                    created_by: user,
+                },
+                &FilingOptions::default(),
+            )
             .await
             .unwrap();
         (created.filing, created.created)

@@ -38,14 +38,9 @@ pub struct FilingCreated {
 
 impl Store {
     /// Commits a filing to the outbox together with the feedback it carries (which suggestions
-    /// the user was shown and which case they chose), or returns the earlier filing of the
-    /// same thing on the same case. Either way the audit log records it in the same transaction.
-    pub async fn create_filing(&self, new: NewFiling<'_>) -> Result<FilingCreated> {
-        self.create_filing_with(new, &FilingOptions::default())
-            .await
-    }
-
-    /// `create_filing`, made by a rule instead of a person, or as a new version of a document.
+    /// the user was shown and which case they chose, or the rule that chose), or returns the
+    /// earlier filing of the same thing on the same case. Either way the audit log records it
+    /// in the same transaction. A new version is numbered in the same statement.
     pub async fn create_filing_with(
         &self,
         new: NewFiling<'_>,
@@ -74,7 +69,13 @@ impl Store {
         .bind(new.created_by)
         .bind(options.version_of.as_deref())
         .execute(&mut *tx)
-        .await?
+        .await
+        .map_err(|e| match e {
+            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(
+                "another live filing already has this version number of the document".into(),
+            ),
+            other => other.into(),
+        })?
         .rows_affected()
             == 1;
         let shown: Option<String> = sqlx::query_scalar(
@@ -266,9 +267,11 @@ impl Store {
     /// Reserves the next due filing for one delivery attempt. The lease keeps other workers
     /// away; if this worker dies, the lease runs out and the filing is claimed again.
     ///
-    /// Only the oldest queued filing of each case can be claimed, so a case's documents reach
-    /// the target in the order they were accepted, and never two of them at once. A failed
-    /// filing no longer holds its case up.
+    /// Only the oldest queued filing of each case can be claimed, and none while another of
+    /// the case is in flight (a requeued older filing waits for a newer one under way), so a
+    /// case's documents reach the target in the order they were accepted, never two at once.
+    /// A failed filing no longer holds its case up; one waiting to be retried does, for as long
+    /// as its retry budget lasts.
     pub async fn claim_due_filing(&self, now: Millis, lease_ms: i64) -> Result<Option<Filing>> {
         let row = sqlx::query(
             "UPDATE filings SET lease_until = $1, attempts = attempts + 1, updated_at = $2
@@ -277,9 +280,10 @@ impl Store {
                            AND (f.lease_until IS NULL OR f.lease_until < $2)
                            AND NOT EXISTS (
                                SELECT 1 FROM filings e
-                               WHERE e.case_id = f.case_id AND e.state = 'queued'
+                               WHERE e.case_id = f.case_id AND e.state = 'queued' AND e.id <> f.id
                                  AND (e.created_at < f.created_at
-                                      OR (e.created_at = f.created_at AND e.id < f.id)))
+                                      OR (e.created_at = f.created_at AND e.id < f.id)
+                                      OR e.lease_until >= $2))
                          ORDER BY f.next_attempt_at, f.created_at LIMIT 1)
                AND state = 'queued' AND (lease_until IS NULL OR lease_until < $2)
              RETURNING *",
@@ -292,9 +296,10 @@ impl Store {
     }
 
     // The delivery worker's outcomes below settle one claim (`claimed`, as returned by
-    // `claim_due_filing`). They are recorded as the system's doing, and only while the claim is
-    // still the filing's latest: a report for a filing settled meanwhile, or claimed again by
-    // another worker after this one's lease ran out, changes and records nothing.
+    // `claim_due_filing`, whose lease time identifies it). They are recorded as the system's
+    // doing, and only while that claim is still the filing's latest: a report for a filing
+    // settled meanwhile, or claimed again after this worker's lease ran out (even after a
+    // failure and an admin's requeue in between), changes and records nothing.
 
     /// Marks a filing delivered. `confirmed` is false when the target only took it in without
     /// confirming it is filed; the audit log records which.
@@ -309,14 +314,14 @@ impl Store {
         let row = sqlx::query(
             "UPDATE filings SET state = 'filed', target_document_id = $2, filed_at = $3, updated_at = $3,
                 lease_until = NULL, next_attempt_at = NULL, last_error = NULL, confirmed = $4
-             WHERE id = $1 AND state = 'queued' AND attempts = $5
+             WHERE id = $1 AND state = 'queued' AND lease_until = $5
              RETURNING *",
         )
         .bind(&claimed.id)
         .bind(target_document_id)
         .bind(now)
         .bind(i64::from(confirmed))
-        .bind(i64::from(claimed.attempts))
+        .bind(claimed.lease_until)
         .fetch_optional(&mut *tx)
         .await?;
         if let Some(row) = row {
@@ -341,14 +346,14 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
             "UPDATE filings SET last_error = $2, next_attempt_at = $3, lease_until = NULL, updated_at = $4
-             WHERE id = $1 AND state = 'queued' AND attempts = $5
+             WHERE id = $1 AND state = 'queued' AND lease_until = $5
              RETURNING *",
         )
         .bind(&claimed.id)
         .bind(error)
         .bind(next_attempt_at)
         .bind(now_millis())
-        .bind(i64::from(claimed.attempts))
+        .bind(claimed.lease_until)
         .fetch_optional(&mut *tx)
         .await?;
         if let Some(row) = row {
@@ -371,13 +376,13 @@ impl Store {
         let row = sqlx::query(
             "UPDATE filings SET state = 'failed', last_error = $2, next_attempt_at = NULL, lease_until = NULL,
                 updated_at = $3
-             WHERE id = $1 AND state = 'queued' AND attempts = $4
+             WHERE id = $1 AND state = 'queued' AND lease_until = $4
              RETURNING *",
         )
         .bind(&claimed.id)
         .bind(error)
         .bind(now_millis())
-        .bind(i64::from(claimed.attempts))
+        .bind(claimed.lease_until)
         .fetch_optional(&mut *tx)
         .await?;
         if let Some(row) = row {
@@ -450,6 +455,7 @@ fn filing_from_row(row: &SqliteRow) -> Result<Filing> {
             .ok_or_else(|| StoreError::Corrupt(format!("filing state {state}")))?,
         attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
         next_attempt_at: row.try_get("next_attempt_at")?,
+        lease_until: row.try_get("lease_until")?,
         last_error: row.try_get("last_error")?,
         target_document_id: row.try_get("target_document_id")?,
         created_by: row.try_get("created_by")?,
@@ -491,14 +497,17 @@ mod tests {
         .await
         .unwrap();
         store
-            .create_filing(NewFiling {
-                item_id: &item,
-                case_id,
-                dedupe_key: format!("{case_id}\n{name}"),
-                title: name,
-                attachments: &[],
-                created_by: "anna",
-            })
+            .create_filing_with(
+                NewFiling {
+                    item_id: &item,
+                    case_id,
+                    dedupe_key: format!("{case_id}\n{name}"),
+                    title: name,
+                    attachments: &[],
+                    created_by: "anna",
+                },
+                &FilingOptions::default(),
+            )
             .await
             .unwrap()
             .filing
@@ -526,7 +535,10 @@ mod tests {
         assert!(claim(&store).await.is_none());
 
         // a1 must be retried later: a2 still waits for it.
-        store.schedule_retry(&first, "nede", now_millis()).await.unwrap();
+        store
+            .schedule_retry(&first, "nede", now_millis())
+            .await
+            .unwrap();
         let again = claim(&store).await.unwrap();
         assert_eq!(again.id, a1);
         store.mark_filed(&again, "doc-1", true).await.unwrap();
@@ -551,7 +563,11 @@ mod tests {
         case(&store, "A").await;
         let id = queue(&store, "A", "a1").await;
         // A lease of zero runs out at once, as when a worker stalls past its lease.
-        let stale = store.claim_due_filing(now_millis(), 0).await.unwrap().unwrap();
+        let stale = store
+            .claim_due_filing(now_millis(), 0)
+            .await
+            .unwrap()
+            .unwrap();
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         let current = claim(&store).await.unwrap();
         assert_eq!(current.id, id);
@@ -567,5 +583,101 @@ mod tests {
         let filed = store.filing(&id).await.unwrap().unwrap();
         assert_eq!(filed.state, FilingState::Filed);
         assert_eq!(filed.target_document_id.as_deref(), Some("doc-1"));
+    }
+
+    #[tokio::test]
+    async fn a_requeued_filing_waits_for_a_newer_one_in_flight() {
+        let store = test_store().await;
+        case(&store, "A").await;
+        let a1 = queue(&store, "A", "a1").await;
+        let a2 = queue(&store, "A", "a2").await;
+        let first = claim(&store).await.unwrap();
+        store.mark_failed(&first, "afvist").await.unwrap();
+        let second = claim(&store).await.unwrap();
+        assert_eq!(second.id, a2);
+
+        store.requeue_failed(&a1, "root").await.unwrap().unwrap();
+        assert!(
+            claim(&store).await.is_none(),
+            "a1 must not go while a2 is being delivered"
+        );
+        store.mark_filed(&second, "doc-2", true).await.unwrap();
+        assert_eq!(claim(&store).await.unwrap().id, a1);
+    }
+
+    #[tokio::test]
+    async fn a_stalled_claim_cannot_settle_the_claim_after_a_requeue() {
+        let store = test_store().await;
+        case(&store, "A").await;
+        let id = queue(&store, "A", "a1").await;
+        // Claimed, then stalled past its lease; meanwhile another worker fails it, an admin
+        // requeues it and it is claimed again: with the same attempt number as the stalled one.
+        let stalled = store
+            .claim_due_filing(now_millis(), 0)
+            .await
+            .unwrap()
+            .unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        let other = claim(&store).await.unwrap();
+        store.mark_failed(&other, "afvist").await.unwrap();
+        store.requeue_failed(&id, "root").await.unwrap().unwrap();
+        let current = claim(&store).await.unwrap();
+        assert_eq!(current.attempts, stalled.attempts);
+
+        store.mark_filed(&stalled, "doc-stale", true).await.unwrap();
+        let unchanged = store.filing(&id).await.unwrap().unwrap();
+        assert_eq!(unchanged.state, FilingState::Queued);
+        store.mark_filed(&current, "doc-1", true).await.unwrap();
+        let filed = store.filing(&id).await.unwrap().unwrap();
+        assert_eq!(filed.target_document_id.as_deref(), Some("doc-1"));
+    }
+
+    #[tokio::test]
+    async fn two_live_filings_are_never_the_same_version_of_a_document() {
+        let store = test_store().await;
+        case(&store, "A").await;
+        let version = async |name: &str| {
+            let item = new_id();
+            sqlx::query(
+                "INSERT INTO items (id, owner, kind, content_type, sha256, size, extracted, original, created_at)
+                 VALUES ($1, 'anna', 'document', 'text/plain', $2, 0, '{}', x'', 0)",
+            )
+            .bind(&item)
+            .bind(name)
+            .execute(&store.pool)
+            .await
+            .unwrap();
+            let options = FilingOptions {
+                version_of: Some("doc-1".into()),
+                ..FilingOptions::default()
+            };
+            let new = NewFiling {
+                item_id: &item,
+                case_id: "A",
+                dedupe_key: format!("A\n{name}"),
+                title: name,
+                attachments: &[],
+                created_by: "anna",
+            };
+            store
+                .create_filing_with(new, &options)
+                .await
+                .unwrap()
+                .filing
+        };
+        let first = version("v-a").await;
+        assert_eq!(first.version, 2);
+        sqlx::query("UPDATE filings SET state = 'failed' WHERE id = $1")
+            .bind(&first.id)
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        // The failed one's number is given out again; bringing it back would make two.
+        assert_eq!(version("v-b").await.version, 2);
+        let requeued = store.requeue_failed(&first.id, "admin").await;
+        assert!(
+            matches!(requeued, Err(StoreError::Conflict(_))),
+            "{requeued:?}"
+        );
     }
 }

@@ -70,6 +70,20 @@ impl Store {
         row.as_ref().map(intent_from_row).transpose()
     }
 
+    /// Removes an open intent of `owner`, so that the sent copy is not filed after all; false
+    /// when there is no such open intent (another user's, unknown, or already fulfilled).
+    pub async fn cancel_intent(&self, reference: &str, owner: &str) -> Result<bool> {
+        let removed = sqlx::query(
+            "DELETE FROM send_intents WHERE reference = $1 AND owner = $2 AND state = 'open'",
+        )
+        .bind(reference)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(removed == 1)
+    }
+
     /// Marks an open intent fulfilled by `filing_id`; false if it was not open (any more).
     pub async fn fulfil_intent(&self, reference: &str, filing_id: &str) -> Result<bool> {
         let changed = sqlx::query(

@@ -51,6 +51,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         8,
         include_str!("../../migrations/sqlite/0008_delivery_order.sql"),
     ),
+    (
+        9,
+        include_str!("../../migrations/sqlite/0009_unique_versions.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

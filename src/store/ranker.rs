@@ -122,7 +122,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::store::{AuditFilter, NewFiling, test_store};
+    use crate::store::{AuditFilter, FilingOptions, NewFiling, test_store};
 
     async fn add_case(store: &Store, id: &str, status: &str, opened: Option<&str>) {
         sqlx::query(
@@ -148,14 +148,17 @@ mod tests {
         .await
         .unwrap();
         store
-            .create_filing(NewFiling {
-                item_id: &item_id,
-                case_id,
-                dedupe_key: format!("{case_id}\n{item_id}"),
-                title: "Notat",
-                attachments: &[],
-                created_by: "anna",
-            })
+            .create_filing_with(
+                NewFiling {
+                    item_id: &item_id,
+                    case_id,
+                    dedupe_key: format!("{case_id}\n{item_id}"),
+                    title: "Notat",
+                    attachments: &[],
+                    created_by: "anna",
+                },
+                &FilingOptions::default(),
+            )
             .await
             .unwrap();
     }

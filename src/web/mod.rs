@@ -14,12 +14,11 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{FromRef, Path, Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
-use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::api::error::ApiError;
 use crate::config::Config;
@@ -194,10 +193,6 @@ where
         .route("/addin/config.json", get(sign_in_settings))
         .route("/addin/manifest/{name}", get(manifest))
         .route("/addin/{*path}", get(file))
-        .route(
-            "/.well-known/microsoft-officeaddins-allowed.json",
-            get(allowed_scripts),
-        )
 }
 
 async fn index(State(site): State<Arc<Site>>, headers: HeaderMap) -> Response {
@@ -282,38 +277,6 @@ async fn manifest(State(site): State<Arc<Site>>, Path(name): Path<String>) -> Re
         REVALIDATE,
         Body::from(text.clone()),
     )
-}
-
-/// Classic Outlook on Windows runs the send handler as a bare script; it may call the service
-/// only if the service lists that script here.
-async fn allowed_scripts(State(site): State<Arc<Site>>) -> Response {
-    let Some(base) = site.public_url() else {
-        return ApiError::NotFound("allow-list (set addin.public_url)").into_response();
-    };
-    let body = json!({"allowed": [format!("{}/addin/launchevent.js", base.as_str())]});
-    page(
-        &site,
-        StatusCode::OK,
-        "application/json",
-        REVALIDATE,
-        Body::from(body.to_string()),
-    )
-}
-
-/// Cross-origin access for the routes the send handler calls. Classic Outlook on Windows runs
-/// it as a bare script (allowed by the list above); only the service's own public origin is
-/// let in, with a bearer token and never with cookies.
-pub fn send_handler_cors(site: &Site) -> CorsLayer {
-    let origins: Vec<HeaderValue> = site
-        .public_url()
-        .and_then(|url| HeaderValue::from_str(url.as_str()).ok())
-        .into_iter()
-        .collect();
-    CorsLayer::new()
-        .allow_origin(AllowOrigin::list(origins))
-        .allow_methods([Method::GET, Method::POST])
-        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
-        .max_age(std::time::Duration::from_secs(600))
 }
 
 /// Outermost layer: every answer that did not set its own policy (everything but the add-in

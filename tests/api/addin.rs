@@ -1,11 +1,10 @@
 //! The add-in side of the service over HTTP: pane files with their types, lifetimes and
-//! framing policy, the sign-in settings, the manifests for the configured address, the
-//! allow-list for the send handler, and CORS for it.
+//! framing policy, the sign-in settings, and the manifests for the configured address.
 
 use reqwest::StatusCode;
 use reqwest::header::{
-    ACCESS_CONTROL_ALLOW_ORIGIN, CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, ETAG,
-    IF_NONE_MATCH, LOCATION, ORIGIN, X_FRAME_OPTIONS,
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, ETAG, IF_NONE_MATCH, LOCATION,
+    X_FRAME_OPTIONS,
 };
 use serde_json::{Value, json};
 
@@ -232,16 +231,6 @@ async fn the_served_manifests_are_those_the_manifest_command_writes() {
         .unwrap();
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("https://"));
-
-    let allowed: Value = anonymous(&app, "/.well-known/microsoft-officeaddins-allowed.json")
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(
-        allowed,
-        json!({"allowed": [format!("{PUBLIC}/addin/launchevent.js")]})
-    );
 }
 
 #[tokio::test]
@@ -257,35 +246,4 @@ async fn without_an_https_address_no_manifests_are_served() {
             .contains("addin.public_url"),
         "{body}"
     );
-}
-
-#[tokio::test]
-async fn the_send_handler_may_call_the_intents_from_the_services_own_origin_only() {
-    let app = TestApp::spawn_with(|config| config.addin.public_url = PUBLIC.into()).await;
-    let preflight = |origin: &'static str| {
-        app.client
-            .request(reqwest::Method::OPTIONS, app.url("/api/v1/intents"))
-            .header(ORIGIN, origin)
-            .header("Access-Control-Request-Method", "POST")
-            .header(
-                "Access-Control-Request-Headers",
-                "authorization, content-type",
-            )
-            .send()
-    };
-    let ours = preflight(PUBLIC).await.unwrap();
-    assert!(ours.status().is_success(), "{}", ours.status());
-    assert_eq!(header(&ours, ACCESS_CONTROL_ALLOW_ORIGIN), PUBLIC);
-    let theirs = preflight("https://elsewhere.example").await.unwrap();
-    assert!(theirs.headers().get(ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
-    // Other routes answer no preflight at all.
-    let items = app
-        .client
-        .request(reqwest::Method::OPTIONS, app.url("/api/v1/items"))
-        .header(ORIGIN, PUBLIC)
-        .header("Access-Control-Request-Method", "POST")
-        .send()
-        .await
-        .unwrap();
-    assert!(items.headers().get(ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
 }

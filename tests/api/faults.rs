@@ -181,7 +181,9 @@ async fn two_hundred_filings_survive_outages_and_two_kills_exactly_once() {
                 "{case}: {id} arrived as {given}, before an earlier filing"
             );
             previous = number;
-            let body = receiver.document(id).expect("the fagsystem has the document");
+            let body = receiver
+                .document(id)
+                .expect("the fagsystem has the document");
             assert_eq!(body["case"]["id"], case.as_str());
         }
     }
@@ -204,7 +206,10 @@ async fn two_hundred_filings_survive_outages_and_two_kills_exactly_once() {
         for id in ids {
             let given = filed[id]["target_document_id"].as_str().unwrap();
             let name = given.strip_prefix(&format!("{case}/")).unwrap();
-            assert!(files.iter().any(|f| f == name), "{given} is not in {files:?}");
+            assert!(
+                files.iter().any(|f| f == name),
+                "{given} is not in {files:?}"
+            );
         }
     }
     kill(server);

@@ -34,12 +34,16 @@ async fn a_real_mail_is_suggested_filed_once_and_its_reply_follows_the_thread() 
     assert!(reason_codes(first).contains(&"text".to_string()));
     let confidence = first["confidence"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&confidence));
+    // The reason that counted most comes first, in Danish, with its English beside it.
+    let reason = &first["reasons"][0];
+    assert_eq!(reason["code"], "text", "{first:#}");
     assert!(
-        first["reasons"][0]["text"]
-            .as_str()
-            .unwrap()
-            .contains("ligner"),
-        "Danish reason first"
+        reason["text"].as_str().unwrap().starts_with("Teksten"),
+        "Danish reason first: {first:#}"
+    );
+    assert!(
+        reason["text_en"].as_str().unwrap().starts_with("The text"),
+        "{first:#}"
     );
 
     // File it: the picture inline with the mail, the letter as a document of its own.

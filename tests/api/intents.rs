@@ -216,3 +216,60 @@ async fn an_intent_needs_a_case_the_user_may_see() {
         .unwrap();
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn a_cancelled_intent_files_nothing_and_only_its_owner_may_cancel_it() {
+    let app = TestApp::spawn().await;
+    let recorded: Value = record(&app, &app.token, json!({"case_id": CASE}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let reference = recorded["reference"].as_str().unwrap();
+    let cancel = |token: String, reference: String| {
+        let app = &app;
+        async move {
+            app.client
+                .delete(app.url(&format!("/api/v1/intents/{reference}")))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    let other = app.token_for("bo", &[]);
+    assert_eq!(
+        cancel(other, reference.into()).await,
+        StatusCode::NOT_FOUND,
+        "not bo's to cancel"
+    );
+    assert_eq!(
+        cancel(app.token.clone(), reference.into()).await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        intent(&app, &app.token, reference).await.status(),
+        StatusCode::NOT_FOUND
+    );
+
+    // The sent copy still carries the reference: it is an ordinary upload now.
+    let item = app
+        .post_mail(sent_mail(reference, "cancelled-1@vejstrand.example"))
+        .await;
+    assert_eq!(item["filings"], json!([]), "{item:#}");
+
+    // A fulfilled intent cannot be cancelled any more.
+    let recorded: Value = record(&app, &app.token, json!({"case_id": CASE}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let reference = recorded["reference"].as_str().unwrap();
+    app.post_mail(sent_mail(reference, "fulfilled-1@vejstrand.example"))
+        .await;
+    assert_eq!(
+        cancel(app.token.clone(), reference.into()).await,
+        StatusCode::CONFLICT
+    );
+}

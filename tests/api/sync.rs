@@ -99,9 +99,7 @@ async fn an_admin_sync_brings_in_new_and_changed_cases_only() {
     assert_eq!(renamed["kle"], "27.60.04", "kept: the listing left it out");
     let outsider = app.token_for("bo", &["teknik"]);
     assert!(
-        case_titles(&app, &outsider, "el-kørestol")
-            .await
-            .is_empty(),
+        case_titles(&app, &outsider, "el-kørestol").await.is_empty(),
         "the listing named no groups; the case stays restricted"
     );
 
@@ -118,4 +116,59 @@ async fn an_admin_sync_brings_in_new_and_changed_cases_only() {
     let events = audit["events"].as_array().unwrap();
     assert_eq!(events.len(), 2);
     assert_eq!(events[0]["actor"], "root");
+}
+
+#[tokio::test]
+async fn a_case_listed_by_a_second_connector_is_not_taken_over() {
+    use journaliser::config::{ArchiveInstanceConfig, ConnectorConfig};
+    let share = tempfile::tempdir().unwrap();
+    let root = share.path().to_path_buf();
+    let app = TestApp::spawn_with(|config| {
+        config
+            .connectors
+            .push(ConnectorConfig::Archive(ArchiveInstanceConfig {
+                name: "overfoersel".into(),
+                root,
+            }));
+    })
+    .await;
+    // The share has a case of its own and one with the id of a demo case in the archive.
+    std::fs::create_dir_all(share.path().join("Skurvogn ved havnen")).unwrap();
+    let clash = share.path().join("VK-2026-0007");
+    std::fs::create_dir_all(&clash).unwrap();
+    std::fs::write(
+        clash.join("case.json"),
+        json!({"id": "VK-2026-0007", "number": "99.99.99-A00-1-26", "title": "Noget andet"})
+            .to_string(),
+    )
+    .unwrap();
+
+    let response = sync(&app, &app.admin_token).await;
+    let report: Value = response.json().await.unwrap();
+    let share_report = report["connectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["connector"] == "overfoersel")
+        .cloned()
+        .unwrap();
+    assert_eq!(share_report["listed"], 2, "{share_report}");
+    assert_eq!(share_report["changed"], 1, "{share_report}");
+    let rejected = share_report["rejected"].as_array().unwrap();
+    assert_eq!(rejected.len(), 1, "{share_report}");
+    assert!(
+        rejected[0].as_str().unwrap().contains("archive"),
+        "{share_report}"
+    );
+    let kept: Value = app
+        .get("/api/v1/cases/VK-2026-0007", &app.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(kept["title"], "Byggetilladelse til carport, Skovvej 12");
+    assert_eq!(
+        case_titles(&app, &app.token, "Skurvogn").await,
+        ["Skurvogn ved havnen"]
+    );
 }

@@ -3,7 +3,7 @@
 
 use journaliser::config::{WebdavConfig, WebhookConfig};
 use journaliser::connector::{
-    ArchiveConnector, Connector, NewVersion, WebdavConnector, WebhookConnector,
+    ArchiveConnector, Connector, ConnectorError, NewVersion, WebdavConnector, WebhookConnector,
 };
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -184,6 +184,58 @@ async fn webdav_keeps_versions_under_the_document_id() {
         names.iter().any(|n| n.ends_with("_version-1.v2.eml")),
         "{names:?}"
     );
+}
+
+/// Two live filings given the same version number (a failed one brought back) must not
+/// share one file: the second is refused, and the first one's file stays as it was.
+#[tokio::test]
+async fn webdav_refuses_a_version_file_that_is_another_filings() {
+    let Some(server) = DavServer::start() else {
+        return;
+    };
+    std::fs::create_dir(server.root().join("sager")).unwrap();
+    let connector = WebdavConnector::new(&WebdavConfig {
+        name: "dokumenter".into(),
+        url: format!("{}sager/", server.url()),
+        username: wsgidav::USER.into(),
+        password: serde_json::from_value(json!(wsgidav::PASSWORD)).unwrap(),
+        timeout_secs: 10,
+    })
+    .unwrap();
+    let byg = case("VK-2026-0009");
+    let first = connector.file(request("dobbelt-1", &byg)).await.unwrap();
+    let as_version = |key: &str, text: &str| {
+        let mut version = request(key, &byg);
+        version.content = format!("Subject: Carport\r\n\r\n{text}\r\n").into_bytes();
+        version.new_version_of = Some(NewVersion {
+            document_id: first.document_id.clone(),
+            version: 2,
+        });
+        version
+    };
+    connector
+        .file(as_version("dobbelt-2", "Rettelse nr. 1."))
+        .await
+        .unwrap();
+    let folder = server.root().join("sager").join(&byg.id);
+    let version_file = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with(".v2.eml"))
+        .expect("the version file");
+    let before = std::fs::read(&version_file).unwrap();
+
+    // Same length as well, so only the key tells the two apart.
+    let clash = connector
+        .file(as_version("dobbelt-3", "Rettelse nr. 2."))
+        .await;
+    match clash {
+        Err(ConnectorError::Permanent(message)) => {
+            assert!(message.contains("another filing"), "{message}")
+        }
+        other => panic!("a foreign version file was taken: {other:?}"),
+    }
+    assert_eq!(std::fs::read(&version_file).unwrap(), before);
 }
 
 #[tokio::test]

@@ -134,6 +134,7 @@ async function request(method, path, { body, contentType } = {}) {
 
 export const api = {
   get: (path) => request("GET", path),
+  delete: (path) => request("DELETE", path),
   postJson: (path, value) =>
     request("POST", path, { body: JSON.stringify(value), contentType: "application/json" }),
   postBytes: (path, bytes, contentType) => request("POST", path, { body: bytes, contentType }),

@@ -226,13 +226,21 @@ async function recordIntent(item, order) {
 function showIntent(item, stored) {
   const text = t("intentRecorded", { case: stored.case_label ?? stored.case_id });
   const undo = h("fluent-button", { appearance: "secondary", id: "undo-intent" }, t("intentUndo"));
-  undo.addEventListener("click", () => undoIntent(item));
+  undo.addEventListener("click", () => undoIntent(item, stored.reference));
   notice().replaceChildren(h("p", { class: "existing", id: "intent", "data-reference": stored.reference, text }), undo);
   pane.setResult(text);
 }
 
-async function undoIntent(item) {
+async function undoIntent(item, reference) {
   clearError();
+  // The service forgets the intent first: even if a mark below stays on the mail, its sent
+  // copy is then not filed.
+  try {
+    await api.delete(`/api/v1/intents/${encodeURIComponent(reference)}`);
+  } catch (error) {
+    showError(error);
+    return;
+  }
   const steps = [];
   if (supports("Mailbox", "1.11") && item.sessionData) {
     steps.push(officeAsync((done) => item.sessionData.removeAsync(SESSION_KEY, done)));
