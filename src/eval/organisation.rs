@@ -128,7 +128,9 @@ impl Organisation {
     }
 
     pub async fn close(self) {
-        if let Ok(model) = self.suggester.model() { eprintln!("DEBUG {:?}", model.state().weights); }
+        if let Ok(model) = self.suggester.model() {
+            eprintln!("DEBUG {:?}", model.state().weights);
+        }
         self.store.close().await;
     }
 }

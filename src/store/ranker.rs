@@ -170,9 +170,18 @@ mod tests {
         store.save_ranker_state("{\"n\":2}", 2).await.unwrap();
         store.save_ranker_state("{\"n\":1}", 1).await.unwrap();
         let record = store.ranker_state().await.unwrap().unwrap();
-        assert_eq!((record.state.as_str(), record.updated_by.as_str()), ("{\"n\":2}", SYSTEM_ACTOR));
-        store.save_ranker_state("{\"n\":2,\"c\":1}", 2).await.unwrap();
-        assert_eq!(store.ranker_state().await.unwrap().unwrap().state, "{\"n\":2,\"c\":1}");
+        assert_eq!(
+            (record.state.as_str(), record.updated_by.as_str()),
+            ("{\"n\":2}", SYSTEM_ACTOR)
+        );
+        store
+            .save_ranker_state("{\"n\":2,\"c\":1}", 2)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.ranker_state().await.unwrap().unwrap().state,
+            "{\"n\":2,\"c\":1}"
+        );
     }
 
     #[tokio::test]
@@ -186,7 +195,10 @@ mod tests {
         assert_eq!(record.updated_by, "root");
         let events = store.audit_events(AuditFilter::default()).await.unwrap();
         assert_eq!(events.len(), 1);
-        assert_eq!((events[0].kind, events[0].actor.as_str()), (AuditKind::RankerChanged, "root"));
+        assert_eq!(
+            (events[0].kind, events[0].actor.as_str()),
+            (AuditKind::RankerChanged, "root")
+        );
         assert_eq!(events[0].details, json!({"pinned": true}));
     }
 

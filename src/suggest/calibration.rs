@@ -109,7 +109,10 @@ mod tests {
         for raw in [0.1, 0.42, 0.9] {
             assert!((calibrator.calibrate(raw) - raw).abs() < 1e-9, "{raw}");
         }
-        assert!((calibrator.calibrate(1.0) - 0.975).abs() < 1e-9, "the top bin's centre");
+        assert!(
+            (calibrator.calibrate(1.0) - 0.975).abs() < 1e-9,
+            "the top bin's centre"
+        );
     }
 
     #[test]
@@ -135,7 +138,10 @@ mod tests {
         let mut last = 0.0;
         for step in 0..=100 {
             let confidence = calibrator.calibrate(f64::from(step) / 100.0);
-            assert!(confidence >= last - 1e-12, "at {step}: {confidence} < {last}");
+            assert!(
+                confidence >= last - 1e-12,
+                "at {step}: {confidence} < {last}"
+            );
             last = confidence;
         }
         let pooled = calibrator.calibrate(0.325);

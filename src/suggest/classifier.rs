@@ -16,8 +16,19 @@ pub type Class = u32;
 
 /// PA-I's cap on one update: bounds what one mislabelled or odd item can do.
 const AGGRESSIVENESS_: f32 = 1.0;
-#[allow(non_snake_case)] fn AGG() -> f32 { std::env::var("DBG_C").ok().and_then(|v| v.parse().ok()).unwrap_or(AGGRESSIVENESS_) }
-fn rivals_cap() -> usize { std::env::var("DBG_RIVALS").ok().and_then(|v| v.parse().ok()).unwrap_or(1) }
+#[allow(non_snake_case)]
+fn AGG() -> f32 {
+    std::env::var("DBG_C")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(AGGRESSIVENESS_)
+}
+fn rivals_cap() -> usize {
+    std::env::var("DBG_RIVALS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+}
 
 #[derive(Debug, Clone, Copy)]
 struct Weight {
@@ -67,7 +78,13 @@ impl Classifier {
     pub fn scores(&self, x: &Vector) -> HashMap<Class, f32> {
         let items = self.items.max(1) as f64;
         let avg = std::env::var("DBG_NOAVG").is_err();
-        self.accumulate(x, |w| if avg { (f64::from(w.current) - w.timed / items) as f32 } else { w.current })
+        self.accumulate(x, |w| {
+            if avg {
+                (f64::from(w.current) - w.timed / items) as f32
+            } else {
+                w.current
+            }
+        })
     }
 
     /// Learns that the item with these term counts belongs to `class`.
@@ -220,7 +237,10 @@ mod tests {
         assert!(current[&1] > current[&0]);
         let averaged = classifier.scores(&classifier.vector(&counts(&[1])));
         // Averages over the four items of the weights after each: between the extremes.
-        assert!(averaged[&0] < 1.0 && averaged[&0] > current[&0], "{averaged:?}");
+        assert!(
+            averaged[&0] < 1.0 && averaged[&0] > current[&0],
+            "{averaged:?}"
+        );
         assert!(averaged[&1] < current[&1], "{averaged:?}");
     }
 }

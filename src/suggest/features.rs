@@ -278,7 +278,8 @@ pub async fn gather(
         .into_iter()
         .enumerate()
     {
-        candidate(&mut found, &case_id).raise(Feature::Recent, 1.0 / f64::from(1u32 << rank.min(16)));
+        candidate(&mut found, &case_id)
+            .raise(Feature::Recent, 1.0 / f64::from(1u32 << rank.min(16)));
     }
     let identifiers = &item.extracted.identifiers;
     for (case_id, number) in store.case_ids_by_number(&identifiers.case_numbers).await? {
@@ -381,7 +382,8 @@ fn text_features(hits: &[TextHit]) -> Vec<(String, [(Feature, f64); 3])> {
             .map(|(s, w)| f64::from(*s) * w)
             .sum()
     };
-    let best_document = |hit: &TextHit| f64::from(hit.document_scores.first().copied().unwrap_or(0.0));
+    let best_document =
+        |hit: &TextHit| f64::from(hit.document_scores.first().copied().unwrap_or(0.0));
     let max = |f: &dyn Fn(&TextHit) -> f64| hits.iter().map(f).fold(0.0, f64::max);
     let (top_document, top_documents, top_record) = (
         max(&best_document),
@@ -394,8 +396,14 @@ fn text_features(hits: &[TextHit]) -> Vec<(String, [(Feature, f64); 3])> {
             (
                 hit.case_id.clone(),
                 [
-                    (Feature::TextDocument, relative(best_document(hit), top_document)),
-                    (Feature::TextDocuments, relative(documents(hit), top_documents)),
+                    (
+                        Feature::TextDocument,
+                        relative(best_document(hit), top_document),
+                    ),
+                    (
+                        Feature::TextDocuments,
+                        relative(documents(hit), top_documents),
+                    ),
                     (
                         Feature::TextCaseRecord,
                         relative(f64::from(hit.case_score), top_record),

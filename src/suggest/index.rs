@@ -17,7 +17,9 @@ use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
 use tantivy::schema::{
     Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value,
 };
-use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, TantivyError, Term, doc};
+use tantivy::{
+    Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, TantivyError, Term, doc,
+};
 use tokio_util::sync::CancellationToken;
 
 use super::analyzer::{AnalyzerSettings, DANISH};
@@ -215,7 +217,11 @@ impl SearchIndex {
 
     /// Commits what filings added, every `every`, until `stop`; keeps commits off the
     /// suggestion path.
-    pub async fn commit_periodically(self: std::sync::Arc<Self>, every: Duration, stop: CancellationToken) {
+    pub async fn commit_periodically(
+        self: std::sync::Arc<Self>,
+        every: Duration,
+        stop: CancellationToken,
+    ) {
         let mut ticks = tokio::time::interval(every);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {

@@ -200,7 +200,11 @@ mod tests {
         memory.learn(&clues("anna@a.dk", &["carl@c.dk"], Some("vej")), "B");
         let (a, b) = (memory.class("A").unwrap(), memory.class("B").unwrap());
 
-        let asked = clues("anna@a.dk", &["bo@b.dk", "carl@c.dk", "new@x.dk"], Some("carport"));
+        let asked = clues(
+            "anna@a.dk",
+            &["bo@b.dk", "carl@c.dk", "new@x.dk"],
+            Some("carport"),
+        );
         let senders = memory.sender_shares(&asked);
         assert_eq!((senders[&a], senders[&b]), (3.0 / 5.0, 1.0 / 5.0));
         let recipients = memory.recipient_shares(&asked);
@@ -230,7 +234,11 @@ mod tests {
     fn the_latest_date_is_kept_whatever_the_order() {
         let mut memory = Memory::default();
         let at = |day: u32| Clues {
-            date: Some(DateTime::parse_from_rfc3339(&format!("2001-05-{day:02}T10:00:00Z")).unwrap().into()),
+            date: Some(
+                DateTime::parse_from_rfc3339(&format!("2001-05-{day:02}T10:00:00Z"))
+                    .unwrap()
+                    .into(),
+            ),
             ..Clues::default()
         };
         memory.learn(&at(12), "A");

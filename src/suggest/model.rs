@@ -110,7 +110,8 @@ impl Combiner {
                 .zip(&probabilities)
                 .map(|(v, p)| p * v[i])
                 .sum();
-            let gradient = expected - candidates[chosen][i] + PRIOR_PULL * (self.weights[i] - start[i]);
+            let gradient =
+                expected - candidates[chosen][i] + PRIOR_PULL * (self.weights[i] - start[i]);
             if gradient == 0.0 {
                 continue;
             }
@@ -192,7 +193,10 @@ mod tests {
     #[test]
     fn probabilities_leave_room_for_none_of_these() {
         let combiner = Combiner::default();
-        let candidates = [with(&[(Feature::Thread, 1.0)]), with(&[(Feature::Sender, 0.2)])];
+        let candidates = [
+            with(&[(Feature::Thread, 1.0)]),
+            with(&[(Feature::Sender, 0.2)]),
+        ];
         let p = combiner.probabilities(&candidates);
         let none = 1.0 - p.iter().sum::<f64>();
         assert!(p[0] > 0.9 && p[1] < p[0] && none > 0.0, "{p:?}");
@@ -216,8 +220,15 @@ mod tests {
             combiner.learn(&candidates, 1);
         }
         assert!(combiner.weights[Feature::Sender as usize] > before[Feature::Sender as usize]);
-        assert!(combiner.weights[Feature::ClassifierBest as usize] < before[Feature::ClassifierBest as usize]);
-        assert_eq!(combiner.weights[Feature::Thread as usize], before[Feature::Thread as usize], "absent features stay");
+        assert!(
+            combiner.weights[Feature::ClassifierBest as usize]
+                < before[Feature::ClassifierBest as usize]
+        );
+        assert_eq!(
+            combiner.weights[Feature::Thread as usize],
+            before[Feature::Thread as usize],
+            "absent features stay"
+        );
         let p = combiner.probabilities(&candidates);
         assert!(p[1] > p[0], "{p:?}");
         assert_eq!(combiner.updates, 200);
@@ -237,7 +248,9 @@ mod tests {
         let mut restored = Model::from_state(state);
         assert_eq!(restored.combiner.weights[Feature::Closed as usize], -1.0);
         let pinned = restored.combiner.weights;
-        restored.combiner.learn(&[with(&[(Feature::Recent, 1.0)])], 0);
+        restored
+            .combiner
+            .learn(&[with(&[(Feature::Recent, 1.0)])], 0);
         assert_eq!(restored.combiner.weights, pinned);
     }
 }

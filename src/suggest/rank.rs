@@ -99,7 +99,8 @@ impl Suggester {
             model.combiner.weights = [0.0; super::features::FEATURES];
             for pair in spec.split(',') {
                 let (name, value) = pair.split_once('=').unwrap();
-                model.combiner.weights[Feature::parse(name).unwrap() as usize] = value.parse().unwrap();
+                model.combiner.weights[Feature::parse(name).unwrap() as usize] =
+                    value.parse().unwrap();
             }
             model.combiner.pinned = std::env::var("DBG_LEARN").is_err();
         }
@@ -111,7 +112,10 @@ impl Suggester {
             }
         }
         if !filings.is_empty() {
-            tracing::info!(filed = filings.len(), "ranker memory rebuilt from the store");
+            tracing::info!(
+                filed = filings.len(),
+                "ranker memory rebuilt from the store"
+            );
         }
         Ok(Suggester {
             store,
@@ -157,8 +161,12 @@ impl Suggester {
                 model.calibrator.clone(),
             )
         };
-        let mut ranked: Vec<(f64, &Candidate)> = probabilities.into_iter().zip(&candidates).collect();
-        ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.case_id.cmp(&b.1.case_id)));
+        let mut ranked: Vec<(f64, &Candidate)> =
+            probabilities.into_iter().zip(&candidates).collect();
+        ranked.sort_by(|a, b| {
+            b.0.total_cmp(&a.0)
+                .then_with(|| a.1.case_id.cmp(&b.1.case_id))
+        });
 
         let mut suggestions: Vec<Suggestion> = Vec::new();
         let mut first_raw = None;
@@ -166,7 +174,11 @@ impl Suggester {
             if suggestions.len() >= limit {
                 break;
             }
-            let Some(case) = self.store.visible_case(&candidate.case_id, viewer_groups).await? else {
+            let Some(case) = self
+                .store
+                .visible_case(&candidate.case_id, viewer_groups)
+                .await?
+            else {
                 continue;
             };
             // The first shown case gets the calibrated confidence; the others share what is
@@ -187,7 +199,11 @@ impl Suggester {
             };
             suggestions.push(Suggestion {
                 reasons: explain(candidate, &weights),
-                score: weights.iter().zip(&candidate.values).map(|(w, v)| w * v).sum(),
+                score: weights
+                    .iter()
+                    .zip(&candidate.values)
+                    .map(|(w, v)| w * v)
+                    .sum(),
                 confidence,
                 case,
             });
@@ -198,9 +214,15 @@ impl Suggester {
     /// What a filing of `item` on `case` has to teach, gathered before the filing is stored:
     /// the features every candidate had when the user chose.
     #[tracing::instrument(name = "lesson", skip_all, fields(item = %item.id, case = %case.id))]
-    pub async fn lesson(&self, item: &StoredItem, case: &Case, user: &User) -> Result<Lesson, SuggestError> {
+    pub async fn lesson(
+        &self,
+        item: &StoredItem,
+        case: &Case,
+        user: &User,
+    ) -> Result<Lesson, SuggestError> {
         let clues = Arc::new(Clues::of(item));
-        let candidates = gather(&self.sources(), item, &clues, &user.groups, Some(&case.id)).await?;
+        let candidates =
+            gather(&self.sources(), item, &clues, &user.groups, Some(&case.id)).await?;
         Ok(Lesson {
             item: item.clone(),
             case: case.clone(),
@@ -225,13 +247,10 @@ impl Suggester {
             let values: Vec<_> = candidates.iter().map(|c| c.values).collect();
             let probabilities = model.combiner.probabilities(&values);
             let chosen = candidates.iter().position(|c| c.case_id == case.id);
-            let first = probabilities
-                .iter()
-                .enumerate()
-                .max_by(|a, b| {
-                    a.1.total_cmp(b.1)
-                        .then_with(|| candidates[b.0].case_id.cmp(&candidates[a.0].case_id))
-                });
+            let first = probabilities.iter().enumerate().max_by(|a, b| {
+                a.1.total_cmp(b.1)
+                    .then_with(|| candidates[b.0].case_id.cmp(&candidates[a.0].case_id))
+            });
             if let (Some((first, raw)), Some(chosen)) = (first, chosen) {
                 model.calibrator.observe(*raw, first == chosen);
                 model.combiner.learn(&values, chosen);
@@ -254,12 +273,20 @@ impl Suggester {
 
     /// The model as it stands, for admins.
     pub fn model(&self) -> Result<Model, SuggestError> {
-        Ok(self.model.lock().map_err(|_| SuggestError::Poisoned)?.clone())
+        Ok(self
+            .model
+            .lock()
+            .map_err(|_| SuggestError::Poisoned)?
+            .clone())
     }
 
     /// Applies an admin's change to the weights and stores it with its audit record, which
     /// holds the weights before and after. Returns the model as it is now.
-    pub async fn change_weights(&self, change: &WeightChange, admin: &str) -> Result<Model, SuggestError> {
+    pub async fn change_weights(
+        &self,
+        change: &WeightChange,
+        admin: &str,
+    ) -> Result<Model, SuggestError> {
         let _saving = self.saving.lock().await;
         let (before, after) = {
             let mut model = self.model.lock().map_err(|_| SuggestError::Poisoned)?;
@@ -282,7 +309,12 @@ impl Suggester {
         let details = serde_json::json!({"before": summary(&before), "after": summary(&after)});
         let state = after.state();
         self.store
-            .override_ranker_state(&serde_json::to_string(&state)?, state.updates, admin, details)
+            .override_ranker_state(
+                &serde_json::to_string(&state)?,
+                state.updates,
+                admin,
+                details,
+            )
             .await?;
         Ok(after)
     }
@@ -322,16 +354,54 @@ fn explain(candidate: &Candidate, weights: &[f64]) -> Vec<Reason> {
         }],
     ));
     let simple = [
-        (Feature::AlreadyFiled, "already_filed", "Mailen er allerede journaliseret på sagen", "This mail is already filed on this case"),
-        (Feature::Thread, "thread", "En tidligere mail i samme tråd er journaliseret på sagen", "An earlier mail in this thread is filed on this case"),
-        (Feature::Subject, "same_subject", "En tidligere mail med samme emne er journaliseret på sagen", "An earlier mail with the same subject is filed on this case"),
-        (Feature::Sender, "sender", "Tidligere mails fra afsenderen er journaliseret på sagen", "Earlier mail from this sender is filed on this case"),
-        (Feature::Recipients, "recipients", "Tidligere mails til de samme modtagere er journaliseret på sagen", "Earlier mail to the same recipients is filed on this case"),
-        (Feature::Recent, "recent", "Du har for nylig journaliseret på sagen", "You filed on this case recently"),
-        (Feature::Fresh, "new_case", "Sagen er ny og har endnu ingen dokumenter", "The case is new and has no documents yet"),
+        (
+            Feature::AlreadyFiled,
+            "already_filed",
+            "Mailen er allerede journaliseret på sagen",
+            "This mail is already filed on this case",
+        ),
+        (
+            Feature::Thread,
+            "thread",
+            "En tidligere mail i samme tråd er journaliseret på sagen",
+            "An earlier mail in this thread is filed on this case",
+        ),
+        (
+            Feature::Subject,
+            "same_subject",
+            "En tidligere mail med samme emne er journaliseret på sagen",
+            "An earlier mail with the same subject is filed on this case",
+        ),
+        (
+            Feature::Sender,
+            "sender",
+            "Tidligere mails fra afsenderen er journaliseret på sagen",
+            "Earlier mail from this sender is filed on this case",
+        ),
+        (
+            Feature::Recipients,
+            "recipients",
+            "Tidligere mails til de samme modtagere er journaliseret på sagen",
+            "Earlier mail to the same recipients is filed on this case",
+        ),
+        (
+            Feature::Recent,
+            "recent",
+            "Du har for nylig journaliseret på sagen",
+            "You filed on this case recently",
+        ),
+        (
+            Feature::Fresh,
+            "new_case",
+            "Sagen er ny og har endnu ingen dokumenter",
+            "The case is new and has no documents yet",
+        ),
     ];
     for (feature, code, da, en) in simple {
-        parts.push((contribution(feature), vec![reason(code, da.into(), en.into())]));
+        parts.push((
+            contribution(feature),
+            vec![reason(code, da.into(), en.into())],
+        ));
     }
     parts.push((
         contribution(Feature::Activity) + contribution(Feature::Recency),
@@ -447,10 +517,20 @@ mod tests {
     #[test]
     fn the_learned_weights_decide_the_order_and_closed_cases_say_so_last() {
         let mut weights = starting_weights();
-        let c = candidate(&[(Feature::Sender, 0.5), (Feature::Subject, 0.5), (Feature::Closed, 1.0)]);
-        assert_eq!(codes(&explain(&c, &weights)), ["same_subject", "sender", "closed"]);
+        let c = candidate(&[
+            (Feature::Sender, 0.5),
+            (Feature::Subject, 0.5),
+            (Feature::Closed, 1.0),
+        ]);
+        assert_eq!(
+            codes(&explain(&c, &weights)),
+            ["same_subject", "sender", "closed"]
+        );
         weights[Feature::Sender as usize] = 10.0;
-        assert_eq!(codes(&explain(&c, &weights)), ["sender", "same_subject", "closed"]);
+        assert_eq!(
+            codes(&explain(&c, &weights)),
+            ["sender", "same_subject", "closed"]
+        );
         assert!(explain(&c, &weights)[0].text_en.contains("sender"));
     }
 

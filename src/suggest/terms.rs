@@ -38,7 +38,11 @@ pub fn term_counts(item: &Extracted) -> HashMap<Term, u32> {
         *counts.entry(hash(field, text)).or_default() += 1;
     };
     if let Metadata::Mail(mail) = &item.metadata {
-        let fields = [(Field::From, &mail.from), (Field::To, &mail.to), (Field::Cc, &mail.cc)];
+        let fields = [
+            (Field::From, &mail.from),
+            (Field::To, &mail.to),
+            (Field::Cc, &mail.cc),
+        ];
         for (field, addresses) in fields {
             for address in addresses.iter().take(MAX_ADDRESSES) {
                 if let Some(email) = &address.email {
@@ -108,22 +112,46 @@ mod tests {
 
     #[test]
     fn words_keep_addresses_and_numbers_whole_and_drop_punctuation() {
-        let found: Vec<String> = words("Re: Møde om J.nr. 27.24.00 - se mail fra Anna.Holm@vejstrand.dk, tak!").collect();
+        let found: Vec<String> =
+            words("Re: Møde om J.nr. 27.24.00 - se mail fra Anna.Holm@vejstrand.dk, tak!")
+                .collect();
         assert_eq!(
             found,
-            ["re", "møde", "om", "j.nr", "27.24.00", "se", "mail", "fra", "anna.holm@vejstrand.dk", "tak"]
+            [
+                "re",
+                "møde",
+                "om",
+                "j.nr",
+                "27.24.00",
+                "se",
+                "mail",
+                "fra",
+                "anna.holm@vejstrand.dk",
+                "tak"
+            ]
         );
-        assert_eq!(words("a - x").count(), 0, "one-letter words and dashes alone");
+        assert_eq!(
+            words("a - x").count(),
+            0,
+            "one-letter words and dashes alone"
+        );
     }
 
     #[test]
     fn the_same_word_counts_per_field_and_letter_case_does_not_matter() {
-        let counts = term_counts(&mail("Carport", "borger@example.dk", "carport CARPORT tegning"));
+        let counts = term_counts(&mail(
+            "Carport",
+            "borger@example.dk",
+            "carport CARPORT tegning",
+        ));
         assert_eq!(counts[&hash(Field::Text, "carport")], 2);
         assert_eq!(counts[&hash(Field::Subject, "carport")], 1);
         assert_eq!(counts[&hash(Field::From, "borger@example.dk")], 1);
         assert_eq!(counts[&hash(Field::To, "sagsbehandler@kommune.dk")], 1);
         assert!(!counts.contains_key(&hash(Field::From, "sagsbehandler@kommune.dk")));
-        assert_ne!(hash(Field::Text, "carport"), hash(Field::Subject, "carport"));
+        assert_ne!(
+            hash(Field::Text, "carport"),
+            hash(Field::Subject, "carport")
+        );
     }
 }
