@@ -91,7 +91,12 @@ async fn view(state: &AppState, model: &Model) -> ApiResult<Json<Value>> {
         "features": features,
         "updates": model.combiner.updates,
         "pinned": model.combiner.pinned,
-        "calibration": {"outcomes": model.calibrator.weight(), "table": calibration},
+        "calibration": {
+            "outcomes": model.calibrator.outcomes,
+            "slope": model.calibrator.slope,
+            "offset": model.calibrator.offset,
+            "table": calibration,
+        },
         "updated_at": record.as_ref().and_then(|r| chrono::DateTime::from_timestamp_millis(r.updated_at)).map(|t| t.to_rfc3339()),
         "updated_by": record.map(|r| r.updated_by),
     })))

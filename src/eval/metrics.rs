@@ -22,11 +22,20 @@ pub struct Outcome {
     pub confidence: f64,
     /// Duration of the `Suggester::suggest` call alone.
     pub latency: Duration,
+    /// Something was filed on the right case before this suggestion. A case with nothing on
+    /// it has no text, people or history to be found by, so no ranker can put it first.
+    pub reachable: bool,
 }
 
 impl Outcome {
-    pub fn of(suggestions: &[Suggestion], right_case: &str, latency: Duration) -> Outcome {
+    pub fn of(
+        suggestions: &[Suggestion],
+        right_case: &str,
+        latency: Duration,
+        reachable: bool,
+    ) -> Outcome {
         Outcome {
+            reachable,
             rank: suggestions
                 .iter()
                 .position(|s| s.case.id == right_case)
@@ -75,6 +84,8 @@ pub struct Summary {
     pub top1: f64,
     pub top3: f64,
     pub top5: f64,
+    /// Share whose right case had something filed on it before: the ceiling of every top-k.
+    pub reachable: f64,
     /// Over the first `SUGGESTION_LIMIT` suggestions; 0 for a message whose case is not there.
     pub mrr: f64,
     /// Expected calibration error of the first suggestion's confidence.
@@ -98,6 +109,10 @@ impl Summary {
             top1: top_k(outcomes, 1),
             top3: top_k(outcomes, 3),
             top5: top_k(outcomes, 5),
+            reachable: ratio(
+                outcomes.iter().filter(|o| o.reachable).count(),
+                outcomes.len(),
+            ),
             mrr: mean_reciprocal_rank(outcomes),
             ece: expected_calibration_error(&reliability, outcomes.len()),
             suggest_p50_ms: percentile(&latencies, 50),
@@ -197,16 +212,21 @@ mod tests {
             rank,
             confidence,
             latency: Duration::from_millis(1),
+            reachable: true,
         }
     }
 
-    /// Three confident answers (two right, one third), no suggestion at all, one second.
+    /// Three confident answers (two right, one third), no suggestion at all (for a case with
+    /// nothing filed on it yet), one second.
     fn sample() -> Vec<Outcome> {
         vec![
             outcome(Some(1), 0.9),
             outcome(Some(1), 0.9),
             outcome(Some(3), 0.9),
-            outcome(None, 0.0),
+            Outcome {
+                reachable: false,
+                ..outcome(None, 0.0)
+            },
             outcome(Some(2), 0.35),
         ]
     }
@@ -223,6 +243,7 @@ mod tests {
         assert!(close(top_k(&outcomes, 5), 0.8));
         // (1 + 1 + 1/3 + 0 + 1/2) / 5
         assert!(close(mean_reciprocal_rank(&outcomes), 17.0 / 30.0));
+        assert!(close(Summary::of(&outcomes).reachable, 0.8));
     }
 
     #[test]

@@ -128,9 +128,6 @@ impl Organisation {
     }
 
     pub async fn close(self) {
-        if let Ok(model) = self.suggester.model() {
-            eprintln!("DEBUG {:?}", model.state().weights);
-        }
         self.store.close().await;
     }
 }

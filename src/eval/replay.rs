@@ -1,5 +1,6 @@
 //! The replay loop: each user's messages in date order, step by step as the protocol says.
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -99,6 +100,7 @@ async fn replay_user(
         Organisation::open(user, &folders, options.case_titles, pipeline.cpr_hasher).await?;
     let mut outcomes = Vec::new();
     let mut skipped = 0;
+    let mut filed_on: HashSet<&str> = HashSet::new();
     for step in schedule(options.protocol, messages.len()) {
         let mut received = Vec::with_capacity(step.messages.len());
         for entry in &messages[step.messages] {
@@ -118,11 +120,17 @@ async fn replay_user(
         if step.scored {
             for (item, folder) in &received {
                 let (suggestions, took) = organisation.suggest(item).await?;
-                outcomes.push(Outcome::of(&suggestions, folder, took));
+                outcomes.push(Outcome::of(
+                    &suggestions,
+                    folder,
+                    took,
+                    filed_on.contains(folder),
+                ));
             }
         }
         for (item, folder) in &received {
             organisation.file(item, folder).await?;
+            filed_on.insert(folder);
             bar.inc(1);
         }
         organisation.settle().await?;

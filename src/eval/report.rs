@@ -100,8 +100,9 @@ impl fmt::Display for Report {
         writeln!(f, "Replay, protocol {}", self.description)?;
         writeln!(
             f,
-            "Case titles {}; ranks count among the first {} suggestions; calibration and \
-             auto-filing use the first suggestion's confidence.\n",
+            "Case titles {}; ranks count among the first {} suggestions; reach is the share \
+             whose case had something filed on it before, the most any top-k can be; \
+             calibration and auto-filing use the first suggestion's confidence.\n",
             if self.no_case_titles {
                 "hidden"
             } else {
@@ -111,12 +112,13 @@ impl fmt::Display for Report {
         )?;
         writeln!(
             f,
-            "{:<14} {:>5} {:>8} {:>7} {:>7} {:>6} {:>6} {:>6} {:>6} {:>6} {:>7} {:>7} {:>7} {:>7}",
+            "{:<14} {:>5} {:>8} {:>7} {:>7} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>7} {:>7} {:>7} {:>7}",
             "user",
             "cases",
             "replayed",
             "skipped",
             "scored",
+            "reach",
             "top-1",
             "top-3",
             "top-5",
@@ -136,11 +138,12 @@ impl fmt::Display for Report {
             let s = &t.summary;
             writeln!(
                 f,
-                "{user:<14} {:>5} {:>8} {:>7} {:>7} {:>6.3} {:>6.3} {:>6.3} {:>6.3} {:>6.3} {:>7.2} {:>7.2} {:>7.1} {:>7.1}",
+                "{user:<14} {:>5} {:>8} {:>7} {:>7} {:>6.3} {:>6.3} {:>6.3} {:>6.3} {:>6.3} {:>6.3} {:>7.2} {:>7.2} {:>7.1} {:>7.1}",
                 cases.map_or(String::new(), |c| c.to_string()),
                 t.replayed,
                 t.skipped,
                 s.messages,
+                s.reachable,
                 s.top1,
                 s.top3,
                 s.top5,
@@ -234,6 +237,7 @@ mod tests {
             rank: Some(1),
             confidence,
             latency: Duration::from_millis(3),
+            reachable: true,
         }
     }
 

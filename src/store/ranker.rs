@@ -1,5 +1,5 @@
-//! What the ranker keeps and asks: its learned state per organisation, the open cases that
-//! have nothing filed yet, and which candidate cases are closed.
+//! What the ranker keeps and asks: its learned state per organisation, and which candidate
+//! cases are closed.
 
 use serde_json::Value;
 use sqlx::Row;
@@ -63,19 +63,6 @@ impl Store {
         Ok(())
     }
 
-    /// Up to `limit` open cases with no filing (that has not failed), newest first.
-    pub async fn fresh_cases(&self, limit: usize) -> Result<Vec<String>> {
-        let rows = sqlx::query(
-            "SELECT id FROM cases c WHERE status = 'open' AND NOT EXISTS (
-                 SELECT 1 FROM filings f WHERE f.case_id = c.id AND f.state <> 'failed')
-             ORDER BY opened DESC, updated_at DESC, id LIMIT $1",
-        )
-        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
-    }
-
     /// Which of `ids` are closed cases.
     pub async fn closed_cases(&self, ids: &[String]) -> Result<Vec<String>> {
         if ids.is_empty() {
@@ -122,45 +109,18 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::store::{AuditFilter, FilingOptions, NewFiling, test_store};
+    use crate::store::{AuditFilter, test_store};
 
-    async fn add_case(store: &Store, id: &str, status: &str, opened: Option<&str>) {
+    async fn add_case(store: &Store, id: &str, status: &str) {
         sqlx::query(
-            "INSERT INTO cases (id, connector, number, title, status, opened, search_text, updated_at)
-             VALUES ($1, 'archive', $1, 'Sag', $2, $3, '', 0)",
+            "INSERT INTO cases (id, connector, number, title, status, search_text, updated_at)
+             VALUES ($1, 'archive', $1, 'Sag', $2, '', 0)",
         )
         .bind(id)
         .bind(status)
-        .bind(opened)
         .execute(&store.pool)
         .await
         .unwrap();
-    }
-
-    async fn file_on(store: &Store, case_id: &str) {
-        let item_id = crate::domain::new_id();
-        sqlx::query(
-            "INSERT INTO items (id, owner, kind, content_type, sha256, size, extracted, original, created_at)
-             VALUES ($1, 'anna', 'document', 'text/plain', $1, 0, '{}', x'', 0)",
-        )
-        .bind(&item_id)
-        .execute(&store.pool)
-        .await
-        .unwrap();
-        store
-            .create_filing_with(
-                NewFiling {
-                    item_id: &item_id,
-                    case_id,
-                    dedupe_key: format!("{case_id}\n{item_id}"),
-                    title: "Notat",
-                    attachments: &[],
-                    created_by: "anna",
-                },
-                &FilingOptions::default(),
-            )
-            .await
-            .unwrap();
     }
 
     #[tokio::test]
@@ -203,17 +163,11 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn fresh_cases_are_open_without_filings_newest_first() {
+    async fn closed_cases_are_picked_out() {
         let store = test_store().await;
-        add_case(&store, "old", "open", Some("2024-01-02")).await;
-        add_case(&store, "new", "open", Some("2025-03-04")).await;
-        add_case(&store, "busy", "open", Some("2025-05-05")).await;
-        add_case(&store, "shut", "closed", Some("2025-06-06")).await;
-        file_on(&store, "busy").await;
-        assert_eq!(store.fresh_cases(5).await.unwrap(), ["new", "old"]);
-        assert_eq!(store.fresh_cases(1).await.unwrap(), ["new"]);
-
-        let ids: Vec<String> = ["old", "shut", "nowhere"].map(String::from).to_vec();
+        add_case(&store, "open", "open").await;
+        add_case(&store, "shut", "closed").await;
+        let ids: Vec<String> = ["open", "shut", "nowhere"].map(String::from).to_vec();
         assert_eq!(store.closed_cases(&ids).await.unwrap(), ["shut"]);
         assert!(store.closed_cases(&[]).await.unwrap().is_empty());
     }

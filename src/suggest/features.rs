@@ -12,7 +12,7 @@ use std::sync::{Arc, RwLock};
 use chrono::{DateTime, Utc};
 
 use super::SuggestError;
-use super::classifier::Class;
+use super::classifier::{Class, Fit};
 use super::index::{SearchIndex, TextHit, TextQuery};
 use super::memory::Memory;
 use super::subject::thread_subject;
@@ -24,10 +24,13 @@ use crate::store::{Store, StoredItem};
 /// What the model weighs, one number per candidate case each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Feature {
-    /// How close the case comes to the text classifier's best: e^(score − best score).
+    /// How close the case comes to the text classifier's best: e^(score − best score), where
+    /// a best below the margin of one the classifier learns towards counts as one.
     Classifier,
     /// The text classifier's first choice.
     ClassifierBest,
+    /// Cosine between the item and the centroid of the case's items.
+    Centroid,
     /// BM25 of the case's best-matching filed document, relative to the item's best match.
     TextDocument,
     /// BM25 of the case's three best-matching documents (weighted 1, ½, ¼), relative.
@@ -36,6 +39,8 @@ pub enum Feature {
     TextCaseRecord,
     /// Share of the sender's earlier filed mail that is on the case.
     Sender,
+    /// The sender's latest filed mail is on the case.
+    SenderLatest,
     /// Mean share of the recipients' earlier filed mail that is on the case.
     Recipients,
     /// Share of earlier filed mail with the same subject (reply markers aside) on the case.
@@ -58,8 +63,6 @@ pub enum Feature {
     Activity,
     /// How close the item's date is to the newest item on the case: e^(−days / 30).
     Recency,
-    /// An open case with nothing filed yet: new cases get their first documents.
-    Fresh,
     /// The case is closed.
     Closed,
 }
@@ -68,13 +71,15 @@ pub const FEATURES: usize = Feature::ALL.len();
 pub type Values = [f64; FEATURES];
 
 impl Feature {
-    pub const ALL: [Feature; 19] = [
+    pub const ALL: [Feature; 20] = [
         Feature::Classifier,
         Feature::ClassifierBest,
+        Feature::Centroid,
         Feature::TextDocument,
         Feature::TextDocuments,
         Feature::TextCaseRecord,
         Feature::Sender,
+        Feature::SenderLatest,
         Feature::Recipients,
         Feature::Subject,
         Feature::Thread,
@@ -86,7 +91,6 @@ impl Feature {
         Feature::Recent,
         Feature::Activity,
         Feature::Recency,
-        Feature::Fresh,
         Feature::Closed,
     ];
 
@@ -95,10 +99,12 @@ impl Feature {
         match self {
             Feature::Classifier => "classifier",
             Feature::ClassifierBest => "classifier_best",
+            Feature::Centroid => "centroid",
             Feature::TextDocument => "text_document",
             Feature::TextDocuments => "text_documents",
             Feature::TextCaseRecord => "text_case_record",
             Feature::Sender => "sender",
+            Feature::SenderLatest => "sender_latest",
             Feature::Recipients => "recipients",
             Feature::Subject => "subject",
             Feature::Thread => "thread",
@@ -110,7 +116,6 @@ impl Feature {
             Feature::Recent => "recent",
             Feature::Activity => "activity",
             Feature::Recency => "recency",
-            Feature::Fresh => "fresh",
             Feature::Closed => "closed",
         }
     }
@@ -123,10 +128,6 @@ impl Feature {
 /// At most this many cases are taken from the classifier, and from each history (sender,
 /// recipients, subject), as candidates.
 const FROM_EACH_SOURCE: usize = 20;
-/// How many of the user's latest cases count as recent.
-const RECENT_CASES: usize = 5;
-/// How many open cases without documents, newest first, compete.
-const FRESH_CASES: usize = 3;
 /// Days over which the closeness in time of an item to a case's newest item fades to 1/e.
 const RECENCY_DAYS: f64 = 30.0;
 /// Only this much of a long item's text is searched.
@@ -135,6 +136,8 @@ const MAX_QUERY_CHARS: usize = 20_000;
 /// What the features need to know about an item, read once.
 #[derive(Debug, Clone, Default)]
 pub struct Clues {
+    /// The user who uploaded the item, and who alone may file it.
+    pub owner: String,
     pub senders: Vec<String>,
     pub recipients: Vec<String>,
     /// The thread subject (`thread_subject`).
@@ -153,6 +156,7 @@ impl Clues {
         };
         match &extracted.metadata {
             Metadata::Mail(mail) => Clues {
+                owner: item.owner.clone(),
                 senders: addresses(&mail.from),
                 recipients: addresses(&mail.to)
                     .into_iter()
@@ -163,6 +167,7 @@ impl Clues {
                 terms: term_counts(extracted),
             },
             Metadata::Document(_) => Clues {
+                owner: item.owner.clone(),
                 date: uploaded,
                 terms: term_counts(extracted),
                 ..Clues::default()
@@ -209,7 +214,7 @@ pub struct Sources<'a> {
     pub memory: &'a Arc<RwLock<Memory>>,
 }
 
-/// The candidate cases for an item and their features, in no particular order. `also` is
+/// The candidate cases for an item and their features, by case id. `also` is
 /// added as a candidate whatever the evidence (the case a filing chose, to learn from).
 /// Visibility is left to the caller: searches see only the viewer's cases, the rest does not.
 pub async fn gather(
@@ -224,7 +229,7 @@ pub async fn gather(
         candidate(&mut found, id);
     }
 
-    let (hits, classifier) = search(sources, item, clues, viewer_groups).await?;
+    let (hits, fits) = search(sources, item, clues, viewer_groups).await?;
     for (case_id, values) in text_features(&hits) {
         let c = candidate(&mut found, &case_id);
         for (feature, value) in values {
@@ -234,15 +239,33 @@ pub async fn gather(
 
     {
         let memory = sources.memory.read().map_err(|_| SuggestError::Poisoned)?;
-        let best = classifier.iter().map(|(_, s)| *s).fold(0.0_f32, f32::max);
-        let mut ranked = classifier.clone();
-        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        for (rank, (class, score)) in ranked.iter().take(FROM_EACH_SOURCE).enumerate() {
+        let best = fits.iter().map(|(_, f)| f.margin).fold(0.0_f32, f32::max);
+        let mut ranked = fits.clone();
+        ranked.sort_by(|a, b| {
+            b.1.margin
+                .total_cmp(&a.1.margin)
+                .then_with(|| a.0.cmp(&b.0))
+        });
+        for (rank, (class, fit)) in ranked.iter().take(FROM_EACH_SOURCE).enumerate() {
             let c = candidate(&mut found, memory.case_id(*class));
-            c.raise(Feature::Classifier, f64::from(score - best).exp().min(1.0));
-            if rank == 0 && *score > 0.0 {
+            if rank == 0 && fit.margin > 0.0 {
                 c.raise(Feature::ClassifierBest, 1.0);
             }
+        }
+        ranked.sort_by(|a, b| {
+            b.1.cosine
+                .total_cmp(&a.1.cosine)
+                .then_with(|| a.0.cmp(&b.0))
+        });
+        for (class, _) in ranked.iter().take(FROM_EACH_SOURCE) {
+            candidate(&mut found, memory.case_id(*class));
+        }
+        for (rank, class) in memory.recent(&clues.owner).enumerate() {
+            candidate(&mut found, memory.case_id(class))
+                .raise(Feature::Recent, 1.0 / f64::from(1u32 << rank.min(16)));
+        }
+        for class in memory.sender_latest(clues) {
+            candidate(&mut found, memory.case_id(class)).raise(Feature::SenderLatest, 1.0);
         }
         let histories = [
             (Feature::Sender, memory.sender_shares(clues)),
@@ -255,11 +278,18 @@ pub async fn gather(
             }
         }
         // The classifier and activity features of candidates found another way.
-        let scores: HashMap<Class, f32> = classifier.into_iter().collect();
+        let fits: HashMap<Class, Fit> = fits.into_iter().collect();
         for c in found.values_mut() {
             let class = memory.class(&c.case_id);
-            let score = class.and_then(|k| scores.get(&k)).copied().unwrap_or(0.0);
-            c.raise(Feature::Classifier, f64::from(score - best).exp().min(1.0));
+            let fit = class
+                .and_then(|k| fits.get(&k))
+                .copied()
+                .unwrap_or_default();
+            c.raise(
+                Feature::Classifier,
+                f64::from(fit.margin - best.max(1.0)).exp().min(1.0),
+            );
+            c.raise(Feature::Centroid, f64::from(fit.cosine));
             let Some(class) = class else {
                 continue;
             };
@@ -272,15 +302,6 @@ pub async fn gather(
     }
 
     let store = sources.store;
-    for (rank, case_id) in store
-        .recent_cases_of(&item.owner, RECENT_CASES)
-        .await?
-        .into_iter()
-        .enumerate()
-    {
-        candidate(&mut found, &case_id)
-            .raise(Feature::Recent, 1.0 / f64::from(1u32 << rank.min(16)));
-    }
     let identifiers = &item.extracted.identifiers;
     for (case_id, number) in store.case_ids_by_number(&identifiers.case_numbers).await? {
         let c = candidate(&mut found, &case_id);
@@ -319,16 +340,17 @@ pub async fn gather(
             c.parties.push((party, from_sender));
         }
     }
-    for case_id in store.fresh_cases(FRESH_CASES).await? {
-        candidate(&mut found, &case_id).raise(Feature::Fresh, 1.0);
-    }
     let ids: Vec<String> = found.keys().cloned().collect();
     for case_id in store.closed_cases(&ids).await? {
         if let Some(c) = found.get_mut(&case_id) {
             c.raise(Feature::Closed, 1.0);
         }
     }
-    Ok(found.into_values().collect())
+    // In a fixed order, so that sums over candidates (and with them a replay) come out the
+    // same every time.
+    let mut candidates: Vec<Candidate> = found.into_values().collect();
+    candidates.sort_by(|a, b| a.case_id.cmp(&b.case_id));
+    Ok(candidates)
 }
 
 fn candidate<'a>(found: &'a mut HashMap<String, Candidate>, id: &str) -> &'a mut Candidate {
@@ -344,7 +366,7 @@ async fn search(
     item: &StoredItem,
     clues: &Arc<Clues>,
     viewer_groups: &[String],
-) -> Result<(Vec<TextHit>, Vec<(Class, f32)>), SuggestError> {
+) -> Result<(Vec<TextHit>, Vec<(Class, Fit)>), SuggestError> {
     let index = sources.index.clone();
     let memory = sources.memory.clone();
     let clues = clues.clone();
@@ -366,8 +388,8 @@ async fn search(
         })?;
         let memory = memory.read().map_err(|_| SuggestError::Poisoned)?;
         let x = memory.classifier.vector(&clues.terms);
-        let scores: Vec<(Class, f32)> = memory.classifier.scores(&x).into_iter().collect();
-        Ok::<_, SuggestError>((hits, scores))
+        let fits: Vec<(Class, Fit)> = memory.classifier.fits(&x).into_iter().collect();
+        Ok::<_, SuggestError>((hits, fits))
     })
     .await??;
     Ok(found)

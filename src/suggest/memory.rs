@@ -4,7 +4,7 @@
 //! Like the index it is derived from the store: it lives in memory, learns from each filing as
 //! it is accepted, and is rebuilt from the filed items when the service starts.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use chrono::{DateTime, Utc};
 
@@ -14,6 +14,8 @@ use super::features::Clues;
 /// How much of a case's activity is left after one more filing elsewhere: activity halves
 /// over about 70 filings, so "busy lately" means the last few weeks of an office's filings.
 const ACTIVITY_DECAY: f64 = 0.99;
+/// How many of a user's latest cases are remembered as recent.
+const RECENT_CASES: usize = 5;
 
 #[derive(Debug)]
 struct CaseMemory {
@@ -66,8 +68,12 @@ pub struct Memory {
     classes: HashMap<String, Class>,
     pub classifier: Classifier,
     senders: Tally,
+    /// The case each sender's latest filed mail went to.
+    sender_latest: HashMap<String, Class>,
     recipients: Tally,
     subjects: Tally,
+    /// Each user's latest cases, the latest first.
+    recent: HashMap<String, VecDeque<Class>>,
     /// Filings learnt from: the clock of the activity decay.
     filings: u64,
 }
@@ -87,6 +93,7 @@ impl Memory {
         self.classifier.learn(&clues.terms, class);
         for sender in &clues.senders {
             self.senders.add(sender, class);
+            self.sender_latest.insert(sender.clone(), class);
         }
         for recipient in &clues.recipients {
             self.recipients.add(recipient, class);
@@ -94,6 +101,15 @@ impl Memory {
         if let Some(subject) = &clues.subject {
             self.subjects.add(subject, class);
         }
+        let recent = self.recent.entry(clues.owner.clone()).or_default();
+        recent.retain(|c| *c != class);
+        recent.push_front(class);
+        recent.truncate(RECENT_CASES);
+    }
+
+    /// The cases the user filed on last, the latest first.
+    pub fn recent(&self, user: &str) -> impl Iterator<Item = Class> + '_ {
+        self.recent.get(user).into_iter().flatten().copied()
     }
 
     pub fn class(&self, case_id: &str) -> Option<Class> {
@@ -128,6 +144,15 @@ impl Memory {
             }
         }
         out
+    }
+
+    /// The cases the senders' latest filed mails went to.
+    pub fn sender_latest(&self, clues: &Clues) -> Vec<Class> {
+        clues
+            .senders
+            .iter()
+            .filter_map(|sender| self.sender_latest.get(sender).copied())
+            .collect()
     }
 
     /// For each case, the mean share of the recipients' earlier filings that went to it,
@@ -213,6 +238,8 @@ mod tests {
         let subjects = memory.subject_shares(&asked);
         assert_eq!((subjects.get(&a), subjects.get(&b)), (Some(&0.75), None));
         assert_eq!(memory.case_id(b), "B");
+        assert_eq!(memory.recent("").collect::<Vec<_>>(), [b, a]);
+        assert_eq!(memory.recent("someone else").count(), 0);
     }
 
     #[test]

@@ -48,10 +48,12 @@ pub fn starting_weights() -> Values {
         weights[feature as usize] = match feature {
             Feature::Classifier => 2.0,
             Feature::ClassifierBest => 0.5,
+            Feature::Centroid => 0.5,
             Feature::TextDocument => 1.0,
             Feature::TextDocuments => 1.0,
             Feature::TextCaseRecord => 1.0,
             Feature::Sender => 1.0,
+            Feature::SenderLatest => 0.5,
             Feature::Recipients => 0.5,
             Feature::Subject => 3.0,
             Feature::Thread => 6.0,
@@ -63,7 +65,6 @@ pub fn starting_weights() -> Values {
             Feature::Recent => 0.4,
             Feature::Activity => 0.5,
             Feature::Recency => 0.0,
-            Feature::Fresh => 0.0,
             Feature::Closed => -1.0,
         };
     }

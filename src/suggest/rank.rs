@@ -7,6 +7,7 @@
 //! first teaches the model with the same features as a suggestion would have had, then the
 //! memory and the index learn the item itself.
 
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, RwLock};
 
 use serde::Serialize;
@@ -66,6 +67,36 @@ pub struct Suggester {
     /// Held from changing the model until it is stored, so that states reach the store in
     /// the order they were made.
     saving: Arc<tokio::sync::Mutex<()>>,
+    /// The candidates of the latest suggestions, by item: a filing teaches what the user was
+    /// shown.
+    shown: Arc<Mutex<Shown>>,
+}
+
+/// How many items' suggestions are remembered for their filing.
+const SHOWN_ITEMS: usize = 4096;
+
+/// The candidates of recent suggestions, the oldest forgotten first.
+#[derive(Default)]
+struct Shown {
+    by_item: HashMap<String, Arc<Vec<Candidate>>>,
+    order: VecDeque<String>,
+}
+
+impl Shown {
+    fn remember(&mut self, item_id: &str, candidates: Arc<Vec<Candidate>>) {
+        if self
+            .by_item
+            .insert(item_id.to_string(), candidates)
+            .is_none()
+        {
+            self.order.push_back(item_id.to_string());
+        }
+        while self.order.len() > SHOWN_ITEMS {
+            if let Some(oldest) = self.order.pop_front() {
+                self.by_item.remove(&oldest);
+            }
+        }
+    }
 }
 
 /// A filing's features, gathered before it was stored, for the ranker to learn from once it is.
@@ -73,7 +104,7 @@ pub struct Lesson {
     item: StoredItem,
     case: Case,
     clues: Arc<Clues>,
-    candidates: Vec<Candidate>,
+    candidates: Arc<Vec<Candidate>>,
 }
 
 /// An admin's change to the ranker's weights.
@@ -94,16 +125,6 @@ impl Suggester {
             Some(record) => Model::from_state(serde_json::from_str::<RankerState>(&record.state)?),
             None => Model::default(),
         };
-        let mut model = model;
-        if let Ok(spec) = std::env::var("DBG_WEIGHTS") {
-            model.combiner.weights = [0.0; super::features::FEATURES];
-            for pair in spec.split(',') {
-                let (name, value) = pair.split_once('=').unwrap();
-                model.combiner.weights[Feature::parse(name).unwrap() as usize] =
-                    value.parse().unwrap();
-            }
-            model.combiner.pinned = std::env::var("DBG_LEARN").is_err();
-        }
         let mut memory = Memory::default();
         let filings = store.live_filings().await?;
         for (item_id, case_id) in &filings {
@@ -123,6 +144,7 @@ impl Suggester {
             memory: Arc::new(RwLock::new(memory)),
             model: Arc::new(Mutex::new(model)),
             saving: Arc::new(tokio::sync::Mutex::new(())),
+            shown: Arc::new(Mutex::new(Shown::default())),
         })
     }
 
@@ -151,7 +173,12 @@ impl Suggester {
         let index = self.index.clone();
         tokio::task::spawn_blocking(move || index.commit_if_pending()).await??;
         let clues = Arc::new(Clues::of(item));
-        let candidates = gather(&self.sources(), item, &clues, viewer_groups, None).await?;
+        let candidates =
+            Arc::new(gather(&self.sources(), item, &clues, viewer_groups, None).await?);
+        self.shown
+            .lock()
+            .map_err(|_| SuggestError::Poisoned)?
+            .remember(&item.id, candidates.clone());
         let (probabilities, weights, calibrator) = {
             let model = self.model.lock().map_err(|_| SuggestError::Poisoned)?;
             let values: Vec<_> = candidates.iter().map(|c| c.values).collect();
@@ -162,7 +189,7 @@ impl Suggester {
             )
         };
         let mut ranked: Vec<(f64, &Candidate)> =
-            probabilities.into_iter().zip(&candidates).collect();
+            probabilities.into_iter().zip(candidates.iter()).collect();
         ranked.sort_by(|a, b| {
             b.0.total_cmp(&a.0)
                 .then_with(|| a.1.case_id.cmp(&b.1.case_id))
@@ -221,8 +248,22 @@ impl Suggester {
         user: &User,
     ) -> Result<Lesson, SuggestError> {
         let clues = Arc::new(Clues::of(item));
-        let candidates =
-            gather(&self.sources(), item, &clues, &user.groups, Some(&case.id)).await?;
+        // What the user was shown, if the chosen case was among it: the features and the
+        // confidence the choice answered. Otherwise the evidence as it stands now.
+        let shown = self
+            .shown
+            .lock()
+            .map_err(|_| SuggestError::Poisoned)?
+            .by_item
+            .get(&item.id)
+            .filter(|candidates| candidates.iter().any(|c| c.case_id == case.id))
+            .cloned();
+        let candidates = match shown {
+            Some(candidates) => candidates,
+            None => {
+                Arc::new(gather(&self.sources(), item, &clues, &user.groups, Some(&case.id)).await?)
+            }
+        };
         Ok(Lesson {
             item: item.clone(),
             case: case.clone(),
@@ -325,21 +366,17 @@ impl Suggester {
 fn explain(candidate: &Candidate, weights: &[f64]) -> Vec<Reason> {
     let contribution = |feature: Feature| weights[feature as usize] * candidate.value(feature);
     let mut parts: Vec<(f64, Vec<Reason>)> = Vec::new();
-    let text = [
-        Feature::Classifier,
-        Feature::ClassifierBest,
+    // Two kinds of text evidence: the search over the case and its documents, and the words
+    // the classifier has learnt the case by.
+    let sum = |features: [Feature; 3]| features.into_iter().map(contribution).sum::<f64>();
+    let search = sum([
         Feature::TextDocument,
         Feature::TextDocuments,
         Feature::TextCaseRecord,
-    ]
-    .into_iter()
-    .map(contribution)
-    .sum::<f64>();
-    let strong = candidate.value(Feature::TextDocuments) >= STRONG_TEXT
-        || candidate.value(Feature::ClassifierBest) > 0.0;
+    ]);
     parts.push((
-        text,
-        vec![if strong {
+        search,
+        vec![if candidate.value(Feature::TextDocuments) >= STRONG_TEXT {
             reason(
                 "text",
                 "Teksten ligner sagen og dokumenterne på den".into(),
@@ -350,6 +387,27 @@ fn explain(candidate: &Candidate, weights: &[f64]) -> Vec<Reason> {
                 "text",
                 "Teksten minder lidt om sagen".into(),
                 "The text is somewhat like this case".into(),
+            )
+        }],
+    ));
+    let words = sum([
+        Feature::Classifier,
+        Feature::ClassifierBest,
+        Feature::Centroid,
+    ]);
+    parts.push((
+        words,
+        vec![if candidate.value(Feature::ClassifierBest) > 0.0 {
+            reason(
+                "words",
+                "Teksten ligner mest det, der er journaliseret på sagen".into(),
+                "The text is most like what is filed on this case".into(),
+            )
+        } else {
+            reason(
+                "words",
+                "Teksten minder om det, der er journaliseret på sagen".into(),
+                "The text is like what is filed on this case".into(),
             )
         }],
     ));
@@ -379,6 +437,12 @@ fn explain(candidate: &Candidate, weights: &[f64]) -> Vec<Reason> {
             "Earlier mail from this sender is filed on this case",
         ),
         (
+            Feature::SenderLatest,
+            "sender_latest",
+            "Afsenderens seneste mail er journaliseret på sagen",
+            "The sender's latest mail is filed on this case",
+        ),
+        (
             Feature::Recipients,
             "recipients",
             "Tidligere mails til de samme modtagere er journaliseret på sagen",
@@ -389,12 +453,6 @@ fn explain(candidate: &Candidate, weights: &[f64]) -> Vec<Reason> {
             "recent",
             "Du har for nylig journaliseret på sagen",
             "You filed on this case recently",
-        ),
-        (
-            Feature::Fresh,
-            "new_case",
-            "Sagen er ny og har endnu ingen dokumenter",
-            "The case is new and has no documents yet",
         ),
     ];
     for (feature, code, da, en) in simple {
@@ -512,6 +570,29 @@ mod tests {
         assert!(reasons[1].text.contains("ligner"));
         let faint = explain(&candidate(&[(Feature::TextDocuments, 0.04)]), &weights);
         assert!(faint.is_empty());
+    }
+
+    #[test]
+    fn the_learnt_words_and_the_search_are_told_apart() {
+        let weights = starting_weights();
+        let reasons = explain(
+            &candidate(&[
+                (Feature::Thread, 1.0),
+                (Feature::Classifier, 1.0),
+                (Feature::ClassifierBest, 1.0),
+                (Feature::TextDocuments, 0.2),
+            ]),
+            &weights,
+        );
+        assert_eq!(codes(&reasons), ["thread", "words", "text"]);
+        assert!(
+            reasons[1].text.contains("mest"),
+            "the classifier's first choice"
+        );
+        assert!(reasons[2].text.contains("lidt"), "weak search similarity");
+        let second = explain(&candidate(&[(Feature::Classifier, 0.5)]), &weights);
+        assert_eq!(codes(&second), ["words"]);
+        assert!(!second[0].text.contains("mest"));
     }
 
     #[test]

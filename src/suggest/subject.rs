@@ -6,6 +6,9 @@ const MARKERS: &[&str] = &[
     "re", "sv", "aw", "fw", "fwd", "vs", "wg", "tr", "vb", "antw", "ref",
 ];
 
+/// Reply markers some mail systems put at the end of the subject.
+const SUFFIX_MARKERS: &[&str] = &["-reply"];
+
 /// The subject without reply/forward markers, lower-cased with runs of space collapsed;
 /// `None` when too little is left to tell threads apart.
 pub fn thread_subject(subject: &str) -> Option<String> {
@@ -17,11 +20,15 @@ pub fn thread_subject(subject: &str) -> Option<String> {
             None => break,
         }
     }
-    let key = rest
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase();
+    let mut words: Vec<String> = rest.split_whitespace().map(str::to_lowercase).collect();
+    // Some mail systems (GroupWise, Notes) mark a reply at the end: "Wolf -Reply -Reply".
+    while words
+        .last()
+        .is_some_and(|w| SUFFIX_MARKERS.contains(&w.as_str()))
+    {
+        words.pop();
+    }
+    let key = words.join(" ");
     (key.chars().filter(|c| c.is_alphanumeric()).count() >= 5).then_some(key)
 }
 
@@ -58,6 +65,8 @@ mod tests {
             "Re: RE: Fwd: Carport  på Skovvej 12",
             "VS:SV: carport på skovvej 12",
             "[EXTERN] Re[2]: Carport på Skovvej 12",
+            "Carport på Skovvej 12 -Reply -Reply",
+            "FW: Carport på Skovvej 12 -Reply",
         ] {
             assert_eq!(thread_subject(reply), key, "{reply}");
         }

@@ -19,6 +19,9 @@ const MAX_WORD_CHARS: usize = 40;
 const MAX_TEXT_CHARS: usize = 20_000;
 /// A mail to a whole department says little through each of its many addresses.
 const MAX_ADDRESSES: usize = 50;
+/// A word of the subject or an address counts as this many words of the text: a few header
+/// terms say as much about the case as a whole body does.
+const HEADER_OCCURRENCES: u32 = 3;
 
 /// Which part of the item a term came from; the same word in the subject and in the body are
 /// two terms.
@@ -35,7 +38,12 @@ enum Field {
 pub fn term_counts(item: &Extracted) -> HashMap<Term, u32> {
     let mut counts: HashMap<Term, u32> = HashMap::new();
     let mut add = |field: Field, text: &str| {
-        *counts.entry(hash(field, text)).or_default() += 1;
+        let occurrences = if field == Field::Text {
+            1
+        } else {
+            HEADER_OCCURRENCES
+        };
+        *counts.entry(hash(field, text)).or_default() += occurrences;
     };
     if let Metadata::Mail(mail) = &item.metadata {
         let fields = [
@@ -145,9 +153,15 @@ mod tests {
             "carport CARPORT tegning",
         ));
         assert_eq!(counts[&hash(Field::Text, "carport")], 2);
-        assert_eq!(counts[&hash(Field::Subject, "carport")], 1);
-        assert_eq!(counts[&hash(Field::From, "borger@example.dk")], 1);
-        assert_eq!(counts[&hash(Field::To, "sagsbehandler@kommune.dk")], 1);
+        assert_eq!(counts[&hash(Field::Subject, "carport")], HEADER_OCCURRENCES);
+        assert_eq!(
+            counts[&hash(Field::From, "borger@example.dk")],
+            HEADER_OCCURRENCES
+        );
+        assert_eq!(
+            counts[&hash(Field::To, "sagsbehandler@kommune.dk")],
+            HEADER_OCCURRENCES
+        );
         assert!(!counts.contains_key(&hash(Field::From, "sagsbehandler@kommune.dk")));
         assert_ne!(
             hash(Field::Text, "carport"),

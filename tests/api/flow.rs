@@ -31,12 +31,19 @@ async fn a_real_mail_is_suggested_filed_once_and_its_reply_follows_the_thread() 
     let suggestions = app.suggestions(item_id).await;
     let first = &suggestions["suggestions"][0];
     assert_eq!(first["case"]["id"], DATA_PROTECTION_CASE, "{suggestions:#}");
-    assert!(reason_codes(first).contains(&"text".to_string()));
+    let codes = reason_codes(first);
+    assert!(
+        codes.iter().any(|c| c == "text" || c == "words"),
+        "{first:#}"
+    );
     let confidence = first["confidence"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&confidence));
     // The reason that counted most comes first, in Danish, with its English beside it.
     let reason = &first["reasons"][0];
-    assert_eq!(reason["code"], "text", "{first:#}");
+    assert!(
+        reason["code"] == "text" || reason["code"] == "words",
+        "{first:#}"
+    );
     assert!(
         reason["text"].as_str().unwrap().starts_with("Teksten"),
         "Danish reason first: {first:#}"
@@ -108,7 +115,7 @@ async fn a_real_mail_is_suggested_filed_once_and_its_reply_follows_the_thread() 
     let suggestions = app.suggestions(reply["id"].as_str().unwrap()).await;
     let first = &suggestions["suggestions"][0];
     assert_eq!(first["case"]["id"], DATA_PROTECTION_CASE, "{suggestions:#}");
-    assert_eq!(reason_codes(first)[0], "thread");
+    assert_eq!(reason_codes(first)[0], "thread", "{first:#}");
     assert!(first["confidence"].as_f64().unwrap() > 0.9, "{first}");
 }
 
@@ -123,7 +130,8 @@ async fn a_filed_document_counts_for_the_next_suggestion_at_once() {
         .json()
         .await
         .unwrap();
-    let case = "VK-2026-0025";
+    // An open case the note has nothing to do with: only the filing can put it first.
+    let case = "VK-2026-0029";
     let filing: Value = app
         .file(json!({"item_id": item["id"], "case_id": case}))
         .await
