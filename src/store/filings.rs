@@ -191,19 +191,6 @@ impl Store {
         Ok(out)
     }
 
-    /// The cases `user` filed on most recently, latest first, at most `limit` of them.
-    pub async fn recent_cases_of(&self, user: &str, limit: usize) -> Result<Vec<String>> {
-        let rows = sqlx::query(
-            "SELECT case_id, MAX(created_at) AS latest FROM filings WHERE created_by = $1
-             GROUP BY case_id ORDER BY latest DESC LIMIT $2",
-        )
-        .bind(user)
-        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(|r| Ok(r.try_get("case_id")?)).collect()
-    }
-
     /// `(item_id, case_id)` of every filing that has not failed: the filed documents the search
     /// index holds.
     pub async fn live_filings(&self) -> Result<Vec<(String, String)>> {
