@@ -1,5 +1,7 @@
 //! Cases, their parties and the groups that may see them.
 
+use std::collections::HashMap;
+
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
@@ -85,14 +87,7 @@ impl Store {
     }
 
     pub async fn case(&self, id: &str) -> Result<Option<Case>> {
-        let row = sqlx::query("SELECT * FROM cases WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        match row {
-            Some(row) => Ok(Some(self.complete_case(&row).await?)),
-            None => Ok(None),
-        }
+        Ok(self.cases(&[id.to_string()]).await?.pop())
     }
 
     /// The case only if the viewer may see it: a hidden case is reported as absent.
@@ -100,15 +95,25 @@ impl Store {
         Ok(self.case(id).await?.filter(|c| c.visible_to(viewer_groups)))
     }
 
+    /// The cases with these ids, in the order of `ids`; ids of no case are left out.
+    pub async fn cases(&self, ids: &[String]) -> Result<Vec<Case>> {
+        let rows = self
+            .rows_in("SELECT * FROM cases WHERE id IN ({values})", &[], ids)
+            .await?;
+        let mut by_id: HashMap<String, Case> = self
+            .complete_cases(&rows)
+            .await?
+            .into_iter()
+            .map(|case| (case.id.clone(), case))
+            .collect();
+        Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+    }
+
     pub async fn all_cases(&self) -> Result<Vec<Case>> {
         let rows = sqlx::query("SELECT * FROM cases ORDER BY id")
             .fetch_all(&self.pool)
             .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in &rows {
-            out.push(self.complete_case(row).await?);
-        }
-        Ok(out)
+        self.complete_cases(&rows).await
     }
 
     /// Number of cases, for comparing the store with the index.
@@ -118,19 +123,19 @@ impl Store {
             .await?)
     }
 
-    /// Cases whose number is one of `numbers` (compared without regard to case).
+    /// Cases whose number is one of `numbers`, compared without regard to (ASCII) case as
+    /// SQLite's `UPPER` does.
     pub async fn case_ids_by_number(&self, numbers: &[String]) -> Result<Vec<(String, String)>> {
-        let mut out = Vec::new();
-        for number in numbers {
-            let rows = sqlx::query("SELECT id, number FROM cases WHERE UPPER(number) = UPPER($1)")
-                .bind(number)
-                .fetch_all(&self.pool)
-                .await?;
-            for row in rows {
-                out.push((row.try_get("id")?, row.try_get("number")?));
-            }
-        }
-        Ok(out)
+        let uppers: Vec<String> = numbers.iter().map(|n| n.to_ascii_uppercase()).collect();
+        self.rows_in(
+            "SELECT id, number FROM cases WHERE UPPER(number) IN ({values})",
+            &[],
+            &uppers,
+        )
+        .await?
+        .iter()
+        .map(|row| Ok((row.try_get("id")?, row.try_get("number")?)))
+        .collect()
     }
 
     /// Cases with a party of `kind` whose stored value is one of `values`; returns
@@ -140,28 +145,24 @@ impl Store {
         kind: PartyKind,
         values: &[String],
     ) -> Result<Vec<(String, Party)>> {
-        let mut out = Vec::new();
-        for value in values {
-            let rows = sqlx::query(
-                "SELECT case_id, display FROM case_parties WHERE kind = $1 AND value = $2",
-            )
-            .bind(kind.as_str())
-            .bind(value)
-            .fetch_all(&self.pool)
-            .await?;
-            for row in rows {
-                let display: String = row.try_get("display")?;
-                out.push((
-                    row.try_get("case_id")?,
-                    Party {
-                        kind,
-                        value: value.clone(),
-                        display,
-                    },
-                ));
-            }
-        }
-        Ok(out)
+        self.rows_in(
+            "SELECT case_id, value, display FROM case_parties WHERE kind = $1 AND value IN ({values})",
+            &[kind.as_str()],
+            values,
+        )
+        .await?
+        .iter()
+        .map(|row| {
+            Ok((
+                row.try_get("case_id")?,
+                Party {
+                    kind,
+                    value: row.try_get("value")?,
+                    display: row.try_get("display")?,
+                },
+            ))
+        })
+        .collect()
     }
 
     /// Free-text case search for people: every word must occur in the number, title or a
@@ -208,57 +209,78 @@ impl Store {
             q = q.bind(value);
         }
         let rows = q.fetch_all(&self.pool).await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in &rows {
-            out.push(self.complete_case(row).await?);
-        }
-        Ok(out)
+        self.complete_cases(&rows).await
     }
 
-    async fn complete_case(&self, row: &SqliteRow) -> Result<Case> {
-        let id: String = row.try_get("id")?;
-        let status: String = row.try_get("status")?;
-        let parties = sqlx::query("SELECT kind, value, display FROM case_parties WHERE case_id = $1 ORDER BY kind, display")
-            .bind(&id)
-            .fetch_all(&self.pool)
-            .await?
-            .into_iter()
-            .map(|r| {
-                let kind: String = r.try_get("kind")?;
-                Ok(Party {
+    /// The cases of `rows` (from the cases table), in their order, with their parties and
+    /// groups.
+    async fn complete_cases(&self, rows: &[SqliteRow]) -> Result<Vec<Case>> {
+        let ids = rows
+            .iter()
+            .map(|row| row.try_get("id"))
+            .collect::<Result<Vec<String>, _>>()?;
+        let mut parties: HashMap<String, Vec<Party>> = HashMap::new();
+        let party_rows = self
+            .rows_in(
+                "SELECT case_id, kind, value, display FROM case_parties WHERE case_id IN ({values})
+                 ORDER BY case_id, kind, display",
+                &[],
+                &ids,
+            )
+            .await?;
+        for r in party_rows {
+            let kind: String = r.try_get("kind")?;
+            parties
+                .entry(r.try_get("case_id")?)
+                .or_default()
+                .push(Party {
                     kind: PartyKind::parse(&kind)
                         .ok_or_else(|| StoreError::Corrupt(format!("party kind {kind}")))?,
                     value: r.try_get("value")?,
                     display: r.try_get("display")?,
+                });
+        }
+        let mut groups: HashMap<String, Vec<String>> = HashMap::new();
+        let group_rows = self
+            .rows_in(
+                "SELECT case_id, group_name FROM case_groups WHERE case_id IN ({values})
+                 ORDER BY case_id, group_name",
+                &[],
+                &ids,
+            )
+            .await?;
+        for r in group_rows {
+            groups
+                .entry(r.try_get("case_id")?)
+                .or_default()
+                .push(r.try_get("group_name")?);
+        }
+        rows.iter()
+            .zip(ids)
+            .map(|(row, id)| {
+                let status: String = row.try_get("status")?;
+                Ok(Case {
+                    connector: row.try_get("connector")?,
+                    number: row.try_get("number")?,
+                    title: row.try_get("title")?,
+                    kle: row.try_get("kle")?,
+                    facet: row.try_get("facet")?,
+                    status: CaseStatus::parse(&status)
+                        .ok_or_else(|| StoreError::Corrupt(format!("case status {status}")))?,
+                    opened: row.try_get("opened")?,
+                    parties: parties.remove(&id).unwrap_or_default(),
+                    groups: groups.remove(&id).unwrap_or_default(),
+                    id,
                 })
             })
-            .collect::<Result<Vec<_>>>()?;
-        let groups = sqlx::query_scalar(
-            "SELECT group_name FROM case_groups WHERE case_id = $1 ORDER BY group_name",
-        )
-        .bind(&id)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(Case {
-            connector: row.try_get("connector")?,
-            number: row.try_get("number")?,
-            title: row.try_get("title")?,
-            kle: row.try_get("kle")?,
-            facet: row.try_get("facet")?,
-            status: CaseStatus::parse(&status)
-                .ok_or_else(|| StoreError::Corrupt(format!("case status {status}")))?,
-            opened: row.try_get("opened")?,
-            parties,
-            groups,
-            id,
-        })
+            .collect()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::test_store;
+    use crate::store::{IN_LIST_MAX, test_store};
 
     fn case(id: &str, title: &str, groups: &[&str]) -> Case {
         Case {
@@ -294,6 +316,62 @@ mod tests {
         assert!(got.parties.is_empty());
         assert!(got.groups.is_empty());
         assert_eq!(store.count_cases().await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn batched_reads_keep_order_and_span_several_statements() {
+        let store = test_store().await;
+        let count = IN_LIST_MAX + 3;
+        for i in 0..count {
+            let mut c = case(&format!("{i:04}"), "Carport", &["byg"]);
+            c.parties[0].value = format!("{i:04}@b.example");
+            store.upsert_case(&c).await.unwrap();
+        }
+        let mut ids: Vec<String> = (0..count).rev().map(|i| format!("{i:04}")).collect();
+        ids.insert(1, "nowhere".into());
+        let cases = store.cases(&ids).await.unwrap();
+        let got: Vec<&str> = cases.iter().map(|c| c.id.as_str()).collect();
+        let wanted: Vec<&str> = ids
+            .iter()
+            .map(String::as_str)
+            .filter(|id| *id != "nowhere")
+            .collect();
+        assert_eq!(got, wanted);
+        assert!(
+            cases
+                .iter()
+                .all(|c| c.groups == ["byg"] && c.parties.len() == 1)
+        );
+        assert_eq!(
+            cases[0].parties[0].value,
+            format!("{:04}@b.example", count - 1)
+        );
+
+        let addresses: Vec<String> = (0..count).map(|i| format!("{i:04}@b.example")).collect();
+        let by_party = store
+            .cases_by_party(PartyKind::Email, &addresses)
+            .await
+            .unwrap();
+        assert_eq!(by_party.len(), count);
+        assert!(
+            by_party
+                .iter()
+                .all(|(id, p)| p.value == format!("{id}@b.example"))
+        );
+        assert!(
+            store
+                .cases_by_party(PartyKind::Cvr, &addresses)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
+        let numbers = ["02.34.02-g01-0007-26".to_string(), "none".to_string()];
+        assert_eq!(
+            store.case_ids_by_number(&numbers).await.unwrap(),
+            [("0007".to_string(), "02.34.02-G01-0007-26".to_string())]
+        );
+        assert!(store.case_ids_by_number(&[]).await.unwrap().is_empty());
     }
 
     #[tokio::test]

@@ -175,20 +175,16 @@ impl Store {
 
     /// `(message_id, case_id)` for every accepted filing of a mail whose Message-ID is in `ids`.
     pub async fn cases_of_messages(&self, ids: &[String]) -> Result<Vec<(String, String)>> {
-        let mut out = Vec::new();
-        for message_id in ids {
-            let rows = sqlx::query(
-                "SELECT DISTINCT f.case_id FROM filings f JOIN items i ON i.id = f.item_id
-                 WHERE i.message_id = $1 AND f.state <> 'failed'",
-            )
-            .bind(message_id)
-            .fetch_all(&self.pool)
-            .await?;
-            for row in rows {
-                out.push((message_id.clone(), row.try_get("case_id")?));
-            }
-        }
-        Ok(out)
+        self.rows_in(
+            "SELECT DISTINCT i.message_id, f.case_id FROM filings f JOIN items i ON i.id = f.item_id
+             WHERE i.message_id IN ({values}) AND f.state <> 'failed'",
+            &[],
+            ids,
+        )
+        .await?
+        .iter()
+        .map(|row| Ok((row.try_get("message_id")?, row.try_get("case_id")?)))
+        .collect()
     }
 
     /// `(item_id, case_id)` of every filing that has not failed: the filed documents the search
@@ -458,7 +454,7 @@ fn filing_from_row(row: &SqliteRow) -> Result<Filing> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::test_store;
+    use crate::store::{IN_LIST_MAX, test_store};
 
     async fn case(store: &Store, id: &str) {
         sqlx::query(
@@ -530,6 +526,43 @@ mod tests {
         assert_eq!(again.id, a1);
         store.mark_filed(&again, "doc-1", true).await.unwrap();
         assert_eq!(claim(&store).await.unwrap().id, a2);
+    }
+
+    #[tokio::test]
+    async fn the_cases_of_many_messages_are_found_in_one_go() {
+        let store = test_store().await;
+        case(&store, "A").await;
+        case(&store, "B").await;
+        let mut asked = Vec::new();
+        for i in 0..IN_LIST_MAX + 2 {
+            let case_id = if i % 2 == 0 { "A" } else { "B" };
+            let filing = queue(&store, case_id, &format!("m{i}")).await;
+            let message_id = format!("<{i}@mail.example>");
+            sqlx::query(
+                "UPDATE items SET message_id = $1 WHERE id = (SELECT item_id FROM filings WHERE id = $2)",
+            )
+            .bind(&message_id)
+            .bind(&filing)
+            .execute(&store.pool)
+            .await
+            .unwrap();
+            asked.push(message_id);
+        }
+        let failed = claim(&store).await.unwrap();
+        store.mark_failed(&failed, "afvist").await.unwrap();
+        asked.push("<unknown@mail.example>".into());
+
+        let mut found = store.cases_of_messages(&asked).await.unwrap();
+        found.sort();
+        assert_eq!(
+            found.len(),
+            IN_LIST_MAX + 1,
+            "all but the failed filing's mail"
+        );
+        assert!(!found.iter().any(|(m, _)| m == "<0@mail.example>"));
+        assert!(found.contains(&("<1@mail.example>".to_string(), "B".to_string())));
+        assert!(found.contains(&("<2@mail.example>".to_string(), "A".to_string())));
+        assert!(store.cases_of_messages(&[]).await.unwrap().is_empty());
     }
 
     #[tokio::test]

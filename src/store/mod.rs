@@ -16,7 +16,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::SqlitePool;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
 
 pub use audit::{AuditEvent, AuditFilter, AuditKind, AuditOrder, MAX_AUDIT_LIMIT};
 pub use cases::CaseQuery;
@@ -134,6 +136,42 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+
+    /// The rows of `sql` for all of `values` at once: `{values}` in `sql` is where the
+    /// `IN (…)` list goes, and `$1`, `$2`, … before it are `leading`, bound first. A long list
+    /// is split over several statements.
+    async fn rows_in(
+        &self,
+        sql: &str,
+        leading: &[&str],
+        values: &[String],
+    ) -> Result<Vec<SqliteRow>> {
+        let mut rows = Vec::new();
+        for chunk in values.chunks(IN_LIST_MAX) {
+            let statement = sql.replace("{values}", &in_list(leading.len() + 1, chunk.len()));
+            let mut query = sqlx::query(&statement);
+            for value in leading {
+                query = query.bind(*value);
+            }
+            for value in chunk {
+                query = query.bind(value);
+            }
+            rows.extend(query.fetch_all(&self.pool).await?);
+        }
+        Ok(rows)
+    }
+}
+
+/// At most this many values are bound in one `IN (…)` list, well within both databases'
+/// limits on the parameters of a statement.
+const IN_LIST_MAX: usize = 500;
+
+/// The placeholders `$first, $first+1, …` of an `IN (…)` list of `count` values.
+fn in_list(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Decodes a JSON column, naming the column when the content is not what the code expects.

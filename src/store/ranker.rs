@@ -65,20 +65,15 @@ impl Store {
 
     /// Which of `ids` are closed cases.
     pub async fn closed_cases(&self, ids: &[String]) -> Result<Vec<String>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "SELECT id FROM cases WHERE status = 'closed' AND id IN ({})",
-            placeholders.join(", ")
-        );
-        let mut query = sqlx::query(&sql);
-        for id in ids {
-            query = query.bind(id);
-        }
-        let rows = query.fetch_all(&self.pool).await?;
-        rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
+        self.rows_in(
+            "SELECT id FROM cases WHERE status = 'closed' AND id IN ({values})",
+            &[],
+            ids,
+        )
+        .await?
+        .iter()
+        .map(|row| Ok(row.try_get("id")?))
+        .collect()
     }
 }
 

@@ -309,17 +309,16 @@ pub async fn gather(
         c.case_number = Some(number);
     }
     if let Metadata::Mail(mail) = &item.extracted.metadata {
-        if let Some(own) = &mail.message_id {
-            for (_, case_id) in store.cases_of_messages(std::slice::from_ref(own)).await? {
-                candidate(&mut found, &case_id).raise(Feature::AlreadyFiled, 1.0);
-            }
-        }
-        let mut thread: Vec<String> = mail.in_reply_to.clone();
+        let mut asked: Vec<String> = mail.message_id.iter().cloned().collect();
+        asked.extend(mail.in_reply_to.iter().cloned());
         // The newest references are the likeliest to be filed; very long chains are cut.
-        thread.extend(mail.references.iter().rev().take(20).cloned());
-        thread.dedup();
-        for (_, case_id) in store.cases_of_messages(&thread).await? {
-            candidate(&mut found, &case_id).raise(Feature::Thread, 1.0);
+        asked.extend(mail.references.iter().rev().take(20).cloned());
+        for (message_id, case_id) in store.cases_of_messages(&asked).await? {
+            let feature = match mail.message_id.as_ref() == Some(&message_id) {
+                true => Feature::AlreadyFiled,
+                false => Feature::Thread,
+            };
+            candidate(&mut found, &case_id).raise(feature, 1.0);
         }
     }
     let cpr_hashes: Vec<String> = identifiers.cpr.iter().map(|c| c.hash.clone()).collect();

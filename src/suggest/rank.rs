@@ -195,34 +195,41 @@ impl Suggester {
                 .then_with(|| a.1.case_id.cmp(&b.1.case_id))
         });
 
-        let mut suggestions: Vec<Suggestion> = Vec::new();
-        let mut first_raw = None;
-        for (probability, candidate) in ranked {
-            if suggestions.len() >= limit {
+        // The cases are read a suggestion list at a time; the ones the viewer may not see
+        // are passed over.
+        let mut shown: Vec<(f64, &Candidate, Case)> = Vec::with_capacity(limit);
+        for window in ranked.chunks(limit.max(1)) {
+            if shown.len() >= limit {
                 break;
             }
-            let Some(case) = self
+            let ids: Vec<String> = window.iter().map(|(_, c)| c.case_id.clone()).collect();
+            let mut cases: HashMap<String, Case> = self
                 .store
-                .visible_case(&candidate.case_id, viewer_groups)
+                .cases(&ids)
                 .await?
-            else {
-                continue;
-            };
+                .into_iter()
+                .filter(|case| case.visible_to(viewer_groups))
+                .map(|case| (case.id.clone(), case))
+                .collect();
+            for (probability, candidate) in window {
+                if let Some(case) = cases.remove(&candidate.case_id) {
+                    shown.push((*probability, candidate, case));
+                }
+            }
+        }
+        shown.truncate(limit);
+
+        let mut suggestions: Vec<Suggestion> = Vec::with_capacity(shown.len());
+        let first_raw = shown.first().map(|(probability, _, _)| *probability);
+        for (probability, candidate, case) in shown {
             // The first shown case gets the calibrated confidence; the others share what is
             // left in the proportions the model gives them.
-            let confidence = match first_raw {
-                None => {
-                    first_raw = Some(probability);
-                    calibrator.calibrate(probability)
+            let confidence = match (suggestions.first(), first_raw) {
+                (None, _) => calibrator.calibrate(probability),
+                (Some(first), Some(raw)) if raw < 1.0 => {
+                    probability * (1.0 - first.confidence) / (1.0 - raw)
                 }
-                Some(raw) => {
-                    let first = suggestions[0].confidence;
-                    if raw < 1.0 {
-                        probability * (1.0 - first) / (1.0 - raw)
-                    } else {
-                        0.0
-                    }
-                }
+                (Some(_), _) => 0.0,
             };
             suggestions.push(Suggestion {
                 reasons: explain(candidate, &weights),
