@@ -49,7 +49,7 @@ pub struct ServerConfig {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StoreConfig {
-    /// `sqlite://…`; empty means `<data_dir>/journaliser.db`.
+    /// `sqlite://…` or `postgres://…`; empty means `<data_dir>/journaliser.db`.
     pub url: String,
 }
 

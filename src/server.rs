@@ -45,9 +45,12 @@ impl Services {
                 config.data_dir.display()
             )
         })?;
-        let store = Store::open(&config.store_url())
-            .await
-            .with_context(|| format!("cannot open the store at {}", config.store_url()))?;
+        let store = Store::open(&config.store_url()).await.with_context(|| {
+            format!(
+                "cannot open the store at {}",
+                crate::store::redacted_url(&config.store_url())
+            )
+        })?;
         let index_dir = config.index_dir();
         let index = SearchIndex::open(&index_dir, config.index.writer_memory_mb)
             .with_context(|| format!("cannot open the search index in {}", index_dir.display()))?;

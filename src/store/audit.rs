@@ -8,8 +8,8 @@
 
 use serde::Serialize;
 use serde_json::Value;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
 
 use super::{Result, Store, StoreError, from_json, to_json};
 use crate::domain::{Millis, new_id, now_millis};
@@ -241,7 +241,7 @@ fn effective_limit(limit: Option<i64>) -> i64 {
 }
 
 /// Inserts an event on `conn`, which may be inside the transaction of the change it records.
-pub(super) async fn insert(conn: &mut SqliteConnection, event: &AuditEvent) -> Result<()> {
+pub(super) async fn insert(conn: &mut AnyConnection, event: &AuditEvent) -> Result<()> {
     sqlx::query(&format!(
         "INSERT INTO audit_events ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
     ))
@@ -258,7 +258,7 @@ pub(super) async fn insert(conn: &mut SqliteConnection, event: &AuditEvent) -> R
     Ok(())
 }
 
-fn event_from_row(row: &SqliteRow) -> Result<AuditEvent> {
+fn event_from_row(row: &AnyRow) -> Result<AuditEvent> {
     let kind: String = row.try_get("kind")?;
     Ok(AuditEvent {
         id: row.try_get("id")?,

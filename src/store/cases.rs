@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 
 use super::{Result, Store, StoreError};
 use crate::domain::case::{Case, CaseStatus, Party, PartyKind};
@@ -214,7 +214,7 @@ impl Store {
 
     /// The cases of `rows` (from the cases table), in their order, with their parties and
     /// groups.
-    async fn complete_cases(&self, rows: &[SqliteRow]) -> Result<Vec<Case>> {
+    async fn complete_cases(&self, rows: &[AnyRow]) -> Result<Vec<Case>> {
         let ids = rows
             .iter()
             .map(|row| row.try_get("id"))

@@ -1,8 +1,8 @@
 //! The filing outbox: accepted filings, claimed and settled by the delivery worker.
 
 use serde_json::{Value, json};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
 
 use super::audit::{self, AuditEvent, AuditKind, SYSTEM_ACTOR};
 use super::{Result, Store, StoreError, from_json, to_json};
@@ -396,7 +396,7 @@ impl Store {
 /// Records a change to `filing` in the transaction that makes it, so the two commit together.
 /// The event names the item `item_id` by its hash.
 async fn audit_filing(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     kind: AuditKind,
     actor: &str,
     filing: &Filing,
@@ -415,7 +415,7 @@ async fn audit_filing(
 }
 
 async fn audit_worker(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     kind: AuditKind,
     filing: &Filing,
     details: Value,
@@ -423,7 +423,7 @@ async fn audit_worker(
     audit_filing(conn, kind, SYSTEM_ACTOR, filing, &filing.item_id, details).await
 }
 
-fn filing_from_row(row: &SqliteRow) -> Result<Filing> {
+fn filing_from_row(row: &AnyRow) -> Result<Filing> {
     let state: String = row.try_get("state")?;
     let attachments: Vec<AttachmentChoice> =
         from_json("filings.attachments", row.try_get("attachments")?)?;

@@ -2,7 +2,7 @@
 //! reference until the sent copy is uploaded and filed.
 
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 
 use super::{Result, Store, StoreError};
 use crate::domain::{Millis, now_millis};
@@ -100,7 +100,7 @@ impl Store {
     }
 }
 
-fn intent_from_row(row: &SqliteRow) -> Result<Intent> {
+fn intent_from_row(row: &AnyRow) -> Result<Intent> {
     let state: String = row.try_get("state")?;
     Ok(Intent {
         reference: row.try_get("reference")?,

@@ -1,7 +1,7 @@
 //! Uploaded items: the original bytes and what extraction found in them.
 
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 
 use super::{Result, Store, from_json, to_json};
 use crate::domain::{Millis, new_id, now_millis};
@@ -153,7 +153,7 @@ impl Store {
 
 const ITEM_COLUMNS: &str = "id, owner, kind, content_type, sha256, message_id, size, extracted, created_at, original_purged_at";
 
-fn item_from_row(row: &SqliteRow) -> Result<StoredItem> {
+fn item_from_row(row: &AnyRow) -> Result<StoredItem> {
     let extracted: Extracted = from_json("items.extracted", row.try_get("extracted")?)?;
     Ok(StoredItem {
         id: row.try_get("id")?,

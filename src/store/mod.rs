@@ -1,7 +1,9 @@
 //! Durable state in SQL: cases, items, filings, feedback and the audit log.
 //!
-//! All SQL of the service lives in this module, written to run unchanged on SQLite and
-//! PostgreSQL (`$n` placeholders, `ON CONFLICT`, `RETURNING`, times as integer milliseconds).
+//! All SQL of the service lives in this module, written to run unchanged on SQLite (the
+//! embedded default) and PostgreSQL (for several instances and larger organisations): `$n`
+//! placeholders, `ON CONFLICT`, `RETURNING`, times as integer milliseconds. Only the schema
+//! migrations are written once per database.
 
 mod audit;
 mod cases;
@@ -12,13 +14,8 @@ mod items;
 mod ranker;
 mod versions;
 
-use std::str::FromStr;
-use std::time::Duration;
-
-use sqlx::SqlitePool;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
-};
+use sqlx::AnyPool;
+use sqlx::any::{AnyPoolOptions, AnyRow};
 
 pub use audit::{AuditEvent, AuditFilter, AuditKind, AuditOrder, MAX_AUDIT_LIMIT};
 pub use cases::CaseQuery;
@@ -28,34 +25,55 @@ pub use intents::{Intent, IntentState};
 pub use items::{NewItem, StoredItem};
 pub use ranker::RankerRecord;
 
+/// One schema change, as each database needs it.
+struct Migration {
+    version: i64,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+/// A change both databases take as written (`migrations/portable`).
+const fn portable(version: i64, sql: &'static str) -> Migration {
+    Migration {
+        version,
+        sqlite: sql,
+        postgres: sql,
+    }
+}
+
 /// Schema changes in order; each runs once, in a transaction.
-const MIGRATIONS: &[(i64, &str)] = &[
-    (1, include_str!("../../migrations/sqlite/0001_initial.sql")),
-    (2, include_str!("../../migrations/sqlite/0002_audit.sql")),
-    (
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sqlite: include_str!("../../migrations/sqlite/0001_initial.sql"),
+        postgres: include_str!("../../migrations/postgres/0001_initial.sql"),
+    },
+    portable(2, include_str!("../../migrations/portable/0002_audit.sql")),
+    portable(
         3,
-        include_str!("../../migrations/sqlite/0003_retention.sql"),
+        include_str!("../../migrations/portable/0003_retention.sql"),
     ),
-    (
+    portable(
         4,
-        include_str!("../../migrations/sqlite/0004_lookup_indexes.sql"),
+        include_str!("../../migrations/portable/0004_lookup_indexes.sql"),
     ),
-    (
+    portable(
         5,
-        include_str!("../../migrations/sqlite/0005_confirmed.sql"),
+        include_str!("../../migrations/portable/0005_confirmed.sql"),
     ),
-    (6, include_str!("../../migrations/sqlite/0006_ranker.sql")),
-    (
+    portable(6, include_str!("../../migrations/portable/0006_ranker.sql")),
+    portable(
         7,
-        include_str!("../../migrations/sqlite/0007_intents_versions.sql"),
+        include_str!("../../migrations/portable/0007_intents_versions.sql"),
     ),
-    (
-        8,
-        include_str!("../../migrations/sqlite/0008_delivery_order.sql"),
-    ),
-    (
+    Migration {
+        version: 8,
+        sqlite: include_str!("../../migrations/sqlite/0008_delivery_order.sql"),
+        postgres: include_str!("../../migrations/postgres/0008_delivery_order.sql"),
+    },
+    portable(
         9,
-        include_str!("../../migrations/sqlite/0009_unique_versions.sql"),
+        include_str!("../../migrations/portable/0009_unique_versions.sql"),
     ),
 ];
 
@@ -68,53 +86,123 @@ pub enum StoreError {
     /// The change would break a uniqueness rule; the message says which.
     #[error("{0}")]
     Conflict(String),
+    #[error("store.url must start with sqlite: or postgres:, not {0:?}")]
+    UnknownDatabase(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// The PostgreSQL advisory lock that migrations take: any number, the same in every instance.
+const MIGRATION_LOCK: i64 = 0x4a6f_7572_6e61;
+
+/// Each SQLite connection's settings. An accepted filing must survive a power cut too, so
+/// every commit is synced.
+const SQLITE_PRAGMAS: &[&str] = &[
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = FULL",
+    "PRAGMA foreign_keys = ON",
+    "PRAGMA busy_timeout = 10000",
+];
+
+/// The database a store is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    fn of(url: &str) -> Result<Backend> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Ok(Backend::Postgres)
+        } else {
+            // Only the scheme: the rest may hold a password.
+            let scheme = url.split(':').next().unwrap_or_default();
+            Err(StoreError::UnknownDatabase(scheme.to_string()))
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: AnyPool,
+    backend: Backend,
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `url` and brings its schema up to date.
+    /// Opens (creating if needed) the database at `url` (`sqlite://…`, `sqlite::memory:` or
+    /// `postgres://…`) and brings its schema up to date.
     pub async fn open(url: &str) -> Result<Store> {
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // An accepted filing must survive a power cut too, so every commit is synced.
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
+        sqlx::any::install_default_drivers();
+        let backend = Backend::of(url)?;
+        let in_memory = url.contains(":memory:");
+        let mut url = url.to_string();
+        if backend == Backend::Sqlite && !in_memory && !url.contains("mode=") {
+            url.push(if url.contains('?') { '&' } else { '?' });
+            url.push_str("mode=rwc");
+        }
         // SQLite serialises writers anyway; a few connections let reads run beside a write.
-        // An in-memory database exists once per connection, so it gets exactly one.
-        let connections = if url.contains(":memory:") { 1 } else { 4 };
-        let pool = SqlitePoolOptions::new()
-            .max_connections(connections)
-            .connect_with(options)
+        // An in-memory database exists once per connection, so it gets exactly one, kept for
+        // the life of the pool. PostgreSQL serves many writers at once.
+        let connections = match (backend, in_memory) {
+            (Backend::Sqlite, true) => 1,
+            (Backend::Sqlite, false) => 4,
+            (Backend::Postgres, _) => 16,
+        };
+        let mut options = AnyPoolOptions::new().max_connections(connections);
+        if in_memory {
+            options = options.idle_timeout(None).max_lifetime(None);
+        }
+        let pool = options
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        for pragma in SQLITE_PRAGMAS {
+                            sqlx::Executor::execute(&mut *conn, *pragma).await?;
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
             .await?;
-        let store = Store { pool };
+        let store = Store { pool, backend };
         store.migrate().await?;
         Ok(store)
     }
 
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Applies the migrations not yet applied. Each is looked up by its own number, so one
+    /// merged later with a lower number than an applied one still runs. On PostgreSQL,
+    /// instances starting together take turns (a transaction-scoped advisory lock).
     async fn migrate(&self) -> Result<()> {
+        let mut tx = self.begin_migration().await?;
         sqlx::raw_sql(
             "CREATE TABLE IF NOT EXISTS schema_version (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
         )
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        // Each migration is looked up by its own number, so one merged later with a lower
-        // number than an applied one still runs.
-        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_version")
-            .fetch_all(&self.pool)
-            .await?;
-        for (version, sql) in MIGRATIONS {
-            if applied.contains(version) {
+        tx.commit().await?;
+        for migration in MIGRATIONS {
+            let version = migration.version;
+            let mut tx = self.begin_migration().await?;
+            let applied: Option<i64> =
+                sqlx::query_scalar("SELECT version FROM schema_version WHERE version = $1")
+                    .bind(version)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if applied.is_some() {
                 continue;
             }
-            let mut tx = self.pool.begin().await?;
+            let sql = match self.backend {
+                Backend::Sqlite => migration.sqlite,
+                Backend::Postgres => migration.postgres,
+            };
             sqlx::raw_sql(sql).execute(&mut *tx).await?;
             sqlx::query("INSERT INTO schema_version (version, applied_at) VALUES ($1, $2)")
                 .bind(version)
@@ -125,6 +213,17 @@ impl Store {
             tracing::info!(version, "applied schema migration");
         }
         Ok(())
+    }
+
+    async fn begin_migration(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        let mut tx = self.pool.begin().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(MIGRATION_LOCK)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(tx)
     }
 
     /// A cheap round trip, for readiness checks.
@@ -140,12 +239,7 @@ impl Store {
     /// The rows of `sql` for all of `values` at once: `{values}` in `sql` is where the
     /// `IN (…)` list goes, and `$1`, `$2`, … before it are `leading`, bound first. A long list
     /// is split over several statements.
-    async fn rows_in(
-        &self,
-        sql: &str,
-        leading: &[&str],
-        values: &[String],
-    ) -> Result<Vec<SqliteRow>> {
+    async fn rows_in(&self, sql: &str, leading: &[&str], values: &[String]) -> Result<Vec<AnyRow>> {
         let mut rows = Vec::new();
         for chunk in values.chunks(IN_LIST_MAX) {
             let statement = sql.replace("{values}", &in_list(leading.len() + 1, chunk.len()));
@@ -159,6 +253,26 @@ impl Store {
             rows.extend(query.fetch_all(&self.pool).await?);
         }
         Ok(rows)
+    }
+}
+
+/// `url` with its password, if any, hidden: for messages and logs.
+pub fn redacted_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
+            let hidden = if user.len() < userinfo.len() {
+                ":***"
+            } else {
+                ""
+            };
+            format!("{scheme}://{user}{hidden}@{host}{}", &rest[authority_end..])
+        }
+        None => url.to_string(),
     }
 }
 
@@ -186,4 +300,39 @@ fn to_json<T: serde::Serialize>(value: &T) -> String {
 #[cfg(test)]
 pub(crate) async fn test_store() -> Store {
     Store::open("sqlite::memory:").await.unwrap()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_hidden_from_messages() {
+        assert_eq!(
+            redacted_url(
+                "postgres://journaliser:s3cr3t@db.example:5432/journaliser?sslmode=require"
+            ),
+            "postgres://journaliser:***@db.example:5432/journaliser?sslmode=require"
+        );
+        assert_eq!(
+            redacted_url("postgres://postgres@127.0.0.1/test"),
+            "postgres://postgres@127.0.0.1/test"
+        );
+        assert_eq!(
+            redacted_url("sqlite://data/journaliser.db"),
+            "sqlite://data/journaliser.db"
+        );
+        assert_eq!(redacted_url("sqlite::memory:"), "sqlite::memory:");
+    }
+
+    #[test]
+    fn only_sqlite_and_postgres_are_known() {
+        assert_eq!(Backend::of("sqlite::memory:").unwrap(), Backend::Sqlite);
+        assert_eq!(Backend::of("postgresql://h/d").unwrap(), Backend::Postgres);
+        let refused = Backend::of("mysql://root:pw@h/d").unwrap_err().to_string();
+        assert!(
+            refused.contains("\"mysql\"") && !refused.contains("pw"),
+            "{refused}"
+        );
+    }
 }

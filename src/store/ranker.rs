@@ -77,12 +77,7 @@ impl Store {
     }
 }
 
-async fn upsert(
-    conn: &mut sqlx::SqliteConnection,
-    state: &str,
-    updates: u64,
-    by: &str,
-) -> Result<()> {
+async fn upsert(conn: &mut sqlx::AnyConnection, state: &str, updates: u64, by: &str) -> Result<()> {
     sqlx::query(
         "INSERT INTO ranker (scope, state, updates, updated_at, updated_by) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (scope) DO UPDATE SET state = excluded.state, updates = excluded.updates,

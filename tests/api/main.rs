@@ -26,5 +26,6 @@ mod faults;
 mod mailin;
 mod mailserver;
 mod mtls;
+mod postgres;
 mod receiver;
 mod wsgidav;

@@ -1,0 +1,245 @@
+//! PostgreSQL as the store: the whole flow against a real server, each test in a database of
+//! its own that it drops at the end. The server is the one at `JOURNALISER_TEST_POSTGRES`
+//! (default `postgres://postgres@127.0.0.1:5432/postgres`, a role that may create
+//! databases). Without one the tests fail under `CI=true` (`.ci/run` installs and starts
+//! PostgreSQL) and are skipped otherwise.
+
+use journaliser::store::Store;
+use reqwest::StatusCode;
+use serde_json::Value;
+use sqlx::{Connection, Executor, PgConnection};
+
+use crate::helpers::*;
+
+const DEFAULT_SERVER: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+const DATA_PROTECTION_CASE: &str = "VK-2026-0031";
+const FIXTURE_MESSAGE_ID: &str =
+    "CAP6xULFuEzdY+Mj5WY5nt=9TfRuaWroy6-4LWmhpp9G2+vfzLw@mail.gmail.com";
+
+/// A fresh database on the test server.
+struct Database {
+    server: String,
+    name: String,
+    url: String,
+}
+
+impl Database {
+    /// `None` (the test is skipped) when no server answers and this is not CI.
+    async fn create() -> Option<Database> {
+        let server =
+            std::env::var("JOURNALISER_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_SERVER.into());
+        let mut admin = match PgConnection::connect(&server).await {
+            Ok(connection) => connection,
+            Err(error) => {
+                assert!(
+                    std::env::var("CI").as_deref() != Ok("true"),
+                    "no PostgreSQL at {server} ({error}); CI needs it (.ci/run starts one)"
+                );
+                eprintln!("skipped: no PostgreSQL at {server}: {error}");
+                return None;
+            }
+        };
+        let name = format!("journaliser_test_{}", uuid::Uuid::new_v4().simple());
+        admin
+            .execute(format!("CREATE DATABASE {name}").as_str())
+            .await
+            .unwrap();
+        admin.close().await.unwrap();
+        let (base, _) = server
+            .rsplit_once('/')
+            .expect("the server URL names a database");
+        let url = format!("{base}/{name}");
+        Some(Database { server, name, url })
+    }
+
+    async fn spawn_app(&self) -> TestApp {
+        let url = self.url.clone();
+        TestApp::spawn_with(move |config| config.store.url = url).await
+    }
+
+    async fn drop(self) {
+        let mut admin = PgConnection::connect(&self.server).await.unwrap();
+        admin
+            .execute(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name).as_str())
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn instances_starting_together_make_the_schema_once() {
+    let Some(database) = Database::create().await else {
+        return;
+    };
+    let url = database.url.as_str();
+    let (a, b, c) = tokio::join!(Store::open(url), Store::open(url), Store::open(url));
+    for store in [a, b, c] {
+        store.unwrap().close().await;
+    }
+    let mut connection = PgConnection::connect(url).await.unwrap();
+    let versions: Vec<i64> =
+        sqlx::query_scalar("SELECT version FROM schema_version ORDER BY version")
+            .fetch_all(&mut connection)
+            .await
+            .unwrap();
+    assert_eq!(versions, (1..=9).collect::<Vec<i64>>());
+    connection.close().await.unwrap();
+    database.drop().await;
+}
+
+#[tokio::test]
+async fn the_whole_flow_runs_on_postgres_and_a_second_instance_takes_over() {
+    let Some(database) = Database::create().await else {
+        return;
+    };
+    let app = database.spawn_app().await;
+    let item = app.post_mail(fixture(FIXTURE_MAIL)).await;
+    let item_id = item["id"].as_str().unwrap();
+    let suggestions = app.suggestions(item_id).await;
+    assert_eq!(
+        suggestions["suggestions"][0]["case"]["id"], DATA_PROTECTION_CASE,
+        "{suggestions:#}"
+    );
+    let response = app.file(filing_body(item_id, DATA_PROTECTION_CASE)).await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let filing: Value = response.json().await.unwrap();
+    let filing_id = filing["id"].as_str().unwrap().to_string();
+    let settled = app.wait_settled(&filing_id).await;
+    assert_eq!(settled["state"], "filed", "{settled:#}");
+    let document = app
+        .archive()
+        .join(settled["target_document_id"].as_str().unwrap());
+    assert_eq!(
+        std::fs::read(document.join("original.eml")).unwrap(),
+        fixture(FIXTURE_MAIL)
+    );
+    drop(app);
+
+    // Another instance on the same database, with an index and a data folder of its own:
+    // it rebuilds its index and ranker from the store, knows the filing and the thread.
+    let second = database.spawn_app().await;
+    let known = second.filing(&filing_id).await;
+    assert_eq!(known["state"], "filed", "{known:#}");
+    let again = second
+        .file(filing_body(item_id, DATA_PROTECTION_CASE))
+        .await;
+    assert_eq!(
+        again.status(),
+        StatusCode::OK,
+        "the same filing, not a new one"
+    );
+    assert_eq!(again.json::<Value>().await.unwrap()["id"], filing_id);
+    let reply = second
+        .post_mail(reply_to(FIXTURE_MESSAGE_ID, "Mail med inline billede"))
+        .await;
+    let suggestions = second.suggestions(reply["id"].as_str().unwrap()).await;
+    let first = &suggestions["suggestions"][0];
+    assert_eq!(first["case"]["id"], DATA_PROTECTION_CASE, "{suggestions:#}");
+    assert_eq!(first["reasons"][0]["code"], "thread", "{first:#}");
+
+    let audit: Value = second
+        .get(
+            &format!("/api/v1/admin/audit?filing_id={filing_id}"),
+            &second.admin_token,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = audit["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"filing_accepted"), "{audit:#}");
+    assert!(kinds.contains(&"filing_delivered"), "{audit:#}");
+    drop(second);
+    database.drop().await;
+}
+
+#[tokio::test]
+async fn simultaneous_filings_of_one_item_make_one_filing_and_the_audit_log_stays_put() {
+    let Some(database) = Database::create().await else {
+        return;
+    };
+    let app = database.spawn_app().await;
+    let response = app
+        .post_item(
+            "Referat af mødet om kommunens styrelse."
+                .as_bytes()
+                .to_vec(),
+            "text/plain",
+        )
+        .await;
+    let item: Value = response.json().await.unwrap();
+    let body = filing_body(item["id"].as_str().unwrap(), DATA_PROTECTION_CASE);
+    let attempts = (0..8).map(|_| {
+        let request = app
+            .client
+            .post(app.url("/api/v1/filings"))
+            .bearer_auth(&app.token)
+            .json(&body);
+        tokio::spawn(async move { request.send().await.unwrap() })
+    });
+    let mut ids = Vec::new();
+    let mut created = 0;
+    for attempt in attempts.collect::<Vec<_>>() {
+        let response = attempt.await.unwrap();
+        match response.status() {
+            StatusCode::ACCEPTED => created += 1,
+            StatusCode::OK => {}
+            other => panic!("{other}: {}", response.text().await.unwrap()),
+        }
+        ids.push(response.json::<Value>().await.unwrap()["id"].clone());
+    }
+    assert_eq!(created, 1, "{ids:?}");
+    assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
+    let filing_id = ids[0].as_str().unwrap();
+    let settled = app.wait_settled(filing_id).await;
+    assert_eq!(settled["state"], "filed", "{settled:#}");
+    // Delivered once: one document in the archive (the demo's own documents aside), and one
+    // delivery in the audit log.
+    let documents: Vec<_> = archived_documents(&app.archive(), DATA_PROTECTION_CASE)
+        .into_iter()
+        .filter(|d| d.to_string_lossy().ends_with(filing_id))
+        .collect();
+    assert_eq!(documents.len(), 1, "{documents:?}");
+    let audit: Value = app
+        .get(
+            &format!("/api/v1/admin/audit?filing_id={filing_id}"),
+            &app.admin_token,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let count = |kind: &str| {
+        audit["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == kind)
+            .count()
+    };
+    assert_eq!(count("filing_accepted"), 1, "{audit:#}");
+    assert_eq!(count("filing_duplicate"), 7, "{audit:#}");
+    assert_eq!(count("filing_delivered"), 1, "{audit:#}");
+
+    // Not even an operator's SQL prompt may change or remove an audit record.
+    let mut operator = PgConnection::connect(&database.url).await.unwrap();
+    for statement in [
+        "UPDATE audit_events SET actor = 'someone else'",
+        "DELETE FROM audit_events",
+        "TRUNCATE audit_events",
+    ] {
+        let refused = operator.execute(statement).await.unwrap_err();
+        assert!(
+            refused.to_string().contains("append-only"),
+            "{statement}: {refused}"
+        );
+    }
+    operator.close().await.unwrap();
+    drop(app);
+    database.drop().await;
+}
