@@ -46,11 +46,20 @@ pub struct ServerConfig {
     pub requests_per_minute: u32,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StoreConfig {
     /// `sqlite://…` or `postgres://…`; empty means `<data_dir>/journaliser.db`.
     pub url: String,
+}
+
+/// The URL without its password.
+impl fmt::Debug for StoreConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoreConfig")
+            .field("url", &crate::store::redacted_url(&self.url))
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -1001,7 +1010,8 @@ mod tests {
             "[[connectors]]\nname = \"dokumenter\"\nkind = \"webdav\"\nurl = \"http://dav.example/sager/\"\n\
              username = \"j\"\npassword = \"hunter2\"\n\n\
              [[connectors]]\nname = \"byg\"\nkind = \"webhook\"\nurl = \"http://byg.example/journal\"\n\
-             bearer_token = \"t0ken\"\nheaders = { X-Api-Key = \"k3y\" }\n",
+             bearer_token = \"t0ken\"\nheaders = { X-Api-Key = \"k3y\" }\n\n\
+             [store]\nurl = \"postgres://journaliser:pa55@db.example/journaliser\"\n",
         );
         let config = Config::load(Some(&path), env(&[])).unwrap();
         assert_eq!(config.connectors.len(), 2);
@@ -1013,7 +1023,7 @@ mod tests {
             ("byg", "/id")
         );
         let shown = format!("{config:?}");
-        for secret in ["hunter2", "t0ken", "k3y"] {
+        for secret in ["hunter2", "t0ken", "k3y", "pa55"] {
             assert!(!shown.contains(secret), "{secret} printed: {shown}");
         }
 

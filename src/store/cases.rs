@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Result, Store, StoreError};
+use super::{Result, Store, StoreError, plain};
 use crate::domain::case::{Case, CaseStatus, Party, PartyKind};
 use crate::domain::now_millis;
 
@@ -45,13 +45,13 @@ impl Store {
         )
         .bind(&case.id)
         .bind(&case.connector)
-        .bind(&case.number)
-        .bind(&case.title)
-        .bind(&case.kle)
-        .bind(&case.facet)
+        .bind(plain(&case.number))
+        .bind(plain(&case.title))
+        .bind(case.kle.as_deref().map(plain))
+        .bind(case.facet.as_deref().map(plain))
         .bind(case.status.as_str())
-        .bind(&case.opened)
-        .bind(search_text(case))
+        .bind(case.opened.as_deref().map(plain))
+        .bind(plain(&search_text(case)))
         .bind(now_millis())
         .execute(&mut *tx)
         .await?;
@@ -66,8 +66,8 @@ impl Store {
             )
             .bind(&case.id)
             .bind(party.kind.as_str())
-            .bind(&party.value)
-            .bind(&party.display)
+            .bind(plain(&party.value))
+            .bind(plain(&party.display))
             .execute(&mut *tx)
             .await?;
         }
@@ -78,7 +78,7 @@ impl Store {
         for group in &case.groups {
             sqlx::query("INSERT INTO case_groups (case_id, group_name) VALUES ($1, $2) ON CONFLICT DO NOTHING")
                 .bind(&case.id)
-                .bind(group)
+                .bind(plain(group))
                 .execute(&mut *tx)
                 .await?;
         }
@@ -95,10 +95,14 @@ impl Store {
         Ok(self.case(id).await?.filter(|c| c.visible_to(viewer_groups)))
     }
 
-    /// The cases with these ids, in the order of `ids`; ids of no case are left out.
+    /// The cases with these ids, each once, in the order of `ids`; ids of no case are left
+    /// out.
     pub async fn cases(&self, ids: &[String]) -> Result<Vec<Case>> {
+        let mut distinct = ids.to_vec();
+        distinct.sort();
+        distinct.dedup();
         let rows = self
-            .rows_in("SELECT * FROM cases WHERE id IN ({values})", &[], ids)
+            .rows_in("SELECT * FROM cases WHERE id IN ({values})", &[], &distinct)
             .await?;
         let mut by_id: HashMap<String, Case> = self
             .complete_cases(&rows)
@@ -123,14 +127,12 @@ impl Store {
             .await?)
     }
 
-    /// Cases whose number is one of `numbers`, compared without regard to (ASCII) case as
-    /// SQLite's `UPPER` does.
+    /// Cases whose number is one of `numbers` (compared without regard to case).
     pub async fn case_ids_by_number(&self, numbers: &[String]) -> Result<Vec<(String, String)>> {
-        let uppers: Vec<String> = numbers.iter().map(|n| n.to_ascii_uppercase()).collect();
         self.rows_in(
-            "SELECT id, number FROM cases WHERE UPPER(number) IN ({values})",
+            "SELECT id, number FROM cases WHERE UPPER(number) IN ({upper_values})",
             &[],
-            &uppers,
+            numbers,
         )
         .await?
         .iter()
@@ -146,7 +148,8 @@ impl Store {
         values: &[String],
     ) -> Result<Vec<(String, Party)>> {
         self.rows_in(
-            "SELECT case_id, value, display FROM case_parties WHERE kind = $1 AND value IN ({values})",
+            "SELECT case_id, value, display FROM case_parties WHERE kind = $1 AND value IN ({values})
+             ORDER BY case_id, value",
             &[kind.as_str()],
             values,
         )

@@ -5,7 +5,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use super::audit::{self, AuditEvent, AuditKind, SYSTEM_ACTOR};
-use super::{Result, Store, StoreError, from_json, to_json};
+use super::{Result, Store, StoreError, from_json, plain, to_json};
 use crate::domain::filing::{AttachmentChoice, Decision, Filing, FilingState};
 use crate::domain::identifiers::redact_cpr;
 use crate::domain::{Millis, new_id, now_millis};
@@ -63,7 +63,7 @@ impl Store {
         .bind(new.item_id)
         .bind(new.case_id)
         .bind(&new.dedupe_key)
-        .bind(new.title)
+        .bind(plain(new.title))
         .bind(to_json(&new.attachments))
         .bind(now)
         .bind(new.created_by)
@@ -333,7 +333,7 @@ impl Store {
              RETURNING *",
         )
         .bind(&claimed.id)
-        .bind(error)
+        .bind(plain(error))
         .bind(next_attempt_at)
         .bind(now_millis())
         .bind(claimed.lease_until)
@@ -363,7 +363,7 @@ impl Store {
              RETURNING *",
         )
         .bind(&claimed.id)
-        .bind(error)
+        .bind(plain(error))
         .bind(now_millis())
         .bind(claimed.lease_until)
         .fetch_optional(&mut *tx)

@@ -4,7 +4,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Result, Store, StoreError};
+use super::{Result, Store, StoreError, plain};
 use crate::domain::{Millis, now_millis};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -55,7 +55,7 @@ impl Store {
         .bind(reference)
         .bind(owner)
         .bind(case_id)
-        .bind(title)
+        .bind(title.map(plain))
         .bind(now_millis())
         .fetch_one(&self.pool)
         .await?;

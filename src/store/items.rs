@@ -3,7 +3,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Result, Store, from_json, to_json};
+use super::{Result, Store, from_json, plain, to_json};
 use crate::domain::{Millis, new_id, now_millis};
 use crate::extract::{Extracted, ItemKind, Metadata};
 
@@ -51,7 +51,7 @@ impl Store {
         .bind(kind)
         .bind(&item.extracted.content_type)
         .bind(item.sha256)
-        .bind(&message_id)
+        .bind(message_id.as_deref().map(plain))
         .bind(item.original.len() as i64)
         .bind(to_json(item.extracted))
         .bind(item.original)

@@ -237,18 +237,22 @@ impl Store {
     }
 
     /// The rows of `sql` for all of `values` at once: `{values}` in `sql` is where the
-    /// `IN (…)` list goes, and `$1`, `$2`, … before it are `leading`, bound first. A long list
-    /// is split over several statements.
+    /// `IN (…)` list goes (`{upper_values}` for the values upper-cased by the database), and
+    /// `$1`, `$2`, … before it are `leading`, bound first. A long list is split over several
+    /// statements.
     async fn rows_in(&self, sql: &str, leading: &[&str], values: &[String]) -> Result<Vec<AnyRow>> {
         let mut rows = Vec::new();
         for chunk in values.chunks(IN_LIST_MAX) {
-            let statement = sql.replace("{values}", &in_list(leading.len() + 1, chunk.len()));
+            let first = leading.len() + 1;
+            let statement = sql
+                .replace("{values}", &in_list(first, chunk.len(), ""))
+                .replace("{upper_values}", &in_list(first, chunk.len(), "UPPER"));
             let mut query = sqlx::query(&statement);
             for value in leading {
-                query = query.bind(*value);
+                query = query.bind(plain(value));
             }
             for value in chunk {
-                query = query.bind(value);
+                query = query.bind(plain(value));
             }
             rows.extend(query.fetch_all(&self.pool).await?);
         }
@@ -256,36 +260,61 @@ impl Store {
     }
 }
 
-/// `url` with its password, if any, hidden: for messages and logs.
+/// `url` with its password, if any, hidden: for messages and logs. The password may be in
+/// the user part (`user:secret@host`, where it may even hold `/` or `@`) or a `password=`
+/// parameter.
 pub fn redacted_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    match rest[..authority_end].rsplit_once('@') {
+    let (address, query) = match rest.split_once('?') {
+        Some((address, query)) => (address, Some(query)),
+        None => (rest, None),
+    };
+    let mut out = format!("{scheme}://");
+    match address.rsplit_once('@') {
         Some((userinfo, host)) => {
             let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
-            let hidden = if user.len() < userinfo.len() {
-                ":***"
-            } else {
-                ""
-            };
-            format!("{scheme}://{user}{hidden}@{host}{}", &rest[authority_end..])
+            out.push_str(user);
+            if user.len() < userinfo.len() {
+                out.push_str(":***");
+            }
+            out.push('@');
+            out.push_str(host);
         }
-        None => url.to_string(),
+        None => out.push_str(address),
     }
+    if let Some(query) = query {
+        let parameters: Vec<String> = query
+            .split('&')
+            .map(|parameter| match parameter.split_once('=') {
+                Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                _ => parameter.to_string(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&parameters.join("&"));
+    }
+    out
 }
 
 /// At most this many values are bound in one `IN (…)` list, well within both databases'
 /// limits on the parameters of a statement.
 const IN_LIST_MAX: usize = 500;
 
-/// The placeholders `$first, $first+1, …` of an `IN (…)` list of `count` values.
-fn in_list(first: usize, count: usize) -> String {
+/// The placeholders `$first, $first+1, …` of an `IN (…)` list of `count` values, each in
+/// `function` if one is named.
+fn in_list(first: usize, count: usize, function: &str) -> String {
     (first..first + count)
-        .map(|i| format!("${i}"))
+        .map(|i| format!("{function}(${i})"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// `text` without NUL characters, which PostgreSQL does not take in text columns (SQLite
+/// does): for free text from mails, requests and targets, which may hold them.
+fn plain(text: &str) -> String {
+    text.replace('\0', "")
 }
 
 /// Decodes a JSON column, naming the column when the content is not what the code expects.
@@ -323,6 +352,14 @@ mod tests {
             "sqlite://data/journaliser.db"
         );
         assert_eq!(redacted_url("sqlite::memory:"), "sqlite::memory:");
+        assert_eq!(
+            redacted_url("postgres://j:a/b@c@db.example/journaliser"),
+            "postgres://j:***@db.example/journaliser"
+        );
+        assert_eq!(
+            redacted_url("postgres://db.example/j?user=j&password=s3cr3t&sslmode=require"),
+            "postgres://db.example/j?user=j&password=***&sslmode=require"
+        );
     }
 
     #[test]

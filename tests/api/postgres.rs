@@ -159,6 +159,36 @@ async fn the_whole_flow_runs_on_postgres_and_a_second_instance_takes_over() {
 }
 
 #[tokio::test]
+async fn a_nul_character_in_a_mail_does_not_stop_its_filing() {
+    let Some(database) = Database::create().await else {
+        return;
+    };
+    let app = database.spawn_app().await;
+    // SQLite takes U+0000 in text; PostgreSQL refuses it, so the store leaves it out.
+    let mail = "From: Borger <borger@borger.example>\r\nTo: post@vejstrand.example\r\n\
+                Subject: =?utf-8?q?Ans=C3=B8gning=00_om_carport?=\r\n\
+                Message-ID: <nul=00@borger.example>\r\nDate: Tue, 12 Oct 2021 10:00:00 +0200\r\n\
+                Content-Type: text/plain; charset=utf-8\r\n\r\nJeg s\u{f8}ger om lov til en carport.\r\n";
+    let item = app.post_mail(mail.as_bytes().to_vec()).await;
+    let item_id = item["id"].as_str().unwrap();
+    assert!(app.suggestions(item_id).await["suggestions"].is_array());
+    let response = app
+        .file(serde_json::json!({"item_id": item_id, "case_id": "VK-2026-0007"}))
+        .await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let filing: Value = response.json().await.unwrap();
+    let title = filing["title"].as_str().unwrap();
+    assert!(
+        title.contains("carport") && !title.contains('\0'),
+        "{title:?}"
+    );
+    let settled = app.wait_settled(filing["id"].as_str().unwrap()).await;
+    assert_eq!(settled["state"], "filed", "{settled:#}");
+    drop(app);
+    database.drop().await;
+}
+
+#[tokio::test]
 async fn simultaneous_filings_of_one_item_make_one_filing_and_the_audit_log_stays_put() {
     let Some(database) = Database::create().await else {
         return;
