@@ -2,6 +2,7 @@
 //!
 //! Messages are taken in, suggested for and filed through the same code as the API.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -125,6 +126,11 @@ impl Organisation {
             .await
             .map_err(crate::suggest::SuggestError::from)??;
         Ok(())
+    }
+
+    /// The ranker's weights as they stand, by feature.
+    pub fn weights(&self) -> Result<BTreeMap<String, f64>, EvalError> {
+        Ok(self.suggester.model()?.state().weights)
     }
 
     pub async fn close(self) {

@@ -135,6 +135,7 @@ async fn replay_user(
         }
         organisation.settle().await?;
     }
+    let weights = organisation.weights()?;
     organisation.close().await;
     Ok(UserRun {
         user: user.to_string(),
@@ -143,6 +144,7 @@ async fn replay_user(
         skipped,
         seconds: started.elapsed().as_secs_f64(),
         outcomes,
+        weights,
     })
 }
 

@@ -1,11 +1,13 @@
 //! The replay report: figures per user and overall, as JSON or as readable tables.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Serialize;
 
 use super::metrics::{Outcome, SUGGESTION_LIMIT, Summary};
 use super::schedule::Protocol;
+use crate::suggest::Feature;
 
 /// What replaying one user produced.
 pub struct UserRun {
@@ -16,6 +18,8 @@ pub struct UserRun {
     pub skipped: usize,
     pub seconds: f64,
     pub outcomes: Vec<Outcome>,
+    /// The ranker's weights by feature when the replay ended: what this organisation learnt.
+    pub weights: BTreeMap<String, f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -37,6 +41,7 @@ pub struct UserReport {
     pub cases: usize,
     #[serde(flatten)]
     pub totals: Totals,
+    pub weights: BTreeMap<String, f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -88,6 +93,7 @@ impl Report {
                     totals: Totals::of(run.replayed, run.skipped, run.seconds, &run.outcomes),
                     user: run.user,
                     cases: run.cases,
+                    weights: run.weights,
                 })
                 .collect(),
             overall,
@@ -155,6 +161,7 @@ impl fmt::Display for Report {
                 t.seconds
             )?;
         }
+        write_weights(f, &self.users)?;
         let sections = self
             .users
             .iter()
@@ -165,6 +172,28 @@ impl fmt::Display for Report {
         }
         Ok(())
     }
+}
+
+/// The weights each user's ranker learnt, a column per user, in the order the model knows
+/// the features.
+fn write_weights(f: &mut fmt::Formatter<'_>, users: &[UserReport]) -> fmt::Result {
+    writeln!(f, "\nlearned weights")?;
+    write!(f, "  {:<18}", "feature")?;
+    for user in users {
+        write!(f, " {:>12}", user.user)?;
+    }
+    writeln!(f)?;
+    for feature in Feature::ALL {
+        write!(f, "  {:<18}", feature.name())?;
+        for user in users {
+            match user.weights.get(feature.name()) {
+                Some(weight) => write!(f, " {weight:>12.2}")?,
+                None => write!(f, " {:>12}", "-")?,
+            }
+        }
+        writeln!(f)?;
+    }
+    Ok(())
 }
 
 /// The reliability table and the auto-filing thresholds of one user, side by side.
@@ -229,6 +258,7 @@ mod tests {
             skipped: 0,
             seconds: 2.0,
             outcomes,
+            weights: BTreeMap::from([("sender".to_string(), 1.5)]),
         }
     }
 
@@ -283,9 +313,18 @@ mod tests {
             assert!(!user[key].is_null(), "users[0] lacks {key}");
         }
         assert_eq!(json["overall"]["messages"], 4);
+        assert_eq!(user["weights"]["sender"], 1.5);
 
         let text = report.to_string();
         assert!(text.contains("overall"));
         assert!(text.contains("0.750"));
+        let sender = text
+            .lines()
+            .find(|l| l.trim_start().starts_with("sender "))
+            .unwrap();
+        assert_eq!(
+            sender.split_whitespace().collect::<Vec<_>>(),
+            ["sender", "1.50", "1.50"]
+        );
     }
 }
