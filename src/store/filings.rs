@@ -5,7 +5,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use super::audit::{self, AuditEvent, AuditKind, SYSTEM_ACTOR};
-use super::{Result, Store, StoreError, from_json, plain, to_json};
+use super::{Backend, Result, Store, StoreError, from_json, plain, to_json};
 use crate::domain::filing::{AttachmentChoice, Decision, Filing, FilingState};
 use crate::domain::identifiers::redact_cpr;
 use crate::domain::{Millis, new_id, now_millis};
@@ -256,7 +256,13 @@ impl Store {
     /// A failed filing no longer holds its case up; one waiting to be retried does, for as long
     /// as its retry budget lasts.
     pub async fn claim_due_filing(&self, now: Millis, lease_ms: i64) -> Result<Option<Filing>> {
-        let row = sqlx::query(
+        // On PostgreSQL, workers claiming at the same moment pass over each other's rows
+        // rather than all reaching for the first one and all but one coming away empty.
+        let pass_over_claimed = match self.backend {
+            Backend::Postgres => "FOR UPDATE OF f SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let sql = format!(
             "UPDATE filings SET lease_until = $1, attempts = attempts + 1, updated_at = $2
              WHERE id = (SELECT f.id FROM filings f
                          WHERE f.state = 'queued' AND f.next_attempt_at <= $2
@@ -267,14 +273,15 @@ impl Store {
                                  AND (e.created_at < f.created_at
                                       OR (e.created_at = f.created_at AND e.id < f.id)
                                       OR e.lease_until >= $2))
-                         ORDER BY f.next_attempt_at, f.created_at LIMIT 1)
+                         ORDER BY f.next_attempt_at, f.created_at LIMIT 1 {pass_over_claimed})
                AND state = 'queued' AND (lease_until IS NULL OR lease_until < $2)
-             RETURNING *",
-        )
-        .bind(now + lease_ms)
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await?;
+             RETURNING *"
+        );
+        let row = sqlx::query(&sql)
+            .bind(now + lease_ms)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(filing_from_row).transpose()
     }
 
