@@ -66,6 +66,25 @@ impl Database {
     }
 }
 
+/// The kinds of the audit events about a filing.
+async fn audit_kinds(app: &TestApp, filing_id: &str) -> Vec<String> {
+    let audit: Value = app
+        .get(
+            &format!("/api/v1/admin/audit?filing_id={filing_id}"),
+            &app.admin_token,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    audit["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_string())
+        .collect()
+}
+
 #[tokio::test]
 async fn instances_starting_together_make_the_schema_once() {
     let Some(database) = Database::create().await else {
@@ -137,23 +156,9 @@ async fn the_whole_flow_runs_on_postgres_and_a_second_instance_takes_over() {
     assert_eq!(first["case"]["id"], DATA_PROTECTION_CASE, "{suggestions:#}");
     assert_eq!(first["reasons"][0]["code"], "thread", "{first:#}");
 
-    let audit: Value = second
-        .get(
-            &format!("/api/v1/admin/audit?filing_id={filing_id}"),
-            &second.admin_token,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let kinds: Vec<&str> = audit["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap())
-        .collect();
-    assert!(kinds.contains(&"filing_accepted"), "{audit:#}");
-    assert!(kinds.contains(&"filing_delivered"), "{audit:#}");
+    let kinds = audit_kinds(&second, &filing_id).await;
+    assert!(kinds.iter().any(|k| k == "filing_accepted"), "{kinds:?}");
+    assert!(kinds.iter().any(|k| k == "filing_delivered"), "{kinds:?}");
     drop(second);
     database.drop().await;
 }
@@ -235,26 +240,11 @@ async fn simultaneous_filings_of_one_item_make_one_filing_and_the_audit_log_stay
         .filter(|d| d.to_string_lossy().ends_with(filing_id))
         .collect();
     assert_eq!(documents.len(), 1, "{documents:?}");
-    let audit: Value = app
-        .get(
-            &format!("/api/v1/admin/audit?filing_id={filing_id}"),
-            &app.admin_token,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let count = |kind: &str| {
-        audit["events"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|e| e["kind"] == kind)
-            .count()
-    };
-    assert_eq!(count("filing_accepted"), 1, "{audit:#}");
-    assert_eq!(count("filing_duplicate"), 7, "{audit:#}");
-    assert_eq!(count("filing_delivered"), 1, "{audit:#}");
+    let kinds = audit_kinds(&app, filing_id).await;
+    let count = |kind: &str| kinds.iter().filter(|k| *k == kind).count();
+    assert_eq!(count("filing_accepted"), 1, "{kinds:?}");
+    assert_eq!(count("filing_duplicate"), 7, "{kinds:?}");
+    assert_eq!(count("filing_delivered"), 1, "{kinds:?}");
 
     // The demo's documents, filed at start, went through the same workers side by side:
     // every one of them delivered, none twice.
