@@ -237,6 +237,7 @@ impl Connector for ArchiveConnector {
         Capabilities {
             list_cases: true,
             read_case: true,
+            withdraw: false,
         }
     }
 

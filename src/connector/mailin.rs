@@ -189,6 +189,7 @@ impl Connector for MailinConnector {
         Capabilities {
             list_cases: false,
             read_case: false,
+            withdraw: false,
         }
     }
 

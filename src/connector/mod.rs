@@ -170,6 +170,34 @@ pub struct Capabilities {
     pub list_cases: bool,
     /// `read_case` works: one case can be looked up by its id.
     pub read_case: bool,
+    /// `withdraw` works: a filed document can be taken back (removed, moved aside, or
+    /// answered by a correction the target keeps beside it).
+    pub withdraw: bool,
+}
+
+/// A filed document to take back: the undo of a filing that went to the wrong case.
+#[derive(Debug, Clone)]
+pub struct WithdrawRequest {
+    /// The key the document was filed under (`FilingRequest::idempotency_key`).
+    pub idempotency_key: String,
+    pub case: Case,
+    /// The target's id of the document, as `file` answered it.
+    pub document_id: String,
+    /// The document's title as filed, for a correction that names it.
+    pub title: String,
+    /// Who withdrew it and why, for the note the target keeps.
+    pub withdrawn_by: String,
+    pub reason: String,
+}
+
+/// What the target did with a withdrawn document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Withdrawal {
+    /// The document is no longer on the case (removed, or moved aside with a note).
+    Removed,
+    /// The target keeps what it was given, and now also a correction that withdraws it (a
+    /// correction mail to a journal mailbox); the text says what was sent.
+    Corrected(String),
 }
 
 pub trait Connector: Send + Sync {
@@ -192,6 +220,15 @@ pub trait Connector: Send + Sync {
         _id: &'a str,
     ) -> BoxFuture<'a, Result<Option<CaseInput>, ConnectorError>> {
         Box::pin(async { Err(unsupported("reading a case")) })
+    }
+
+    /// Takes a filed document back. Withdrawing one already withdrawn answers as the first
+    /// time did. Only when `capabilities().withdraw`; otherwise a permanent error.
+    fn withdraw(
+        &self,
+        _request: WithdrawRequest,
+    ) -> BoxFuture<'_, Result<Withdrawal, ConnectorError>> {
+        Box::pin(async { Err(unsupported("withdrawing a document")) })
     }
 }
 

@@ -414,6 +414,7 @@ impl Connector for WebdavConnector {
         Capabilities {
             list_cases: true,
             read_case: true,
+            withdraw: false,
         }
     }
 

@@ -144,6 +144,7 @@ impl Connector for WebhookConnector {
         Capabilities {
             list_cases: false,
             read_case: false,
+            withdraw: false,
         }
     }
 
