@@ -32,6 +32,166 @@ pub struct Config {
     pub log: LogConfig,
     pub addin: AddinConfig,
     pub tls: TlsConfig,
+    pub autofile: AutofileConfig,
+    /// Functional mailboxes the service watches and journalises (`[[mailboxes]]`).
+    pub mailboxes: Vec<MailboxConfig>,
+}
+
+/// A functional mailbox (byg@, borgerservice@ …) read over IMAP: every new mail goes through
+/// the auto-journalisation policy, then is marked and moved.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MailboxConfig {
+    /// How rules and the review queue name it.
+    pub name: String,
+    pub host: String,
+    pub port: u16,
+    pub tls: MailTls,
+    pub username: String,
+    pub password: Secret,
+    /// An OAuth 2.0 access token for SASL XOAUTH2 (Exchange Online) instead of a password.
+    pub oauth2_token: Secret,
+    /// The folder watched.
+    pub folder: String,
+    /// Where a mail goes once filed or queued for review.
+    pub processed_folder: String,
+    /// The groups whose cases its mail may be filed on, and who work its review queue.
+    pub groups: Vec<String>,
+    /// Its review queue; empty: the mailbox's name.
+    pub review_queue: String,
+    /// Its own choices over `[autofile]`.
+    pub autofile: AutofileOverrides,
+    /// Longest wait between two looks (IDLE tells of new mail sooner where offered).
+    pub poll_secs: u64,
+    /// Longest one IMAP step may take.
+    pub timeout_secs: u64,
+    /// A PEM file of CA certificates trusted for the server besides the system's.
+    pub ca_file: PathBuf,
+}
+
+impl Default for MailboxConfig {
+    fn default() -> Self {
+        MailboxConfig {
+            name: String::new(),
+            host: String::new(),
+            port: 993,
+            tls: MailTls::Tls,
+            username: String::new(),
+            password: Secret::default(),
+            oauth2_token: Secret::default(),
+            folder: "INBOX".into(),
+            processed_folder: "Journaliseret".into(),
+            groups: Vec::new(),
+            review_queue: String::new(),
+            autofile: AutofileOverrides::default(),
+            poll_secs: 60,
+            timeout_secs: 30,
+            ca_file: PathBuf::new(),
+        }
+    }
+}
+
+impl MailboxConfig {
+    pub fn queue(&self) -> &str {
+        match self.review_queue.trim() {
+            "" => &self.name,
+            queue => queue,
+        }
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if self.host.trim().is_empty() || self.username.trim().is_empty() {
+            return Err("host and username are required".into());
+        }
+        if self.password.is_empty() == self.oauth2_token.is_empty() {
+            return Err("give password or oauth2_token, one of them".into());
+        }
+        let texts = [
+            self.username.as_str(),
+            self.password.expose(),
+            self.oauth2_token.expose(),
+            self.folder.as_str(),
+            self.processed_folder.as_str(),
+        ];
+        if texts.iter().any(|t| t.contains(['\r', '\n', '\0'])) {
+            return Err(
+                "username, password, oauth2_token and folders cannot hold line breaks".into(),
+            );
+        }
+        if self.folder.trim().is_empty()
+            || self.processed_folder.trim().is_empty()
+            || self.folder == self.processed_folder
+        {
+            return Err("folder and processed_folder must be given and differ".into());
+        }
+        let loopback = self.host == "localhost"
+            || self
+                .host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        if self.tls == MailTls::None && !loopback {
+            return Err("a password goes only over TLS (tls = \"starttls\" or \"tls\"), or in plain text to this machine".into());
+        }
+        Ok(())
+    }
+}
+
+/// Auto-journalisation: which evidence may file an item without a click (`[autofile]`). A
+/// watched mailbox may override each switch for its own mail.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AutofileConfig {
+    /// A sent mail carrying its writer's "Journalisér ved afsendelse" reference.
+    pub intent: bool,
+    /// A reply or forward in a thread filed on exactly one case.
+    pub thread: bool,
+    /// The number of exactly one open case in the subject or the first lines.
+    pub case_number: bool,
+    /// Admins' routing rules whose action is to file.
+    pub rules: bool,
+    /// The ranker's calibrated confidence from which it files by itself; unset: never, until
+    /// an admin has seen what it would do.
+    pub confidence_threshold: Option<f64>,
+    /// Days after a filing within which it can be undone.
+    pub undo_days: u64,
+}
+
+impl Default for AutofileConfig {
+    fn default() -> Self {
+        AutofileConfig {
+            intent: true,
+            thread: true,
+            case_number: true,
+            rules: true,
+            confidence_threshold: None,
+            undo_days: 14,
+        }
+    }
+}
+
+/// A mailbox's own choices over `[autofile]`; what it leaves unset follows the organisation.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AutofileOverrides {
+    pub intent: Option<bool>,
+    pub thread: Option<bool>,
+    pub case_number: Option<bool>,
+    pub rules: Option<bool>,
+    pub confidence_threshold: Option<f64>,
+}
+
+impl AutofileConfig {
+    /// The switches in force where `overrides` apply.
+    pub fn with(&self, overrides: &AutofileOverrides) -> AutofileConfig {
+        AutofileConfig {
+            intent: overrides.intent.unwrap_or(self.intent),
+            thread: overrides.thread.unwrap_or(self.thread),
+            case_number: overrides.case_number.unwrap_or(self.case_number),
+            rules: overrides.rules.unwrap_or(self.rules),
+            confidence_threshold: overrides.confidence_threshold.or(self.confidence_threshold),
+            undo_days: self.undo_days,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -558,6 +718,8 @@ impl Default for Config {
             log: LogConfig::default(),
             addin: AddinConfig::default(),
             tls: TlsConfig::default(),
+            autofile: AutofileConfig::default(),
+            mailboxes: Vec::new(),
         }
     }
 }
@@ -733,6 +895,25 @@ impl Config {
             ));
         }
         self.validate_addin_and_tls()?;
+        if let Some(threshold) = self.autofile.confidence_threshold
+            && !(0.5..=1.0).contains(&threshold)
+        {
+            return Err(ConfigError::Invalid(
+                "autofile.confidence_threshold must be between 0.5 and 1".into(),
+            ));
+        }
+        let mut mailboxes = std::collections::BTreeSet::new();
+        for mailbox in &self.mailboxes {
+            let name = mailbox.name.trim();
+            if name.is_empty() || !mailboxes.insert(name) {
+                return Err(ConfigError::Invalid(format!(
+                    "every mailbox needs a name of its own (found {name:?} twice or empty)"
+                )));
+            }
+            mailbox
+                .validate()
+                .map_err(|reason| ConfigError::Invalid(format!("mailbox {name:?}: {reason}")))?;
+        }
         let mut names = std::collections::BTreeSet::from([crate::connector::ARCHIVE]);
         for connector in &self.connectors {
             let name = connector.name();

@@ -6,6 +6,9 @@
 pub mod api;
 /// Who is calling: bearer tokens, users, admins and the groups that decide what they see.
 pub mod auth;
+/// Auto-journalisation: the one policy that files, queues for review or leaves each new item,
+/// and the admins' routing rules it reads.
+pub mod autofile;
 /// Command-line interface: serve, token, import cases, eval replay.
 pub mod cli;
 /// One typed configuration, read from defaults, `journaliser.toml` and `JOURNALISER_*` variables.

@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::api::{self, AppState, Metrics};
 use crate::auth::{Authenticator, EntraVerifier, RateLimiter, TokenKeys, load_or_create_secret};
+use crate::autofile::Policy;
 use crate::config::Config;
 use crate::connector::Connectors;
 use crate::domain::identifiers::{CprHasher, IdentifierPatterns};
@@ -35,6 +36,8 @@ pub struct Services {
     /// Present when Entra ID tenants are configured; its keys are refreshed while serving.
     pub entra: Option<Arc<EntraVerifier>>,
     pub connectors: Connectors,
+    /// Auto-journalisation: what becomes of each new item.
+    pub policy: Policy,
 }
 
 impl Services {
@@ -91,7 +94,15 @@ impl Services {
         let suggester = Suggester::open(store.clone(), index.clone())
             .await
             .context("cannot load the ranker")?;
+        let policy = Policy::new(
+            store.clone(),
+            suggester.clone(),
+            extractor.clone(),
+            config.autofile.clone(),
+            Vec::new(),
+        );
         let services = Services {
+            policy,
             config,
             store,
             index,
@@ -215,6 +226,7 @@ impl Server {
             auth,
             entra,
             connectors,
+            policy,
         } = self.services;
         let case_sync = CaseSync::new(
             store.clone(),
@@ -233,6 +245,7 @@ impl Server {
             max_body_bytes: config.server.max_body_bytes,
             case_sync: case_sync.clone(),
             site: self.site,
+            policy,
         };
         let router = api::router(state, config.request_timeout());
         let stop = CancellationToken::new();

@@ -26,6 +26,9 @@ pub enum ApiError {
     /// Well-formed, but more than the service will take on (too slow to read).
     #[error("{0}")]
     Unprocessable(String),
+    /// One field of the request is wrong; the answer names it.
+    #[error("{field}: {reason}")]
+    InvalidField { field: String, reason: String },
     #[error("the upload is larger than the limit of {0} bytes")]
     PayloadTooLarge(usize),
     #[error("{0}")]
@@ -50,6 +53,7 @@ impl ApiError {
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"),
+            ApiError::InvalidField { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_field"),
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::UnsupportedMediaType(_) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
@@ -69,8 +73,12 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
-        let mut response =
-            (status, Json(json!({"code": code, "message": message}))).into_response();
+        let mut body = json!({"code": code, "message": message});
+        if let ApiError::InvalidField { field, reason } = &self {
+            body["field"] = json!(field);
+            body["reason"] = json!(reason);
+        }
+        let mut response = (status, Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()
@@ -134,6 +142,25 @@ impl From<IntakeError> for ApiError {
     }
 }
 
+impl From<crate::autofile::rules::RuleError> for ApiError {
+    fn from(e: crate::autofile::rules::RuleError) -> Self {
+        ApiError::InvalidField {
+            field: e.field,
+            reason: e.reason,
+        }
+    }
+}
+
+impl From<crate::autofile::AutofileError> for ApiError {
+    fn from(e: crate::autofile::AutofileError) -> Self {
+        match e {
+            crate::autofile::AutofileError::Store(e) => e.into(),
+            crate::autofile::AutofileError::Suggest(e) => e.into(),
+            crate::autofile::AutofileError::Filing(e) => e.into(),
+        }
+    }
+}
+
 impl From<FilingError> for ApiError {
     fn from(e: FilingError) -> Self {
         match e {
@@ -141,6 +168,8 @@ impl From<FilingError> for ApiError {
             FilingError::CaseNotFound => ApiError::NotFound("case"),
             FilingError::Invalid(message) => ApiError::BadRequest(message),
             FilingError::NotADocumentOfCase(message) => ApiError::Unprocessable(message),
+            FilingError::FilingNotFound => ApiError::NotFound("filing"),
+            FilingError::Conflict(message) => ApiError::Conflict(message),
             other => ApiError::Internal(other.to_string()),
         }
     }

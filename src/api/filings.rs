@@ -11,7 +11,7 @@ use super::error::{ApiError, ApiJson, ApiQuery, ApiResult};
 use super::{AppState, views};
 use crate::auth::{Admin, CurrentUser};
 use crate::domain::filing::{AttachmentChoice, FilingState};
-use crate::filing::{FilingOrder, accept_with};
+use crate::filing::{FilingOrder, UndoOrder, accept_with};
 use crate::store::FilingOptions;
 
 #[derive(Deserialize)]
@@ -123,4 +123,39 @@ pub async fn admin_list(
     Ok(Json(
         json!({"filings": filings.iter().map(views::filing).collect::<Vec<_>>()}),
     ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Undo {
+    #[serde(default)]
+    reason: Option<String>,
+    /// File it on this case instead, in the same call.
+    #[serde(default)]
+    move_to: Option<String>,
+}
+
+/// `POST /api/v1/filings/{id}/undo`: withdraws a filing (and with `move_to`, files the item on
+/// the right case). 409 once withdrawn or past the undo window.
+pub async fn undo(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<Undo>,
+) -> ApiResult<Json<Value>> {
+    let order = UndoOrder {
+        filing_id: &id,
+        reason: body.reason.as_deref(),
+        move_to: body.move_to.as_deref().filter(|m| !m.trim().is_empty()),
+        window: chrono::Duration::days(
+            i64::try_from(state.policy.settings().undo_days).unwrap_or(i64::MAX / 1_000_000),
+        ),
+    };
+    let undone = crate::filing::undo(&state.store, &state.suggester, &user, order).await?;
+    let mut view = views::filing(&undone.filing);
+    view["moved_to"] = undone
+        .moved
+        .as_ref()
+        .map_or(Value::Null, |m| views::filing(&m.filing));
+    Ok(Json(view))
 }

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::error::{ApiError, ApiQuery, ApiResult};
 use super::{AppState, views};
-use crate::auth::CurrentUser;
+use crate::auth::{CurrentUser, User};
 use crate::extract::{Format, ItemKind};
 use crate::store::StoredItem;
 
@@ -57,12 +57,16 @@ pub async fn create(
         ItemKind::Document => "document",
     });
     tracing::info!(item = %item.id, kind = ?item.kind, bytes = bytes.len(), created, "item received");
-    // A sent mail that names its uploader's send intent is filed on the chosen case now. The
+    // A new item goes through the auto-journalisation policy: a sent mail with its send
+    // intent, a reply in a filed thread, a case number at the top may be filed at once. The
     // upload stands whatever becomes of that: the user can still file it by hand.
-    if let Err(error) =
-        crate::filing::file_sent_copy(&state.store, &state.suggester, &user, &item, &bytes).await
+    if created
+        && let Err(error) = state
+            .policy
+            .process(&user, &item, &bytes, crate::autofile::Origin::Upload)
+            .await
     {
-        tracing::warn!(%error, "the mail's send intent could not be fulfilled");
+        tracing::warn!(%error, "the auto-journalisation policy could not decide on the item");
     }
     let filings = state.store.filings_of_item(&item.id).await?;
     let status = if created {
@@ -116,7 +120,7 @@ pub async fn show(
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let item = own_item(&state, &user.id, &id).await?;
+    let item = own_item(&state, &user, &id).await?;
     let filings = state.store.filings_of_item(&item.id).await?;
     Ok(Json(views::item(&item, &filings)))
 }
@@ -133,7 +137,7 @@ pub async fn suggestions(
     ApiQuery(params): ApiQuery<SuggestParams>,
 ) -> ApiResult<Json<Value>> {
     let limit = params.limit.unwrap_or(5).clamp(1, 50);
-    let item = own_item(&state, &user.id, &id).await?;
+    let item = own_item(&state, &user, &id).await?;
     let started = Instant::now();
     let suggestions = state.suggester.suggest(&item, &user.groups, limit).await?;
     state
@@ -144,12 +148,24 @@ pub async fn suggestions(
     Ok(Json(views::suggestions(&suggestions)))
 }
 
-/// An item is visible only to the user who uploaded it.
-async fn own_item(state: &AppState, user_id: &str, id: &str) -> ApiResult<StoredItem> {
-    state
+/// An item is visible to the user who uploaded it, and while it waits in a review queue to
+/// those who may handle that queue.
+async fn own_item(state: &AppState, user: &User, id: &str) -> ApiResult<StoredItem> {
+    let item = state
         .store
         .item(id)
         .await?
-        .filter(|item| item.owner == user_id)
-        .ok_or(ApiError::NotFound("item"))
+        .ok_or(ApiError::NotFound("item"))?;
+    if item.owner == user.id {
+        return Ok(item);
+    }
+    let reviewable = state
+        .store
+        .review_item(id)
+        .await?
+        .is_some_and(|r| r.open_to(&user.groups, user.admin));
+    match reviewable {
+        true => Ok(item),
+        false => Err(ApiError::NotFound("item")),
+    }
 }

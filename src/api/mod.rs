@@ -12,6 +12,8 @@ mod intents;
 mod items;
 mod metrics;
 mod ranker;
+mod review;
+mod rules;
 mod sync;
 mod views;
 
@@ -50,6 +52,7 @@ pub struct AppState {
     /// The add-in pages and manifests.
     pub site: Arc<crate::web::Site>,
     pub case_sync: CaseSync,
+    pub policy: crate::autofile::Policy,
 }
 
 impl FromRef<AppState> for Arc<crate::web::Site> {
@@ -83,6 +86,16 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
             get(intents::show).delete(intents::cancel),
         )
         .route("/filings/{id}", get(filings::show))
+        .route("/filings/{id}/undo", post(filings::undo))
+        .route("/review", get(review::list))
+        .route("/review/{item}/claim", post(review::claim))
+        .route("/review/{item}/dismiss", post(review::dismiss))
+        .route("/admin/rules", get(rules::list).post(rules::create))
+        .route("/admin/rules/test", post(rules::test))
+        .route(
+            "/admin/rules/{id}",
+            get(rules::show).put(rules::replace).delete(rules::delete),
+        )
         .route("/admin/filings", get(filings::admin_list))
         .route("/admin/filings/{id}/retry", post(filings::admin_retry))
         .route("/admin/audit", get(audit::list))

@@ -126,12 +126,30 @@ pub fn filing(filing: &Filing) -> Value {
         m.and_then(chrono::DateTime::from_timestamp_millis)
             .map(|t| t.to_rfc3339())
     };
+    // A withdrawn filing says so first; how far its document got stays in `delivery`.
+    let state = match filing.withdrawal {
+        Some(_) => json!("withdrawn"),
+        None => json!(filing.state),
+    };
+    let withdrawal = filing.withdrawal.as_ref().map(|w| {
+        json!({
+            "at": millis(Some(w.at)),
+            "by": w.by,
+            "reason": w.reason,
+            "state": w.state,
+            "note": w.note,
+            "moved_to": w.moved_to,
+        })
+    });
     json!({
         "id": filing.id,
         "item_id": filing.item_id,
         "case_id": filing.case_id,
         "title": filing.title,
-        "state": filing.state,
+        "state": state,
+        "delivery": filing.state,
+        "automatic": filing.automatic,
+        "withdrawal": withdrawal,
         "attempts": filing.attempts,
         "target_document_id": filing.target_document_id,
         "error": filing.last_error,

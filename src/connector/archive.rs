@@ -3,7 +3,8 @@
 //! Layout: `<root>/<case id>/case.json` and `<root>/<case id>/<date>_<title>_<key>/` holding the
 //! original, its text and `metadata.json`; a new version of a document goes in the document's
 //! folder as `v<n>_<key>/`, and the document keeps its id. A folder appears by one rename, so
-//! a crash leaves either the whole document (or version) or none of it.
+//! a crash leaves either the whole document (or version) or none of it. A withdrawn document
+//! is moved into `<root>/<case id>/_withdrawn/` with a note, never deleted.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -13,10 +14,13 @@ use serde_json::json;
 use super::naming::{case_folder, extension, safe_name};
 use super::{
     AttachmentDocument, BoxFuture, Capabilities, Connector, ConnectorError, FiledDocument,
-    FilingRequest,
+    FilingRequest, WithdrawRequest, Withdrawal,
 };
 use crate::domain::case::{Case, CaseInput};
 use crate::domain::filing::AttachmentMode;
+
+/// Where a case's withdrawn documents are kept.
+const WITHDRAWN: &str = "_withdrawn";
 
 pub struct ArchiveConnector {
     root: PathBuf,
@@ -162,6 +166,65 @@ impl ArchiveConnector {
         Ok(FiledDocument::filed(filed_id))
     }
 
+    /// Moves every folder the filing made (the document, its separate attachments, or the
+    /// version it added) into the case's `_withdrawn/` folder, each with a note of who withdrew
+    /// it and why. The folders are found by the filing's key, so a repeat finds them moved.
+    fn withdraw_blocking(&self, request: &WithdrawRequest) -> Result<Withdrawal, ConnectorError> {
+        let case_dir = self.root.join(self.folder_of(&request.case.id));
+        let key = safe_name(&request.idempotency_key, 64);
+        let withdrawn_dir = case_dir.join(WITHDRAWN);
+        let mut found = Vec::new();
+        let entries = match std::fs::read_dir(&case_dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Withdrawal::Removed),
+            Err(e) => return Err(io_error(e)),
+        };
+        for entry in entries {
+            let entry = entry.map_err(io_error)?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') || name == WITHDRAWN || !entry.path().is_dir() {
+                continue;
+            }
+            let own = name.ends_with(&format!("_{key}"))
+                || name.rsplit_once('-').is_some_and(|(stem, n)| {
+                    stem.ends_with(&format!("_{key}")) && n.chars().all(|c| c.is_ascii_digit())
+                });
+            if own {
+                found.push((entry.path(), name));
+                continue;
+            }
+            // A new version lives inside the document it belongs to.
+            for version in std::fs::read_dir(entry.path()).map_err(io_error)? {
+                let version = version.map_err(io_error)?;
+                let version_name = version.file_name().to_string_lossy().into_owned();
+                if version.path().is_dir()
+                    && version_name.starts_with('v')
+                    && version_name.ends_with(&format!("_{key}"))
+                {
+                    found.push((version.path(), format!("{name}__{version_name}")));
+                }
+            }
+        }
+        if found.is_empty() {
+            return Ok(Withdrawal::Removed);
+        }
+        std::fs::create_dir_all(&withdrawn_dir).map_err(io_error)?;
+        let note = pretty(&json!({
+            "withdrawn_by": request.withdrawn_by,
+            "reason": request.reason,
+            "withdrawn_at": chrono::Utc::now().to_rfc3339(),
+            "document_id": request.document_id,
+            "idempotency_key": request.idempotency_key,
+        }));
+        for (path, name) in found {
+            write_synced(&path.join("withdrawn.json"), &note).map_err(io_error)?;
+            std::fs::rename(&path, withdrawn_dir.join(name)).map_err(io_error)?;
+        }
+        sync_dir(&withdrawn_dir).map_err(io_error)?;
+        sync_dir(&case_dir).map_err(io_error)?;
+        Ok(Withdrawal::Removed)
+    }
+
     fn list_blocking(&self) -> Result<Vec<CaseInput>, ConnectorError> {
         let entries = match std::fs::read_dir(&self.root) {
             Ok(entries) => entries,
@@ -237,7 +300,7 @@ impl Connector for ArchiveConnector {
         Capabilities {
             list_cases: true,
             read_case: true,
-            withdraw: false,
+            withdraw: true,
         }
     }
 
@@ -247,6 +310,20 @@ impl Connector for ArchiveConnector {
             tokio::task::spawn_blocking(move || ArchiveConnector { root }.file_blocking(&request))
                 .await
                 .map_err(|e| ConnectorError::Transient(format!("archive task: {e}")))?
+        })
+    }
+
+    fn withdraw(
+        &self,
+        request: WithdrawRequest,
+    ) -> BoxFuture<'_, Result<Withdrawal, ConnectorError>> {
+        let root = self.root.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || {
+                ArchiveConnector { root }.withdraw_blocking(&request)
+            })
+            .await
+            .map_err(|e| ConnectorError::Transient(format!("archive task: {e}")))?
         })
     }
 

@@ -5,7 +5,7 @@
 //! SMTP says only that a server took a mail, so a filing is reported as submitted, not filed.
 //! With an IMAP read-back configured, the mailbox is searched for the filing's Message-ID
 //! before sending, so a retry never sends twice, and briefly after, so a mail seen arriving is
-//! reported as filed.
+//! reported as filed. A withdrawn document is answered by a correction mail on the same case.
 //!
 //! The SMTP and IMAP clients are small ones of our own rather than `lettre` and an IMAP crate:
 //! the read-back needs its own IMAP client and TLS plumbing anyway, the SMTP we need (one
@@ -22,7 +22,10 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{BoxFuture, Capabilities, Connector, ConnectorError, FiledDocument, FilingRequest};
+use super::{
+    BoxFuture, Capabilities, Connector, ConnectorError, FiledDocument, FilingRequest,
+    WithdrawRequest, Withdrawal,
+};
 use crate::config::MailinConfig;
 use headers::SubjectTemplate;
 use imap::ImapSettings;
@@ -144,6 +147,24 @@ impl MailinConnector {
         }
     }
 
+    /// A journal mailbox cannot give a mail back: a correction mail naming the first goes to
+    /// the same case, once (with a read-back, a retry finds it sent).
+    async fn correct(&self, request: &WithdrawRequest) -> Result<Withdrawal, ConnectorError> {
+        let correction = self.composer.correction(request);
+        let note = format!(
+            "correction mail {} sent to the journal mailbox",
+            correction.message_id
+        );
+        if let Some(readback) = &self.readback {
+            let there = imap::find(readback, std::slice::from_ref(&correction.message_id)).await?;
+            if there.contains(&correction.message_id) {
+                return Ok(Withdrawal::Corrected(note));
+            }
+        }
+        self.send(vec![&correction]).await?;
+        Ok(Withdrawal::Corrected(note))
+    }
+
     async fn send(&self, messages: Vec<&Outgoing>) -> Result<(), ConnectorError> {
         let envelope = Envelope {
             from: &self.composer.from,
@@ -189,12 +210,19 @@ impl Connector for MailinConnector {
         Capabilities {
             list_cases: false,
             read_case: false,
-            withdraw: false,
+            withdraw: true,
         }
     }
 
     fn file(&self, request: FilingRequest) -> BoxFuture<'_, Result<FiledDocument, ConnectorError>> {
         Box::pin(async move { self.deliver(&request).await })
+    }
+
+    fn withdraw(
+        &self,
+        request: WithdrawRequest,
+    ) -> BoxFuture<'_, Result<Withdrawal, ConnectorError>> {
+        Box::pin(async move { self.correct(&request).await })
     }
 }
 

@@ -6,7 +6,7 @@
 //! overwrites; its `idempotency-key` property, set after the upload in the one PROPPATCH (all
 //! or nothing, RFC 4918) that describes it, marks it complete. A new version of a document is
 //! put beside it as `<document name>.v<n>.<ext>`, with `version-of` and `version` properties,
-//! and the document keeps its id.
+//! and the document keeps its id. Withdrawing a filing deletes the resources carrying its key.
 
 mod xml;
 
@@ -14,7 +14,10 @@ use reqwest::{Method, StatusCode, Url};
 
 use super::http::{self, Credentials};
 use super::naming::{case_folder, extension, safe_name};
-use super::{BoxFuture, Capabilities, Connector, ConnectorError, FiledDocument, FilingRequest};
+use super::{
+    BoxFuture, Capabilities, Connector, ConnectorError, FiledDocument, FilingRequest,
+    WithdrawRequest, Withdrawal,
+};
 use crate::config::WebdavConfig;
 use crate::domain::case::{Case, CaseInput};
 use crate::domain::filing::AttachmentMode;
@@ -382,6 +385,39 @@ impl WebdavConnector {
         Some(CaseInput::plain(id, number, title))
     }
 
+    /// Deletes every resource of the filing in its case's collection, found by its key: the
+    /// document (or the version it added) and its separate attachments (`<key>-<index>`).
+    async fn withdraw_request(
+        &self,
+        request: &WithdrawRequest,
+    ) -> Result<Withdrawal, ConnectorError> {
+        let folder = case_collection(&request.case.id);
+        let resources = self
+            .properties(&self.url(&folder, None), "1", &["idempotency-key"])
+            .await?;
+        let key = &request.idempotency_key;
+        for resource in resources.iter().filter(|r| !r.collection) {
+            let ours = resource.ours("idempotency-key").is_some_and(|found| {
+                found == key
+                    || found
+                        .strip_prefix(key.as_str())
+                        .and_then(|rest| rest.strip_prefix('-'))
+                        .is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()))
+            });
+            if !ours {
+                continue;
+            }
+            let url = self.base.join(&resource.href).map_err(|e| {
+                ConnectorError::Permanent(format!("{TARGET}: unusable href in an answer: {e}"))
+            })?;
+            let response = self.send(self.request("DELETE", url)).await?;
+            if !(response.status().is_success() || response.status() == StatusCode::NOT_FOUND) {
+                return Err(http::failure(TARGET, response).await);
+            }
+        }
+        Ok(Withdrawal::Removed)
+    }
+
     async fn list(&self) -> Result<Vec<CaseInput>, ConnectorError> {
         let resources = self.properties(&self.base, "1", &CASE_PROPS).await?;
         let base = percent_decode(self.base.path());
@@ -414,12 +450,19 @@ impl Connector for WebdavConnector {
         Capabilities {
             list_cases: true,
             read_case: true,
-            withdraw: false,
+            withdraw: true,
         }
     }
 
     fn file(&self, request: FilingRequest) -> BoxFuture<'_, Result<FiledDocument, ConnectorError>> {
         Box::pin(async move { self.file_request(&request).await })
+    }
+
+    fn withdraw(
+        &self,
+        request: WithdrawRequest,
+    ) -> BoxFuture<'_, Result<Withdrawal, ConnectorError>> {
+        Box::pin(async move { self.withdraw_request(&request).await })
     }
 
     fn list_cases(&self) -> BoxFuture<'_, Result<Vec<CaseInput>, ConnectorError>> {

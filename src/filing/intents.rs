@@ -1,21 +1,17 @@
 //! "Journalisér ved afsendelse": the case chosen while a mail is written is recorded under an
 //! opaque reference, which the mail carries in a header; when its owner uploads the sent copy,
-//! it is filed on that case through the ordinary accept path, as an automatic decision.
+//! the auto-journalisation policy (`autofile`) files it on that case as an automatic decision.
 //!
 //! The sent copy reaches the service through the read pane opened on it in Sent Items (see
 //! ARCHITECTURE.md); a copy that arrives another way, such as a journal mailbox in Bcc, meets
 //! the same matcher.
 
 use base64::Engine;
-use serde_json::json;
 
-use super::{FilingError, FilingOrder, accept_with};
+use super::FilingError;
 use crate::auth::User;
-use crate::domain::filing::Decision;
 use crate::domain::identifiers::redact_cpr;
-use crate::extract::ItemKind;
-use crate::store::{FilingCreated, FilingOptions, Intent, IntentState, Store, StoredItem};
-use crate::suggest::Suggester;
+use crate::store::{Intent, Store};
 
 /// The header the compose pane sets on the outgoing mail. It travels to every recipient, so
 /// it holds the random reference and nothing else.
@@ -73,49 +69,6 @@ pub fn reference_in(mail: &[u8]) -> Option<String> {
         .map(str::trim)
         .filter(|reference| plausible(reference))
         .map(str::to_string)
-}
-
-/// Files an uploaded mail on the case of the open intent it names, if that intent is the
-/// uploader's own; anyone else's reference is ignored. Returns the filing when there was one.
-pub async fn file_sent_copy(
-    store: &Store,
-    suggester: &Suggester,
-    user: &User,
-    item: &StoredItem,
-    original: &[u8],
-) -> Result<Option<FilingCreated>, FilingError> {
-    if item.kind != ItemKind::Mail {
-        return Ok(None);
-    }
-    let Some(reference) = reference_in(original) else {
-        return Ok(None);
-    };
-    let intent = match store.intent(&reference).await? {
-        Some(intent) if intent.owner == user.id && intent.state == IntentState::Open => intent,
-        _ => {
-            tracing::debug!("the mail names no open send intent of its uploader");
-            return Ok(None);
-        }
-    };
-    let order = FilingOrder {
-        item_id: &item.id,
-        case_id: &intent.case_id,
-        title: intent.title.as_deref(),
-        attachments: &[],
-    };
-    let options = FilingOptions {
-        decision: Decision::Automatic {
-            rule: "send_intent",
-            reasons: json!({"intent": intent.reference}),
-        },
-        version_of: None,
-    };
-    let created = accept_with(store, suggester, user, order, options).await?;
-    store
-        .fulfil_intent(&intent.reference, &created.filing.id)
-        .await?;
-    tracing::info!(filing = %created.filing.id, "sent mail filed by its send intent");
-    Ok(Some(created))
 }
 
 #[cfg(test)]

@@ -4,16 +4,21 @@
 //! the worker owns it until the target confirms it or the retry budget runs out.
 
 mod intents;
+mod undo;
+mod withdraw;
 mod worker;
 
 use crate::auth::User;
 use crate::domain::filing::{AttachmentChoice, AttachmentMode};
 use crate::domain::identifiers::redact_cpr;
 use crate::extract::Metadata;
-use crate::store::{FilingCreated, FilingOptions, NewFiling, Store, StoreError};
+use crate::store::{
+    FilingCreated, FilingOptions, NewFiling, ReviewState, Store, StoreError, StoredItem,
+};
 use crate::suggest::Suggester;
 
-pub use intents::{file_sent_copy, record_intent};
+pub use intents::{record_intent, reference_in};
+pub use undo::{UndoOrder, Undone, undo};
 pub use worker::{Outcome, Worker};
 
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +33,12 @@ pub enum FilingError {
     /// A new version was asked of something that is not a document filed on the case.
     #[error("{0}")]
     NotADocumentOfCase(String),
+    /// Also what a user hears about a filing they may not see.
+    #[error("filing not found")]
+    FilingNotFound,
+    /// The filing cannot change that way any more (withdrawn already, or past the undo window).
+    #[error("{0}")]
+    Conflict(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -65,8 +76,39 @@ pub async fn accept_with(
     let item = store
         .item(order.item_id)
         .await?
-        .filter(|i| i.owner == user.id)
         .ok_or(FilingError::ItemNotFound)?;
+    // Besides its owner, whoever holds an item's review claim files it.
+    let review = match item.owner == user.id {
+        true => None,
+        false => Some(
+            store
+                .review_item(&item.id)
+                .await?
+                .filter(|r| {
+                    r.state == ReviewState::Claimed && r.claimed_by.as_deref() == Some(&user.id)
+                })
+                .ok_or(FilingError::ItemNotFound)?,
+        ),
+    };
+    let created = accept_checked(store, suggester, user, &item, order, options).await?;
+    if review.is_some() {
+        store
+            .resolve_review(&item.id, &user.id, true, &created.filing.id)
+            .await?;
+    }
+    Ok(created)
+}
+
+/// `accept_with` for an item that `user` has been found entitled to file: its owner, its
+/// reviewer, or one who may undo a filing of it and moves it.
+pub(crate) async fn accept_checked(
+    store: &Store,
+    suggester: &Suggester,
+    user: &User,
+    item: &StoredItem,
+    order: FilingOrder<'_>,
+    options: FilingOptions,
+) -> Result<FilingCreated, FilingError> {
     if item.original_purged {
         return Err(FilingError::Invalid(
             "the original of this item is no longer kept; upload the file again".into(),
@@ -135,7 +177,7 @@ pub async fn accept_with(
         )));
     }
     // What the ranker knew when the user chose, before the filing itself counts.
-    let lesson = suggester.lesson(&item, &case, user).await;
+    let lesson = suggester.lesson(item, &case, user).await;
     let created = store
         .create_filing_with(
             NewFiling {

@@ -28,13 +28,15 @@ pub enum Outcome {
     Retry { filing_id: String },
     /// Delivery failed for good.
     Failed { filing_id: String },
+    /// A withdrawn document was taken back from its target (or the target said it cannot be).
+    Withdrawn { filing_id: String },
 }
 
 #[derive(Clone)]
 pub struct Worker {
-    store: Store,
-    connectors: Connectors,
-    config: FilingConfig,
+    pub(super) store: Store,
+    pub(super) connectors: Connectors,
+    pub(super) config: FilingConfig,
 }
 
 impl Worker {
@@ -54,7 +56,7 @@ impl Worker {
             // Each step runs as its own task, so a panic in one delivery is reported and the
             // worker goes on; the filing it held is claimed again when its lease runs out.
             let step = self.clone();
-            let pause = match tokio::spawn(async move { step.deliver_next().await }).await {
+            let pause = match tokio::spawn(async move { step.next_step().await }).await {
                 Ok(Ok(Outcome::Empty)) => idle,
                 Ok(Ok(_)) => Duration::ZERO,
                 Ok(Err(error)) => {
@@ -72,6 +74,14 @@ impl Worker {
             }
         }
         tracing::info!("filing worker stopped");
+    }
+
+    /// One delivery if one is due, else one withdrawal.
+    async fn next_step(&self) -> Result<Outcome, StoreError> {
+        match self.deliver_next().await? {
+            Outcome::Empty => self.withdraw_next().await,
+            delivered => Ok(delivered),
+        }
     }
 
     /// Claims one due filing and tries to deliver it.
@@ -190,7 +200,7 @@ impl Worker {
 
     /// Exponential backoff with ±20 % jitter, so that many filings failing together do not
     /// all come back at the same moment.
-    fn backoff(&self, attempts: u32) -> Duration {
+    pub(super) fn backoff(&self, attempts: u32) -> Duration {
         let exponent = attempts.saturating_sub(1).min(30);
         let base = self
             .config

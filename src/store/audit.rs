@@ -44,10 +44,20 @@ pub enum AuditKind {
     CasesSynced,
     /// An admin overrode or pinned the ranker's weights; the details hold before and after.
     RankerChanged,
+    /// A filing was undone (and perhaps moved); the details say by whom and why.
+    FilingWithdrawn,
+    /// What the target did with a withdrawn document: removed, corrected, or not possible.
+    WithdrawalSettled,
+    /// An admin made, changed or removed a routing rule; the details hold the new version.
+    RuleChanged,
+    /// An item was put in a review queue; the details say why it was not filed.
+    ReviewQueued,
+    /// Someone took an item of a review queue, or let it go, or dismissed it.
+    ReviewChanged,
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 8] = [
+    pub const ALL: [AuditKind; 13] = [
         AuditKind::FilingAccepted,
         AuditKind::FilingDuplicate,
         AuditKind::FilingDelivered,
@@ -56,6 +66,11 @@ impl AuditKind {
         AuditKind::FilingRequeued,
         AuditKind::CasesSynced,
         AuditKind::RankerChanged,
+        AuditKind::FilingWithdrawn,
+        AuditKind::WithdrawalSettled,
+        AuditKind::RuleChanged,
+        AuditKind::ReviewQueued,
+        AuditKind::ReviewChanged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -68,6 +83,11 @@ impl AuditKind {
             AuditKind::FilingRequeued => "filing_requeued",
             AuditKind::RankerChanged => "ranker_changed",
             AuditKind::CasesSynced => "cases_synced",
+            AuditKind::FilingWithdrawn => "filing_withdrawn",
+            AuditKind::WithdrawalSettled => "withdrawal_settled",
+            AuditKind::RuleChanged => "rule_changed",
+            AuditKind::ReviewQueued => "review_queued",
+            AuditKind::ReviewChanged => "review_changed",
         }
     }
 

@@ -6,7 +6,9 @@ use sqlx::{AnyConnection, Row};
 
 use super::audit::{self, AuditEvent, AuditKind, SYSTEM_ACTOR};
 use super::{Backend, Result, Store, StoreError, from_json, plain, to_json};
-use crate::domain::filing::{AttachmentChoice, Decision, Filing, FilingState};
+use crate::domain::filing::{
+    AttachmentChoice, Decision, Filing, FilingState, Withdrawal, WithdrawalState,
+};
 use crate::domain::identifiers::redact_cpr;
 use crate::domain::{Millis, new_id, now_millis};
 
@@ -51,13 +53,15 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO filings (id, item_id, case_id, dedupe_key, title, attachments, state,
-                attempts, next_attempt_at, created_by, created_at, updated_at, version_of, version)
+                attempts, next_attempt_at, created_by, created_at, updated_at, version_of, version,
+                decision)
              VALUES ($1, $2, $3, $4, $5, $6, 'queued', 0, $7, $8, $7, $7, $9,
                 CASE WHEN $9 IS NULL THEN 1 ELSE
                     (SELECT COALESCE(MAX(version), 1) + 1 FROM filings
-                     WHERE case_id = $3 AND state <> 'failed'
-                       AND (target_document_id = $9 OR version_of = $9)) END)
-             ON CONFLICT (dedupe_key) WHERE state <> 'failed' DO NOTHING",
+                     WHERE case_id = $3 AND state <> 'failed' AND withdrawn_at IS NULL
+                       AND (target_document_id = $9 OR version_of = $9)) END,
+                $10)
+             ON CONFLICT (dedupe_key) WHERE state <> 'failed' AND withdrawn_at IS NULL DO NOTHING",
         )
         .bind(&id)
         .bind(new.item_id)
@@ -68,6 +72,10 @@ impl Store {
         .bind(now)
         .bind(new.created_by)
         .bind(options.version_of.as_deref())
+        .bind(match &options.decision {
+            Decision::Manual => None,
+            Decision::Automatic { decision, .. } => Some(to_json(decision)),
+        })
         .execute(&mut *tx)
         .await
         .map_err(|e| match e {
@@ -106,7 +114,9 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        let row = sqlx::query("SELECT * FROM filings WHERE dedupe_key = $1 AND state <> 'failed'")
+        let row = sqlx::query(
+            "SELECT * FROM filings WHERE dedupe_key = $1 AND state <> 'failed' AND withdrawn_at IS NULL",
+        )
             .bind(&new.dedupe_key)
             .fetch_one(&mut *tx)
             .await?;
@@ -127,9 +137,13 @@ impl Store {
             "chosen_rank": rank,
             "result": filing.state,
         });
-        if let Decision::Automatic { rule, reasons } = &options.decision {
-            details["rule"] = json!(rule);
-            details["reasons"] = reasons.clone();
+        if let Decision::Automatic {
+            decision,
+            details: evidence,
+        } = &options.decision
+        {
+            details["automatic"] = json!(decision);
+            details["evidence"] = evidence.clone();
         }
         if let Some(version_of) = &filing.version_of {
             details["version_of"] = json!(version_of);
@@ -177,7 +191,7 @@ impl Store {
     pub async fn cases_of_messages(&self, ids: &[String]) -> Result<Vec<(String, String)>> {
         self.rows_in(
             "SELECT DISTINCT i.message_id, f.case_id FROM filings f JOIN items i ON i.id = f.item_id
-             WHERE i.message_id IN ({values}) AND f.state <> 'failed'",
+             WHERE i.message_id IN ({values}) AND f.state <> 'failed' AND f.withdrawn_at IS NULL",
             &[],
             ids,
         )
@@ -187,11 +201,24 @@ impl Store {
         .collect()
     }
 
+    /// The cases on which a mail of Outlook's conversation `conversation` is filed (and not
+    /// withdrawn).
+    pub async fn cases_of_conversation(&self, conversation: &str) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT DISTINCT f.case_id FROM filings f JOIN items i ON i.id = f.item_id
+             WHERE i.conversation = $1 AND f.state <> 'failed' AND f.withdrawn_at IS NULL",
+        )
+        .bind(conversation)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// `(item_id, case_id)` of every filing that has not failed: the filed documents the search
     /// index holds.
     pub async fn live_filings(&self) -> Result<Vec<(String, String)>> {
         let rows = sqlx::query(
-            "SELECT item_id, case_id FROM filings WHERE state <> 'failed' ORDER BY created_at",
+            "SELECT item_id, case_id FROM filings WHERE state <> 'failed' AND withdrawn_at IS NULL
+             ORDER BY created_at",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -202,11 +229,11 @@ impl Store {
 
     /// Number of filings that have not failed, for comparing the store with the index.
     pub async fn count_live_filings(&self) -> Result<i64> {
-        Ok(
-            sqlx::query_scalar("SELECT COUNT(*) FROM filings WHERE state <> 'failed'")
-                .fetch_one(&self.pool)
-                .await?,
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM filings WHERE state <> 'failed' AND withdrawn_at IS NULL",
         )
+        .fetch_one(&self.pool)
+        .await?)
     }
 
     /// Puts a failed filing back in the queue with a fresh retry budget, recording that `admin`
@@ -254,7 +281,8 @@ impl Store {
     /// the case is in flight (a requeued older filing waits for a newer one under way), so a
     /// case's documents reach the target in the order they were accepted, never two at once.
     /// A failed filing no longer holds its case up; one waiting to be retried does, for as long
-    /// as its retry budget lasts.
+    /// as its retry budget lasts. A withdrawn filing is delivered only if a delivery was tried
+    /// already, since the target may hold it then; the withdrawal takes it back once filed.
     pub async fn claim_due_filing(&self, now: Millis, lease_ms: i64) -> Result<Option<Filing>> {
         // On PostgreSQL, workers claiming at the same moment pass over each other's rows
         // rather than all reaching for the first one and all but one coming away empty.
@@ -266,15 +294,18 @@ impl Store {
             "UPDATE filings SET lease_until = $1, attempts = attempts + 1, updated_at = $2
              WHERE id = (SELECT f.id FROM filings f
                          WHERE f.state = 'queued' AND f.next_attempt_at <= $2
+                           AND (f.withdrawn_at IS NULL OR f.attempts > 0)
                            AND (f.lease_until IS NULL OR f.lease_until < $2)
                            AND NOT EXISTS (
                                SELECT 1 FROM filings e
                                WHERE e.case_id = f.case_id AND e.state = 'queued' AND e.id <> f.id
+                                 AND (e.withdrawn_at IS NULL OR e.attempts > 0)
                                  AND (e.created_at < f.created_at
                                       OR (e.created_at = f.created_at AND e.id < f.id)
                                       OR e.lease_until >= $2))
                          ORDER BY f.next_attempt_at, f.created_at LIMIT 1 {pass_over_claimed})
-               AND state = 'queued' AND (lease_until IS NULL OR lease_until < $2)
+               AND state = 'queued' AND (withdrawn_at IS NULL OR attempts > 0)
+               AND (lease_until IS NULL OR lease_until < $2)
              RETURNING *"
         );
         let row = sqlx::query(&sql)
@@ -365,7 +396,10 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
             "UPDATE filings SET state = 'failed', last_error = $2, next_attempt_at = NULL, lease_until = NULL,
-                updated_at = $3
+                updated_at = $3,
+                withdrawal_note = CASE WHEN withdrawal = 'pending' THEN 'never reached the target'
+                                       ELSE withdrawal_note END,
+                withdrawal = CASE WHEN withdrawal = 'pending' THEN 'done' ELSE withdrawal END
              WHERE id = $1 AND state = 'queued' AND lease_until = $4
              RETURNING *",
         )
@@ -402,7 +436,7 @@ impl Store {
 
 /// Records a change to `filing` in the transaction that makes it, so the two commit together.
 /// The event names the item `item_id` by its hash.
-async fn audit_filing(
+pub(super) async fn audit_filing(
     conn: &mut AnyConnection,
     kind: AuditKind,
     actor: &str,
@@ -430,7 +464,7 @@ async fn audit_worker(
     audit_filing(conn, kind, SYSTEM_ACTOR, filing, &filing.item_id, details).await
 }
 
-fn filing_from_row(row: &AnyRow) -> Result<Filing> {
+pub(super) fn filing_from_row(row: &AnyRow) -> Result<Filing> {
     let state: String = row.try_get("state")?;
     let attachments: Vec<AttachmentChoice> =
         from_json("filings.attachments", row.try_get("attachments")?)?;
@@ -455,7 +489,34 @@ fn filing_from_row(row: &AnyRow) -> Result<Filing> {
         confirmed: row.try_get::<i64, _>("confirmed")? != 0,
         version_of: row.try_get("version_of")?,
         version: u32::try_from(row.try_get::<i64, _>("version")?).unwrap_or(u32::MAX),
+        automatic: row
+            .try_get::<Option<String>, _>("decision")?
+            .map(|json| from_json("filings.decision", &json))
+            .transpose()?,
+        withdrawal: withdrawal_from_row(row)?,
     })
+}
+
+fn withdrawal_from_row(row: &AnyRow) -> Result<Option<Withdrawal>> {
+    let Some(at) = row.try_get::<Option<i64>, _>("withdrawn_at")? else {
+        return Ok(None);
+    };
+    let state: String = row
+        .try_get::<Option<String>, _>("withdrawal")?
+        .unwrap_or_default();
+    Ok(Some(Withdrawal {
+        at,
+        by: row
+            .try_get::<Option<String>, _>("withdrawn_by")?
+            .unwrap_or_default(),
+        reason: row
+            .try_get::<Option<String>, _>("withdraw_reason")?
+            .unwrap_or_default(),
+        state: WithdrawalState::parse(&state)
+            .ok_or_else(|| StoreError::Corrupt(format!("withdrawal state {state:?}")))?,
+        note: row.try_get("withdrawal_note")?,
+        moved_to: row.try_get("moved_to")?,
+    }))
 }
 
 #[cfg(test)]

@@ -41,9 +41,14 @@ impl Store {
             ItemKind::Mail => "mail",
             ItemKind::Document => "document",
         };
+        let conversation = match &item.extracted.metadata {
+            Metadata::Mail(mail) => mail.thread_index.as_deref().and_then(conversation_of),
+            Metadata::Document(_) => None,
+        };
         let inserted = sqlx::query(
-            "INSERT INTO items (id, owner, kind, content_type, sha256, message_id, size, extracted, original, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+            "INSERT INTO items (id, owner, kind, content_type, sha256, message_id, size, extracted, original,
+                created_at, conversation)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
              ON CONFLICT (owner, sha256) DO NOTHING",
         )
         .bind(new_id())
@@ -56,6 +61,7 @@ impl Store {
         .bind(to_json(item.extracted))
         .bind(item.original)
         .bind(now_millis())
+        .bind(conversation)
         .execute(&self.pool)
         .await?
         .rows_affected()
@@ -68,6 +74,17 @@ impl Store {
         .fetch_one(&self.pool)
         .await?;
         Ok((item_from_row(&row)?, inserted))
+    }
+
+    /// The latest `limit` items, newest first: what a rule or a threshold is tried on.
+    pub async fn latest_items(&self, limit: i64) -> Result<Vec<StoredItem>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {ITEM_COLUMNS} FROM items ORDER BY created_at DESC, id LIMIT $1"
+        ))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(item_from_row).collect()
     }
 
     /// The item `owner` uploaded with this content hash, if any.
@@ -169,4 +186,14 @@ fn item_from_row(row: &AnyRow) -> Result<StoredItem> {
             .is_some(),
         extracted,
     })
+}
+
+/// The conversation a Thread-Index names: its first 22 bytes (a time and a GUID), which every
+/// reply and forward keeps, as hex. None for a header too short or not base64.
+pub fn conversation_of(thread_index: &str) -> Option<String> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(thread_index.trim())
+        .ok()?;
+    (bytes.len() >= 22).then(|| hex::encode(&bytes[..22]))
 }

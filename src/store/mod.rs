@@ -12,7 +12,10 @@ mod filings;
 mod intents;
 mod items;
 mod ranker;
+mod review;
+mod rules;
 mod versions;
+mod withdrawals;
 
 use sqlx::AnyPool;
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -22,8 +25,10 @@ pub use cases::CaseQuery;
 pub use feedback::Feedback;
 pub use filings::{FilingCreated, FilingOptions, NewFiling};
 pub use intents::{Intent, IntentState};
-pub use items::{NewItem, StoredItem};
+pub use items::{NewItem, StoredItem, conversation_of};
 pub use ranker::RankerRecord;
+pub use review::{NewReview, ReviewItem, ReviewState};
+pub use withdrawals::WithdrawalClaim;
 
 /// One schema change, as each database needs it.
 struct Migration {
@@ -74,6 +79,10 @@ const MIGRATIONS: &[Migration] = &[
     portable(
         9,
         include_str!("../../migrations/portable/0009_unique_versions.sql"),
+    ),
+    portable(
+        10,
+        include_str!("../../migrations/portable/0010_autofile.sql"),
     ),
 ];
 

@@ -147,6 +147,28 @@ impl Classifier {
         }
     }
 
+    /// Takes back what `learn` taught about an item filed on `class` by mistake: its vector
+    /// leaves the case's centroid, and the case's margin for it shrinks by at most one step.
+    pub fn unlearn(&mut self, counts: &HashMap<Term, u32>, class: Class) {
+        let x = self.vector(counts);
+        if x.0.is_empty() {
+            return;
+        }
+        let fit = self.fits(&x).get(&class).copied();
+        if let Some(norm) = self.centroid_norms.get_mut(class as usize) {
+            let cosine = fit.map_or(0.0, |f| f.cosine);
+            // ‖c − x‖² = ‖c‖² − 2 c·x + ‖x‖².
+            *norm = (*norm - 2.0 * cosine * norm.sqrt() + 1.0).max(0.0);
+            for (term, value) in &x.0 {
+                entry(self.weights.entry(*term).or_default(), class).centroid -= value;
+            }
+        }
+        let step = fit.map_or(0.0, |f| f.margin).clamp(0.0, AGGRESSIVENESS);
+        if step > 0.0 {
+            self.shift(&x, class, None, -step);
+        }
+    }
+
     /// Adds `x` to the centroid of `class`, whose cosine with `x` was `cosine`.
     fn grow_centroid(&mut self, x: &Vector, class: Class, cosine: f32) {
         let index = class as usize;

@@ -17,6 +17,7 @@ use super::index::{SearchIndex, TextHit, TextQuery};
 use super::memory::Memory;
 use super::subject::thread_subject;
 use super::terms::{Term, term_counts};
+use crate::autofile::rules::ActionKind;
 use crate::domain::case::{Party, PartyKind};
 use crate::extract::Metadata;
 use crate::store::{Store, StoredItem};
@@ -65,13 +66,15 @@ pub enum Feature {
     Recency,
     /// The case is closed.
     Closed,
+    /// An admin's rule with the action "suggest" points at the case.
+    Rule,
 }
 
 pub const FEATURES: usize = Feature::ALL.len();
 pub type Values = [f64; FEATURES];
 
 impl Feature {
-    pub const ALL: [Feature; 20] = [
+    pub const ALL: [Feature; 21] = [
         Feature::Classifier,
         Feature::ClassifierBest,
         Feature::Centroid,
@@ -92,6 +95,7 @@ impl Feature {
         Feature::Activity,
         Feature::Recency,
         Feature::Closed,
+        Feature::Rule,
     ];
 
     /// The name admins see and set weights by.
@@ -117,6 +121,7 @@ impl Feature {
             Feature::Activity => "activity",
             Feature::Recency => "recency",
             Feature::Closed => "closed",
+            Feature::Rule => "rule",
         }
     }
 
@@ -185,6 +190,8 @@ pub struct Candidate {
     pub case_number: Option<String>,
     /// Parties of the case found in the item, and whether each is the sender.
     pub parties: Vec<(Party, bool)>,
+    /// The name of the rule that suggests the case, if one does.
+    pub rule: Option<String>,
 }
 
 impl Candidate {
@@ -194,6 +201,7 @@ impl Candidate {
             values: [0.0; FEATURES],
             case_number: None,
             parties: Vec::new(),
+            rule: None,
         }
     }
 
@@ -307,6 +315,19 @@ pub async fn gather(
         let c = candidate(&mut found, &case_id);
         c.raise(Feature::CaseNumber, 1.0);
         c.case_number = Some(number);
+    }
+    let mailbox = item
+        .owner
+        .strip_prefix(crate::autofile::MAILBOX_OWNER_PREFIX);
+    for rule in store.rules().await? {
+        if rule.spec.then.action == ActionKind::Suggest
+            && let Some(case_id) = &rule.spec.then.case_id
+            && rule.spec.matches(item, mailbox, viewer_groups)
+        {
+            let c = candidate(&mut found, case_id);
+            c.raise(Feature::Rule, 1.0);
+            c.rule.get_or_insert(rule.spec.name.clone());
+        }
     }
     if let Metadata::Mail(mail) = &item.extracted.metadata {
         let mut asked: Vec<String> = mail.message_id.iter().cloned().collect();

@@ -183,6 +183,17 @@ impl SearchIndex {
         self.replace(&key, document)
     }
 
+    /// Removes an item filed on a case (a filing undone). Takes effect at the next `commit`.
+    pub fn remove_filed_item(&self, item_id: &str, case_id: &str) -> Result<(), IndexError> {
+        let writer = self.writer.lock().map_err(|_| IndexError::Poisoned)?;
+        writer.delete_term(Term::from_field_text(
+            self.fields.key,
+            &format!("{ITEM}:{item_id}:{case_id}"),
+        ));
+        self.pending.store(true, Ordering::Release);
+        Ok(())
+    }
+
     /// Adds `document` in place of any with the same key.
     fn replace(&self, key: &str, document: TantivyDocument) -> Result<(), IndexError> {
         let writer = self.writer.lock().map_err(|_| IndexError::Poisoned)?;

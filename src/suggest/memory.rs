@@ -51,6 +51,22 @@ impl Tally {
 
     /// For each case, the share of the key's filings that went to it, shrunk towards nothing
     /// for keys seen only once or twice: n / (total + 1).
+    fn remove(&mut self, key: &str, class: Class) {
+        let Some(counts) = self.keys.get_mut(key) else {
+            return;
+        };
+        if let Some(position) = counts.cases.iter().position(|(c, _)| *c == class) {
+            counts.total = counts.total.saturating_sub(1);
+            counts.cases[position].1 -= 1;
+            if counts.cases[position].1 == 0 {
+                counts.cases.swap_remove(position);
+            }
+        }
+        if counts.total == 0 {
+            self.keys.remove(key);
+        }
+    }
+
     fn shares(&self, key: &str) -> impl Iterator<Item = (Class, f64)> + '_ {
         self.keys.get(key).into_iter().flat_map(|counts| {
             let total = f64::from(counts.total) + 1.0;
@@ -108,6 +124,33 @@ impl Memory {
     }
 
     /// The cases the user filed on last, the latest first.
+    /// Takes back a filing of `clues` on `case_id` that was undone: the counts of sender,
+    /// recipients and subject, the owner's latest cases, and the classifier's lesson.
+    pub fn unlearn(&mut self, clues: &Clues, case_id: &str) {
+        let Some(class) = self.class(case_id) else {
+            return;
+        };
+        self.classifier.unlearn(&clues.terms, class);
+        for sender in &clues.senders {
+            self.senders.remove(sender, class);
+            if self.sender_latest.get(sender) == Some(&class) {
+                self.sender_latest.remove(sender);
+            }
+        }
+        for recipient in &clues.recipients {
+            self.recipients.remove(recipient, class);
+        }
+        if let Some(subject) = &clues.subject {
+            self.subjects.remove(subject, class);
+        }
+        if let Some(recent) = self.recent.get_mut(&clues.owner) {
+            recent.retain(|c| *c != class);
+        }
+        let case = &mut self.cases[class as usize];
+        case.activity = (decayed(case.activity, case.activity_at, self.filings) - 1.0).max(0.0);
+        case.activity_at = self.filings;
+    }
+
     pub fn recent(&self, user: &str) -> impl Iterator<Item = Class> + '_ {
         self.recent.get(user).into_iter().flatten().copied()
     }

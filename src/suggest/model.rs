@@ -66,6 +66,7 @@ pub fn starting_weights() -> Values {
             Feature::Activity => 0.5,
             Feature::Recency => 0.0,
             Feature::Closed => -1.0,
+            Feature::Rule => 6.0,
         };
     }
     weights

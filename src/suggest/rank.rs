@@ -319,6 +319,19 @@ impl Suggester {
         Ok(())
     }
 
+    /// Forgets a filing of `item` on `case_id` that was undone: the memory's counts and the
+    /// classifier's lesson, and the item's document on the case in the index. (A move to the
+    /// right case is learnt by that case's own filing.)
+    pub async fn unlearn(&self, item: &StoredItem, case_id: &str) -> Result<(), SuggestError> {
+        self.memory
+            .write()
+            .map_err(|_| SuggestError::Poisoned)?
+            .unlearn(&Clues::of(item), case_id);
+        let (index, item_id, case_id) = (self.index.clone(), item.id.clone(), case_id.to_string());
+        tokio::task::spawn_blocking(move || index.remove_filed_item(&item_id, &case_id)).await??;
+        Ok(())
+    }
+
     /// The model as it stands, for admins.
     pub fn model(&self) -> Result<Model, SuggestError> {
         Ok(self
@@ -486,6 +499,16 @@ fn explain(candidate: &Candidate, weights: &[f64]) -> Vec<Reason> {
             )],
         ));
     }
+    if let Some(rule) = &candidate.rule {
+        parts.push((
+            contribution(Feature::Rule),
+            vec![reason(
+                "rule",
+                format!("Reglen «{rule}» peger på sagen"),
+                format!("The rule “{rule}” points to this case"),
+            )],
+        ));
+    }
     let parties: Vec<Reason> = candidate
         .parties
         .iter()
@@ -555,6 +578,7 @@ mod tests {
             values,
             case_number: None,
             parties: Vec::new(),
+            rule: None,
         }
     }
 

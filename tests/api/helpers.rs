@@ -215,7 +215,11 @@ pub fn archived_documents(archive: &Path, case_id: &str) -> Vec<PathBuf> {
     };
     let mut out: Vec<PathBuf> = entries
         .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir() && !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy();
+            // Staging folders and the withdrawn documents are not on the case.
+            p.is_dir() && !name.starts_with('.') && name != "_withdrawn"
+        })
         .collect();
     out.sort();
     out

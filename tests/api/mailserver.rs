@@ -524,3 +524,78 @@ fn fetch_all(port: u16) -> Vec<Vec<u8>> {
     exchange("t4", "LOGOUT");
     messages
 }
+
+impl MailServer {
+    /// Hands `mail` to postfix over plain SMTP for the journal mailbox, as another server
+    /// would deliver it.
+    pub fn deliver(&self, mail: &[u8]) {
+        let stream = TcpStream::connect(("127.0.0.1", self.ports.smtp)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut writer = stream.try_clone().unwrap();
+        let mut reader = BufReader::new(stream);
+        let mut expect = |code: &str| loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            assert!(line.starts_with(code), "SMTP: wanted {code}, got {line:?}");
+            if line.as_bytes().get(3) != Some(&b'-') {
+                break;
+            }
+        };
+        expect("220");
+        for (command, code) in [
+            ("EHLO test.example".to_string(), "250"),
+            ("MAIL FROM:<afsender@example.dk>".to_string(), "250"),
+            (format!("RCPT TO:<{JOURNAL}>"), "250"),
+            ("DATA".to_string(), "354"),
+        ] {
+            writer
+                .write_all(format!("{command}\r\n").as_bytes())
+                .unwrap();
+            expect(code);
+        }
+        // Dot-stuffing (RFC 5321, 4.5.2), then the end of the data.
+        let text = String::from_utf8_lossy(mail).replace("\r\n.", "\r\n..");
+        writer.write_all(text.as_bytes()).unwrap();
+        writer.write_all(b"\r\n.\r\n").unwrap();
+        expect("250");
+        writer.write_all(b"QUIT\r\n").unwrap();
+    }
+
+    /// The keywords and flags of every message in `folder` of the journal mailbox, as the
+    /// server lists them after delivery.
+    pub fn flags(&self, folder: &str) -> Vec<String> {
+        self.wait_until_delivered();
+        let stream = TcpStream::connect(("127.0.0.1", self.ports.imap)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut writer = stream.try_clone().unwrap();
+        let mut reader = BufReader::new(stream);
+        let mut lines = Vec::new();
+        let mut exchange = |tag: &str, command: &str, ok: bool| {
+            writer
+                .write_all(format!("{tag} {command}\r\n").as_bytes())
+                .unwrap();
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                if let Some(status) = line.strip_prefix(&format!("{tag} ")) {
+                    return !ok || status.starts_with("OK");
+                }
+                if line.contains(" FETCH ") {
+                    lines.push(line.trim().to_string());
+                }
+            }
+        };
+        // The greeting is read as the first untagged line of the first exchange.
+        exchange("t0", "NOOP", false);
+        exchange("t1", &format!("LOGIN {READER} {READER_PASSWORD}"), true);
+        if exchange("t2", &format!("EXAMINE \"{folder}\""), true) {
+            exchange("t3", "FETCH 1:* (FLAGS)", false);
+        }
+        exchange("t4", "LOGOUT", false);
+        lines
+    }
+}

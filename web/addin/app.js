@@ -222,6 +222,11 @@ export function describeFiling(filing, caseLabel) {
 /** An earlier filing of the same mail or document, in words, naming its case. */
 export function describeEarlier(filing, found, kind) {
   const label = caseName(found);
+  if (filing.automatic) {
+    const { evidence, rule, confidence } = filing.automatic;
+    const why = t(`because_${evidence}`, { rule: rule?.name ?? "", pct: formatPercent(confidence ?? 0) });
+    return `${t("autoFiled", { case: label, why })} ${describeFiling(filing, found.number ?? found.id)}`;
+  }
   if (filing.state === "filed" && filing.confirmed) {
     return t(kind === "mail" ? "alreadyFiled" : "alreadyFiledDocument", { case: label, doc: filing.target_document_id });
   }
@@ -256,7 +261,7 @@ export async function followFiling(filing, onUpdate, stillWanted = () => true) {
  * with its case.
  */
 export function earlierFilings(item) {
-  const live = (item.filings ?? []).filter((f) => f.state !== "failed");
+  const live = (item.filings ?? []).filter((f) => f.state !== "failed" && f.state !== "withdrawn");
   return Promise.all(live.map(async (filing) => ({ filing, found: await lookUpCase(filing.case_id) })));
 }
 
@@ -264,7 +269,7 @@ export function earlierFilings(item) {
  * An item filed before (or on its way): says so with its case, follows it until filed, and
  * offers the form only on request, so nothing is filed twice by accident.
  */
-export function showEarlier({ container, earlier, kind, openForm, stillWanted, onFiled }) {
+export function showEarlier({ container, earlier, kind, openForm, stillWanted, onFiled, onMove }) {
   const lines = earlier.map(({ filing, found }) => {
     const line = h("p", { class: "existing", "data-case-id": found.id });
     const render = (f) => {
@@ -275,7 +280,33 @@ export function showEarlier({ container, earlier, kind, openForm, stillWanted, o
     followFiling(filing, render, stillWanted)
       .then((settled) => settled?.state === "filed" && onFiled?.(settled))
       .catch((error) => stillWanted() && showError(error));
-    return line;
+    if (!filing.automatic) return line;
+    // What the service filed by itself, a person can take back or move in one click.
+    const undo = h("fluent-button", { appearance: "secondary", id: `undo-${filing.id}` }, t("undo"));
+    const move = h("fluent-button", { appearance: "secondary", id: `move-${filing.id}` }, t("moveElsewhere"));
+    const block = h("div", { class: "automatic" }, line, undo, move);
+    undo.addEventListener("click", async () => {
+      try {
+        await withSignIn(() => api.postJson(`/api/v1/filings/${encodeURIComponent(filing.id)}/undo`, { reason: "Fortrudt i ruden" }));
+        undo.remove();
+        move.remove();
+        line.dataset.state = "withdrawn";
+        line.textContent = t("undone", { case: caseName(found) });
+        say(line.textContent);
+        openForm();
+      } catch (error) {
+        showError(error);
+      }
+    });
+    move.addEventListener("click", () => {
+      undo.remove();
+      move.remove();
+      onMove?.(filing);
+      openForm();
+      say(t("moving"));
+      document.getElementById("case-search")?.focus();
+    });
+    return block;
   });
   const again = h("fluent-button", { appearance: "secondary", id: "file-elsewhere" },
     t(kind === "mail" ? "fileElsewhere" : "saveElsewhere"));

@@ -90,6 +90,9 @@ async function openRead(item) {
         openForm: form,
         stillWanted: current,
         onFiled: (filing) => markMail(item, filing),
+        onMove: (filing) => {
+          pane.onAction = (order) => moveMail(item, filing, order, current);
+        },
       });
     } else {
       form();
@@ -108,6 +111,18 @@ async function fileMail(item, uploaded, order, current) {
     attachments: order.attachments,
   });
   const settled = await followFiling(accepted, (f) => pane.showFiling(f, order.caseLabel), current);
+  if (settled?.state !== "filed") return;
+  pane.finish();
+  await markMail(item, settled);
+}
+
+/** Undoes an automatic filing and files the mail on the case the user chose, in one call. */
+async function moveMail(item, filing, order, current) {
+  const undone = await api.postJson(`/api/v1/filings/${encodeURIComponent(filing.id)}/undo`, {
+    reason: "Flyttet i ruden",
+    move_to: order.caseId,
+  });
+  const settled = await followFiling(undone.moved_to, (f) => pane.showFiling(f, order.caseLabel), current);
   if (settled?.state !== "filed") return;
   pane.finish();
   await markMail(item, settled);

@@ -4,6 +4,7 @@
 use base64::Engine;
 
 use crate::connector::FilingRequest;
+use crate::domain::case::Case;
 
 /// What a subject template may name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,14 +76,19 @@ impl SubjectTemplate {
             .and_then(serde_json::Value::as_str)
             .filter(|s| !s.trim().is_empty())
             .unwrap_or(title);
+        self.render_on(&request.case, title, subject)
+    }
+
+    /// The subject for a mail about `title` on `case`, with `subject` for `{subject}`.
+    pub fn render_on(&self, case: &Case, title: &str, subject: &str) -> String {
         let rendered: String = self
             .0
             .iter()
             .map(|segment| match segment {
                 Segment::Text(text) => text.as_str(),
-                Segment::Value(Placeholder::CaseNumber) => &request.case.number,
-                Segment::Value(Placeholder::CaseId) => &request.case.id,
-                Segment::Value(Placeholder::CaseTitle) => &request.case.title,
+                Segment::Value(Placeholder::CaseNumber) => &case.number,
+                Segment::Value(Placeholder::CaseId) => &case.id,
+                Segment::Value(Placeholder::CaseTitle) => &case.title,
                 Segment::Value(Placeholder::Title) => title,
                 Segment::Value(Placeholder::Subject) => subject,
             })

@@ -8,7 +8,7 @@ use sha2::Digest;
 use super::headers::{SubjectTemplate, file_parameters, one_line, unstructured};
 use crate::config::MailinMode;
 use crate::connector::naming::{extension, safe_name};
-use crate::connector::{AttachmentDocument, Direction, FilingRequest};
+use crate::connector::{AttachmentDocument, Direction, FilingRequest, WithdrawRequest};
 use crate::domain::filing::AttachmentMode;
 use crate::extract::ItemKind;
 
@@ -117,6 +117,57 @@ impl Composer {
     }
 
     /// A new mail from us: a short text and the document attached.
+    /// The correction that withdraws a filed document: a short mail on the same case, naming
+    /// the first mail by its Message-ID, under a Message-ID of its own made from the filing's
+    /// key, so a retry finds it sent.
+    pub fn correction(&self, request: &WithdrawRequest) -> Outgoing {
+        let id = message_id(
+            &format!("{}-withdrawn", request.idempotency_key),
+            None,
+            &self.domain,
+        );
+        let title = format!("Tilbagekaldt: {}", request.title);
+        let subject = self.subject.render_on(&request.case, &title, &title);
+        let text = format!(
+            "Dokumentet «{}» (Message-ID {}) er journaliseret på sagen ved en fejl og er \
+             tilbagekaldt af {}.\r\nBegrundelse: {}\r\n\r\nThe document \"{}\" was filed on this \
+             case by mistake and is withdrawn.\r\n",
+            one_line(&request.title),
+            request.document_id,
+            one_line(&request.withdrawn_by),
+            one_line(&request.reason),
+            one_line(&request.title),
+        );
+        let mut out = Vec::new();
+        header(&mut out, "From", &self.from);
+        header(&mut out, "To", &self.to);
+        header(&mut out, "Subject", &unstructured(&subject));
+        header(&mut out, "Date", &chrono::Utc::now().to_rfc2822());
+        header(&mut out, "Message-ID", &id);
+        header(
+            &mut out,
+            "X-Journaliser-Filing",
+            &one_line(&request.idempotency_key),
+        );
+        header(
+            &mut out,
+            "X-Journaliser-Withdraws",
+            &one_line(&request.document_id),
+        );
+        if request.document_id.starts_with('<') {
+            header(&mut out, "References", &one_line(&request.document_id));
+        }
+        header(&mut out, "MIME-Version", "1.0");
+        header(&mut out, "Content-Type", "text/plain; charset=utf-8");
+        header(&mut out, "Content-Transfer-Encoding", "base64");
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(&base64_lines(text.as_bytes()));
+        Outgoing {
+            message_id: id,
+            bytes: out,
+        }
+    }
+
     fn composed(
         &self,
         request: &FilingRequest,
