@@ -29,6 +29,10 @@ pub mod filing;
 pub mod import;
 /// Receiving uploads: hash, de-duplicate, extract, store.
 pub mod intake;
+/// Clients for mail servers that several rooms use: connections in plain text or TLS, IMAP.
+pub mod mail;
+/// Functional mailboxes the service watches: each new mail taken in, decided on, marked, moved.
+pub mod mailboxes;
 /// Deleting what need not be kept: unfiled uploads, delivered originals.
 pub mod retention;
 /// Starting and stopping the service: store, index, worker, HTTP server.

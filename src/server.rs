@@ -99,7 +99,7 @@ impl Services {
             suggester.clone(),
             extractor.clone(),
             config.autofile.clone(),
-            Vec::new(),
+            crate::mailboxes::policies(&config.mailboxes, &config.autofile),
         );
         let services = Services {
             policy,
@@ -234,6 +234,7 @@ impl Server {
             extractor.cpr_hasher.clone(),
             connectors.clone(),
         );
+        let (state_intake, state_policy) = (intake.clone(), policy.clone());
         let state = AppState {
             suggester,
             store: store.clone(),
@@ -262,6 +263,16 @@ impl Server {
             config.privacy.clone(),
             stop.clone(),
         ));
+        let watchers = crate::mailboxes::spawn_all(
+            &config.mailboxes,
+            crate::mailboxes::Intakes {
+                store: store.clone(),
+                intake: state_intake,
+                policy: state_policy,
+            },
+            stop.clone(),
+        )
+        .map_err(anyhow::Error::msg)?;
         let worker = Worker::new(store.clone(), connectors, config.filing.clone());
         let workers: Vec<_> = (0..config.filing.workers.max(1))
             .map(|_| tokio::spawn(worker.clone().run(stop.clone())))
@@ -298,6 +309,9 @@ impl Server {
             }
             Ok::<_, tokio::task::JoinError>(())
         };
+        for watcher in watchers {
+            let _ = watcher.await;
+        }
         match tokio::time::timeout(grace, all_stopped).await {
             Ok(joined) => joined.context("filing worker panicked")?,
             Err(_) => tracing::warn!("a delivery did not finish in time; it will be retried"),

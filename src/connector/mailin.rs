@@ -7,16 +7,14 @@
 //! before sending, so a retry never sends twice, and briefly after, so a mail seen arriving is
 //! reported as filed. A withdrawn document is answered by a correction mail on the same case.
 //!
-//! The SMTP and IMAP clients are small ones of our own rather than `lettre` and an IMAP crate:
-//! the read-back needs its own IMAP client and TLS plumbing anyway, the SMTP we need (one
-//! session, STARTTLS, AUTH PLAIN/LOGIN) is a few commands, and owning the replies lets 4xx and
-//! 5xx map exactly onto transient and permanent, with the server's words and no credentials.
+//! The SMTP client is a small one of our own rather than `lettre`: it shares the connection
+//! and TLS plumbing of the IMAP client (`crate::mail`), the SMTP we need (one session,
+//! STARTTLS, AUTH PLAIN/LOGIN) is a few commands, and owning the replies lets 4xx and 5xx map
+//! exactly onto transient and permanent, with the server's words and no credentials.
 
 mod headers;
-mod imap;
 mod message;
 mod smtp;
-mod stream;
 
 use std::time::Duration;
 
@@ -27,11 +25,11 @@ use super::{
     WithdrawRequest, Withdrawal,
 };
 use crate::config::MailinConfig;
+use crate::mail::imap::{self, ImapSettings, Login};
+use crate::mail::stream::{self, Endpoint};
 use headers::SubjectTemplate;
-use imap::ImapSettings;
 use message::{Composer, Outgoing};
 use smtp::{Envelope, SmtpSettings};
-use stream::Endpoint;
 
 /// The longest wait between two looks for a sent mail.
 const MAX_CONFIRM_PAUSE: Duration = Duration::from_secs(2);
@@ -74,15 +72,17 @@ impl MailinConnector {
         } else {
             let imap = ImapSettings {
                 endpoint: endpoint("imap", &config.imap_host, config.imap_port, config.imap_tls),
-                username: config.imap_username.clone(),
-                password: config.imap_password.clone(),
+                login: Login::Password {
+                    username: config.imap_username.clone(),
+                    password: config.imap_password.clone(),
+                },
                 mailboxes: config.imap_mailboxes.clone(),
             };
             if !imap.endpoint.may_send_password() {
                 return Err(unencrypted("imap_tls"));
             }
             let quotable = |s: &str| !s.contains(['\r', '\n', '\0']);
-            let names = [imap.username.as_str(), imap.password.expose()];
+            let names = [config.imap_username.as_str(), config.imap_password.expose()];
             if !names
                 .into_iter()
                 .chain(imap.mailboxes.iter().map(String::as_str))

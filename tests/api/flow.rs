@@ -117,14 +117,22 @@ async fn a_real_mail_is_suggested_filed_once_and_its_reply_follows_the_thread() 
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(ours(), before);
 
-    // A reply to the filed mail: thread continuity ranks the same case first, and says so.
+    // A reply to the filed mail follows its thread: filed on the same case by itself, and
+    // the suggestions say that it is there.
     let reply = app
         .post_mail(reply_to(FIXTURE_MESSAGE_ID, "Mail med inline billede"))
         .await;
+    let automatic = &reply["filings"][0];
+    assert_eq!(automatic["case_id"], DATA_PROTECTION_CASE, "{reply:#}");
+    assert_eq!(automatic["automatic"]["evidence"], "thread", "{reply:#}");
     let suggestions = app.suggestions(reply["id"].as_str().unwrap()).await;
     let first = &suggestions["suggestions"][0];
     assert_eq!(first["case"]["id"], DATA_PROTECTION_CASE, "{suggestions:#}");
-    assert_eq!(reason_codes(first)[0], "thread", "{first:#}");
+    assert_eq!(
+        reason_codes(first)[..2],
+        ["already_filed", "thread"],
+        "{first:#}"
+    );
     assert!(first["confidence"].as_f64().unwrap() > 0.9, "{first}");
 }
 

@@ -131,8 +131,8 @@ async fn the_sent_copy_is_filed_on_the_chosen_case_when_its_owner_uploads_it() {
         .unwrap();
     let details = &audit["events"][0]["details"];
     assert_eq!(details["decision"], "automatic", "{audit}");
-    assert_eq!(details["rule"], "send_intent", "{audit}");
-    assert_eq!(details["reasons"]["intent"], reference.as_str(), "{audit}");
+    assert_eq!(details["automatic"]["evidence"], "intent", "{audit}");
+    assert_eq!(details["evidence"]["intent"], reference.as_str(), "{audit}");
 }
 
 #[tokio::test]

@@ -24,6 +24,7 @@ mod versions;
 mod connectors;
 mod contract;
 mod faults;
+mod mailboxes;
 mod mailin;
 mod mailserver;
 mod mtls;

@@ -100,6 +100,10 @@ export async function dropzone(harness) {
   const chooser = await eventually(() => choosers[0], "the file chooser opened by Enter on the button");
   await chooser.setFiles({ name: "carport-svar.eml", mimeType: "message/rfc822", buffer: carportMail });
   await pane.text("#chosen", /carport-svar\.eml/);
+  // A reply in a thread filed on the carport case, filed by itself; moved back and forth by
+  // the pane's "Flyt til anden sag", it ends up where the user chose.
+  await pane.text(".existing", /Journaliseret automatisk på sag 02\.34\.02-G01-12-26/);
+  await page.locator(".automatic fluent-button[id^='move-']").click();
   assertEqual((await pane.suggestedCases())[0], CARPORT_CASE, "the first suggestion for the chosen mail");
   assertEqual(await page.$$eval(".attachment fluent-radio-group", (g) => g.map((x) => x.value)), ["skip"], "the mail's inline logo skipped");
 

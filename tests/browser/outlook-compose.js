@@ -81,7 +81,7 @@ export async function outlookCompose(harness) {
   ]);
   host.addMail("sent-carport", SUBJECT, sent);
   const reading = await harness.open("outlook.html", { office: { ...OUTLOOK, selected: "sent-carport" }, host });
-  const said = await reading.text(".existing", /allerede journaliseret på sag 02\.34\.02-G01-12-26/);
+  const said = await reading.text(".existing", /Journaliseret automatisk på sag 02\.34\.02-G01-12-26, fordi du valgte sagen, da du skrev mailen/);
   const filingId = await reading.page.$eval(".existing", (p) => p.dataset.filingId);
   const filing = await harness.api(`/api/v1/filings/${filingId}`);
   assertEqual([filing.state, filing.case_id], ["filed", CARPORT_CASE], "the sent copy's filing");

@@ -60,7 +60,14 @@ export async function outlookRead(harness) {
   await pane.screenshot("outlook-filed");
 
   // Pinned: another mail selected, then none, then the filed one again.
+  // The carport reply answers a mail filed on the carport case: it was filed by itself, and
+  // the pane says why and offers to undo it.
   await page.evaluate(() => window.__fakeOffice.select("mail-carport"));
+  await pane.text(".existing", /Journaliseret automatisk på sag 02\.34\.02-G01-12-26, fordi en tidligere mail i tråden er journaliseret på sagen/);
+  await pane.checkAccessible("da");
+  await pane.screenshot("outlook-filed-automatically");
+  await page.locator(".automatic fluent-button[id^='undo-']").click();
+  await pane.text(".existing", /fortrudt/);
   await eventually(async () => (await pane.suggestedCases())[0] === CARPORT_CASE, "the carport case first for the carport mail");
   assertEqual(await page.$$eval(".attachment fluent-radio-group", (g) => g.map((x) => x.value)), ["skip"], "the inline logo skipped");
   await page.evaluate(() => window.__fakeOffice.select(null));

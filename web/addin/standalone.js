@@ -71,7 +71,24 @@ async function open(file) {
     const earlier = await earlierFilings(uploaded);
     if (!current()) return;
     if (earlier.length) {
-      showEarlier({ container: notice, earlier, kind: mail ? "mail" : "document", openForm: form, stillWanted: current });
+      showEarlier({
+        container: notice,
+        earlier,
+        kind: mail ? "mail" : "document",
+        openForm: form,
+        stillWanted: current,
+        // "Flyt til anden sag": the next choice undoes the automatic filing and files there.
+        onMove: (filing) => {
+          pane.onAction = async (order) => {
+            const undone = await api.postJson(`/api/v1/filings/${encodeURIComponent(filing.id)}/undo`, {
+              reason: "Flyttet i ruden",
+              move_to: order.caseId,
+            });
+            const settled = await followFiling(undone.moved_to, (f) => pane.showFiling(f, order.caseLabel), current);
+            if (settled?.state === "filed") pane.finish();
+          };
+        },
+      });
     } else {
       form();
       say(mail ? t("ready") : t("readyDocument"));

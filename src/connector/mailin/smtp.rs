@@ -4,9 +4,9 @@
 
 use base64::Engine;
 
-use super::stream::{Connection, Endpoint};
 use crate::config::{MailTls, Secret};
 use crate::connector::ConnectorError;
+use crate::mail::stream::{Connection, Endpoint};
 
 /// Longest reason kept from a reply: enough to read, short enough for a log line.
 const MAX_REASON_CHARS: usize = 300;

@@ -22,10 +22,12 @@ use crate::connector::ConnectorError;
 /// Longest reply line read: far more than any SMTP or IMAP server sends for our commands,
 /// and a bound on what a broken server can make us buffer.
 const MAX_LINE: u64 = 256 * 1024;
+/// Largest literal read: a whole mail fetched from a watched mailbox, beyond any upload limit.
+const MAX_LITERAL: u64 = 64 * 1024 * 1024;
 
 /// Where and how to connect. Cheap to clone: the TLS settings are shared.
 #[derive(Clone)]
-pub(super) struct Endpoint {
+pub struct Endpoint {
     /// For error messages: `smtp` or `imap`.
     pub protocol: &'static str,
     pub host: String,
@@ -46,7 +48,7 @@ impl Endpoint {
 
 /// The TLS settings for every mail server of one connector: the system's trusted roots, plus
 /// those in `ca_file` (a PEM file) for servers with a certificate from the organisation's own CA.
-pub(super) fn tls_config(ca_file: &Path) -> Result<Arc<ClientConfig>, String> {
+pub fn tls_config(ca_file: &Path) -> Result<Arc<ClientConfig>, String> {
     let mut roots = RootCertStore::empty();
     for cert in rustls_native_certs::load_native_certs().certs {
         // A certificate of the system's store that rustls cannot use is not worth stopping for.
@@ -85,7 +87,7 @@ enum Io {
 }
 
 /// A connection that reads replies line by line.
-pub(super) struct Connection {
+pub struct Connection {
     io: BufReader<Io>,
     endpoint: Endpoint,
 }
@@ -175,9 +177,37 @@ impl Connection {
         Ok(line)
     }
 
-    /// Exactly `n` bytes (an IMAP literal).
+    /// The next line if one comes within `wait` (an IMAP server in IDLE speaks when it has
+    /// news), `None` when none does.
+    pub async fn read_line_within(
+        &mut self,
+        wait: Duration,
+    ) -> Result<Option<Vec<u8>>, ConnectorError> {
+        let endpoint = Endpoint {
+            timeout: wait,
+            ..self.endpoint.clone()
+        };
+        let mut line = Vec::new();
+        let mut limited = (&mut self.io).take(MAX_LINE);
+        match tokio::time::timeout(wait, limited.read_until(b'\n', &mut line)).await {
+            Err(_) => Ok(None),
+            Ok(Err(error)) => Err(ConnectorError::Transient(format!(
+                "{}: waiting for the server: {error}",
+                endpoint.protocol
+            ))),
+            Ok(Ok(0)) => Err(self.transient("the server closed the connection")),
+            Ok(Ok(_)) => {
+                while line.ends_with(b"\n") || line.ends_with(b"\r") {
+                    line.pop();
+                }
+                Ok(Some(line))
+            }
+        }
+    }
+
+    /// Exactly `n` bytes (an IMAP literal: a whole message, when fetching one).
     pub async fn read_exact(&mut self, n: usize) -> Result<Vec<u8>, ConnectorError> {
-        if n as u64 > MAX_LINE {
+        if n as u64 > MAX_LITERAL {
             return Err(self.transient("the server sent an overlong literal"));
         }
         let mut bytes = vec![0; n];

@@ -1,0 +1,207 @@
+//! One functional mailbox watched over IMAP: IDLE where the server offers it, a look every
+//! `poll_secs` otherwise. Each mail is taken once, by its folder's UIDVALIDITY and its UID,
+//! recorded in the store before and after it is decided, so that a crash at any moment neither
+//! loses a mail nor files it twice (taking it again finds the same item and the same filing).
+
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use super::{FILED_KEYWORD, Intakes, REVIEW_KEYWORD, owner};
+use crate::autofile::{MailboxPolicy, Origin, Outcome};
+use crate::config::MailboxConfig;
+use crate::connector::ConnectorError;
+use crate::extract::Format;
+use crate::mail::imap::{ImapSettings, Login, Session};
+use crate::mail::stream::{Endpoint, tls_config};
+
+/// Mails taken in one look, so that a large backlog does not keep the watcher from IDLE (and
+/// from noticing a shutdown) for long.
+const BATCH: usize = 50;
+
+pub struct ImapWatcher {
+    name: String,
+    folder: String,
+    processed: String,
+    poll: Duration,
+    settings: ImapSettings,
+    policy: MailboxPolicy,
+    intakes: Intakes,
+}
+
+impl ImapWatcher {
+    pub fn new(
+        config: &MailboxConfig,
+        policy: MailboxPolicy,
+        intakes: Intakes,
+    ) -> Result<ImapWatcher, String> {
+        let login = match config.oauth2_token.is_empty() {
+            true => Login::Password {
+                username: config.username.clone(),
+                password: config.password.clone(),
+            },
+            false => Login::Bearer {
+                username: config.username.clone(),
+                token: config.oauth2_token.clone(),
+            },
+        };
+        let settings = ImapSettings {
+            endpoint: Endpoint {
+                protocol: "imap",
+                host: config.host.clone(),
+                port: config.port,
+                tls: config.tls,
+                timeout: Duration::from_secs(config.timeout_secs.max(1)),
+                tls_config: tls_config(&config.ca_file)?,
+            },
+            login,
+            mailboxes: vec![config.folder.clone()],
+        };
+        Ok(ImapWatcher {
+            name: config.name.clone(),
+            folder: config.folder.clone(),
+            processed: config.processed_folder.clone(),
+            poll: Duration::from_secs(config.poll_secs.max(1)),
+            settings,
+            policy,
+            intakes,
+        })
+    }
+
+    /// Watches until `stop`; a failed connection is tried again after a pause.
+    #[tracing::instrument(name = "mailbox", skip_all, fields(mailbox = %self.name))]
+    pub async fn run(self: std::sync::Arc<Self>, stop: CancellationToken) {
+        let mut pause = Duration::from_secs(1);
+        while !stop.is_cancelled() {
+            match self.watch(&stop).await {
+                Ok(()) => pause = Duration::from_secs(1),
+                Err(error) => {
+                    tracing::warn!(%error, retry_in_s = pause.as_secs(), "mailbox watch failed");
+                    tokio::select! {
+                        _ = stop.cancelled() => break,
+                        _ = tokio::time::sleep(pause) => {}
+                    }
+                    pause = (pause * 2).min(self.poll.max(Duration::from_secs(1)));
+                }
+            }
+        }
+        tracing::info!("mailbox watcher stopped");
+    }
+
+    /// One connection: work through the folder, then wait for more, until `stop`.
+    async fn watch(&self, stop: &CancellationToken) -> Result<(), ConnectorError> {
+        let mut session = Session::open(&self.settings).await?;
+        session.create(&self.processed).await?;
+        loop {
+            let selected = session.select(&self.folder).await?;
+            let more = self
+                .work_through(&mut session, selected.uid_validity)
+                .await?;
+            if more {
+                continue;
+            }
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                waited = session.wait(self.poll) => { waited?; }
+            }
+        }
+        session.logout().await;
+        Ok(())
+    }
+
+    /// Takes up to `BATCH` mails of the folder; true when more are waiting.
+    async fn work_through(
+        &self,
+        session: &mut Session,
+        uid_validity: u32,
+    ) -> Result<bool, ConnectorError> {
+        let store = &self.intakes.store;
+        let stored = |e: crate::store::StoreError| ConnectorError::Transient(e.to_string());
+        let uids = session.uid_search("ALL").await?;
+        let mut handled = 0;
+        for uid in uids {
+            let position = store
+                .mailbox_position(&self.name, uid_validity, uid)
+                .await
+                .map_err(stored)?;
+            let outcome = match position.and_then(|p| p.outcome) {
+                Some(outcome) => outcome,
+                None => {
+                    if handled == BATCH {
+                        return Ok(true);
+                    }
+                    handled += 1;
+                    let Some(mail) = session.fetch(uid).await? else {
+                        continue;
+                    };
+                    self.take(uid_validity, uid, mail).await?
+                }
+            };
+            let keyword = match outcome.as_str() {
+                "filed" => FILED_KEYWORD,
+                "queued" => REVIEW_KEYWORD,
+                _ => continue,
+            };
+            session.add_keyword(uid, keyword).await?;
+            session.move_to(uid, &self.processed).await?;
+        }
+        Ok(false)
+    }
+
+    /// One mail in: stored as an item of the mailbox, its position recorded, decided on.
+    async fn take(
+        &self,
+        uid_validity: u32,
+        uid: u32,
+        mail: Vec<u8>,
+    ) -> Result<String, ConnectorError> {
+        let store = &self.intakes.store;
+        let stored = |e: crate::store::StoreError| ConnectorError::Transient(e.to_string());
+        let mailbox_owner = owner(&self.policy);
+        let received = self
+            .intakes
+            .intake
+            .receive(store, &mailbox_owner.id, mail.clone().into(), Format::Mail)
+            .await;
+        let item = match received {
+            Ok((item, _)) => item,
+            Err(crate::intake::IntakeError::Extract(error)) => {
+                // A mail that cannot be read stays in the folder for a person, and is not
+                // tried again and again.
+                tracing::warn!(uid, %error, "a mail in the watched mailbox could not be read");
+                let id = format!("unreadable:{uid_validity}:{uid}");
+                store
+                    .take_mailbox_position(&self.name, uid_validity, uid, &id)
+                    .await
+                    .map_err(stored)?;
+                store
+                    .decide_mailbox_position(&self.name, uid_validity, uid, "unreadable")
+                    .await
+                    .map_err(stored)?;
+                return Ok("unreadable".into());
+            }
+            Err(other) => return Err(ConnectorError::Transient(other.to_string())),
+        };
+        store
+            .take_mailbox_position(&self.name, uid_validity, uid, &item.id)
+            .await
+            .map_err(stored)?;
+        let outcome = self
+            .intakes
+            .policy
+            .process(&mailbox_owner, &item, &mail, Origin::Mailbox(&self.policy))
+            .await
+            .map_err(|e| ConnectorError::Transient(e.to_string()))?;
+        let outcome = match outcome {
+            Outcome::Filed(_) => "filed",
+            Outcome::Queued { .. } => "queued",
+            Outcome::Left { .. } => "left",
+        };
+        store
+            .decide_mailbox_position(&self.name, uid_validity, uid, outcome)
+            .await
+            .map_err(stored)?;
+        tracing::info!(uid, item = %item.id, outcome, "mail taken from the watched mailbox");
+        Ok(outcome.to_string())
+    }
+}

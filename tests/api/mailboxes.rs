@@ -1,0 +1,205 @@
+//! Watched functional mailboxes against Debian's postfix and dovecot: mail delivered through
+//! postfix into the mailbox is filed or queued for review, marked and moved; with the service
+//! SIGKILLed twice while it works through 200 mails, each is handled exactly once.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use journaliser::config::{MailTls, MailboxConfig};
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+use crate::mailserver::{MailServer, READER, READER_PASSWORD};
+use crate::process::{Remote, journaliser, output, serve_with};
+
+const TILBYGNING: &str = "VK-2026-0001";
+const TILBYGNING_MAIL: &str = "tilbygning-strandvejen41-1@borger.example";
+
+fn watched(server: &MailServer) -> MailboxConfig {
+    MailboxConfig {
+        name: "byg".into(),
+        host: "127.0.0.1".into(),
+        port: server.ports.imap,
+        tls: MailTls::None,
+        username: READER.into(),
+        password: serde_json::from_value(json!(READER_PASSWORD)).unwrap(),
+        groups: vec!["byg".into()],
+        poll_secs: 1,
+        ..MailboxConfig::default()
+    }
+}
+
+fn mail(subject: &str, headers: &str, message_id: &str) -> Vec<u8> {
+    format!(
+        "From: Borger <borger@example.dk>\r\nTo: byg@vejstrand.example\r\nSubject: {subject}\r\n\
+         Date: Wed, 25 Nov 2026 10:00:00 +0100\r\nMessage-ID: <{message_id}>\r\n{headers}\
+         MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHej kommune.\r\n"
+    )
+    .into_bytes()
+}
+
+/// Waits until `done` holds, for at most `seconds`.
+async fn until(seconds: u64, what: &str, mut done: impl AsyncFnMut() -> bool) {
+    let started = Instant::now();
+    while !done().await {
+        assert!(
+            started.elapsed() < Duration::from_secs(seconds),
+            "{what} within {seconds} s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn mail_in_a_watched_mailbox_is_filed_or_queued_then_marked_and_moved() {
+    let Some(server) = MailServer::start() else {
+        return;
+    };
+    let config = watched(&server);
+    let app = TestApp::spawn_with(move |c| c.mailboxes = vec![config]).await;
+    let reply = reply_to(TILBYGNING_MAIL, "Tilbygning");
+    server.deliver(&reply);
+    server.deliver(&mail("Spørgsmål om affald", "", "affald@example.dk"));
+    server.deliver(&mail(
+        "Ude af kontoret",
+        "Auto-Submitted: auto-replied\r\n",
+        "ferie@example.dk",
+    ));
+
+    until(60, "two mails moved", async || {
+        server.flags("Journaliseret").len() == 2
+    })
+    .await;
+    let moved = server.flags("Journaliseret");
+    assert!(
+        moved.iter().any(|f| f.contains("$Journaliseret")),
+        "{moved:?}"
+    );
+    assert!(
+        moved.iter().any(|f| f.contains("$Til-gennemsyn")),
+        "{moved:?}"
+    );
+    // The auto-reply stays where it was, unfiled.
+    assert_eq!(server.flags("INBOX").len(), 1);
+
+    let reviewer = app.token_for("mette", &["byg"]);
+    let queue: Value = app
+        .get("/api/v1/review?queue=byg", &reviewer)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let items = queue["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{queue}");
+    assert_eq!(items[0]["subject"], "Spørgsmål om affald");
+    assert_eq!(items[0]["mailbox"], "byg");
+    assert_eq!(items[0]["why"], "no_evidence");
+
+    let audit: Value = app
+        .get(
+            "/api/v1/admin/audit?kind=filing_accepted&actor=mailbox:byg",
+            &app.admin_token,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let events = audit["events"].as_array().unwrap();
+    assert_eq!(events.len(), 1, "{audit}");
+    assert_eq!(events[0]["case_id"], TILBYGNING);
+    assert_eq!(events[0]["details"]["automatic"]["evidence"], "thread");
+}
+
+/// SIGKILL: no shutdown; the watcher is cut off wherever it is.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start(dir: &Path) -> (Running, String) {
+    let (child, base) = serve_with(journaliser(dir), std::process::Stdio::inherit());
+    (Running(child), base)
+}
+
+#[tokio::test]
+async fn two_hundred_mails_are_each_handled_once_across_two_kills() {
+    let Some(server) = MailServer::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "[[mailboxes]]\nname = \"byg\"\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\n\
+         username = \"{READER}\"\npassword = \"{READER_PASSWORD}\"\ngroups = [\"byg\"]\npoll_secs = 1\n",
+        server.ports.imap
+    );
+    std::fs::write(dir.path().join("journaliser.toml"), config).unwrap();
+    let cases = json!([
+        {"id": "BYG-1", "number": "02.34.02-G01-101-26", "title": "Byggesag Skovvej 1"},
+        {"id": "BYG-2", "number": "02.34.02-G01-102-26", "title": "Byggesag Skovvej 2"},
+    ]);
+    std::fs::write(dir.path().join("cases.json"), cases.to_string()).unwrap();
+    output(
+        journaliser(dir.path())
+            .args(["import", "cases"])
+            .arg(dir.path().join("cases.json")),
+    );
+    let admin = output(journaliser(dir.path()).args(["token", "--user", "root", "--admin"]))
+        .trim()
+        .to_string();
+    // Half name a case in the subject (filed), half name none (queued for review).
+    for n in 0..200 {
+        let subject = match n % 2 {
+            0 => format!("Vedr. 02.34.02-G01-10{}-26 nr. {n}", 1 + n % 4 / 2),
+            _ => format!("Spørgsmål nr. {n}"),
+        };
+        server.deliver(&mail(&subject, "", &format!("m{n}@example.dk")));
+    }
+
+    let moved = |server: &MailServer| server.flags("Journaliseret").len();
+    let (running, _) = start(dir.path());
+    until(120, "the first mails taken", async || moved(&server) >= 30).await;
+    drop(running);
+    let (running, _) = start(dir.path());
+    until(120, "more mails taken", async || moved(&server) >= 110).await;
+    drop(running);
+    let (_running, base) = start(dir.path());
+    until(180, "every mail moved", async || moved(&server) == 200).await;
+    assert!(server.flags("INBOX").is_empty());
+
+    let remote = Remote::new(&base, &admin);
+    let filings: Value = remote
+        .get("/api/v1/admin/filings?limit=1000")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let filings = filings["filings"].as_array().unwrap();
+    assert_eq!(filings.len(), 100, "each numbered mail filed once");
+    let queue: Value = remote
+        .get("/api/v1/review?limit=100")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let waiting = queue["queues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["queue"] == "byg")
+        .unwrap()["waiting"]
+        .clone();
+    assert_eq!(waiting, 100, "each other mail queued once: {queue}");
+    // At the target: every filed mail is one document in the archive.
+    until(120, "every filing delivered", async || {
+        let documents: usize = ["BYG-1", "BYG-2"]
+            .iter()
+            .map(|c| archived_documents(&dir.path().join("data/archive"), c).len())
+            .sum();
+        documents == 100
+    })
+    .await;
+}
