@@ -57,10 +57,14 @@ pub async fn create(
         ItemKind::Document => "document",
     });
     tracing::info!(item = %item.id, kind = ?item.kind, bytes = bytes.len(), created, "item received");
-    // A new item goes through the auto-journalisation policy: a sent mail with its send
-    // intent, a reply in a filed thread, a case number at the top may be filed at once. The
-    // upload stands whatever becomes of that: the user can still file it by hand.
-    if created
+    // An item never filed nor queued goes through the auto-journalisation policy: a sent mail
+    // with its send intent, a reply in a filed thread, a case number at the top may be filed
+    // at once. One filed before, even if undone since, was decided by a person. The upload
+    // stands whatever becomes of that: the user can still file it by hand.
+    let undecided = created
+        || (state.store.filings_of_item(&item.id).await?.is_empty()
+            && state.store.review_item(&item.id).await?.is_none());
+    if undecided
         && let Err(error) = state
             .policy
             .process(&user, &item, &bytes, crate::autofile::Origin::Upload)

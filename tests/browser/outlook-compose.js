@@ -75,13 +75,13 @@ export async function outlookCompose(harness) {
 
   // The sent copy (as Exchange keeps it, with the header) opened in the reading pane: the
   // service files it on the chosen case by itself, and the pane says so and marks it.
-  const sent = Buffer.concat([
-    Buffer.from(`${HEADER}: ${reference}\r\n`),
-    readFileSync(new URL("../fixtures/mail/carport-svar.eml", import.meta.url)),
-  ]);
+  // A mail of its own: the fixture's Message-ID is the reply another scenario filed already.
+  const written = readFileSync(new URL("../fixtures/mail/carport-svar.eml", import.meta.url), "latin1")
+    .replace("<svar-2-carport-skovvej12@", "<sendt-carport-skovvej12@");
+  const sent = Buffer.concat([Buffer.from(`${HEADER}: ${reference}\r\n`), Buffer.from(written, "latin1")]);
   host.addMail("sent-carport", SUBJECT, sent);
   const reading = await harness.open("outlook.html", { office: { ...OUTLOOK, selected: "sent-carport" }, host });
-  const said = await reading.text(".existing", /Journaliseret automatisk på sag 02\.34\.02-G01-12-26, fordi du valgte sagen, da du skrev mailen/);
+  const said = await reading.text(".existing", /Journaliseret automatisk på sag 02\.34\.02-G01-12-26.*, fordi du valgte sagen, da du skrev mailen\. Dok\./);
   const filingId = await reading.page.$eval(".existing", (p) => p.dataset.filingId);
   const filing = await harness.api(`/api/v1/filings/${filingId}`);
   assertEqual([filing.state, filing.case_id], ["filed", CARPORT_CASE], "the sent copy's filing");

@@ -225,7 +225,10 @@ export function describeEarlier(filing, found, kind) {
   if (filing.automatic) {
     const { evidence, rule, confidence } = filing.automatic;
     const why = t(`because_${evidence}`, { rule: rule?.name ?? "", pct: formatPercent(confidence ?? 0) });
-    return `${t("autoFiled", { case: label, why })} ${describeFiling(filing, found.number ?? found.id)}`;
+    const state = filing.state === "filed" && filing.confirmed
+      ? t("autoFiledDocument", { doc: filing.target_document_id })
+      : describeFiling(filing, found.number ?? found.id);
+    return `${t("autoFiled", { case: label, why })} ${state}`;
   }
   if (filing.state === "filed" && filing.confirmed) {
     return t(kind === "mail" ? "alreadyFiled" : "alreadyFiledDocument", { case: label, doc: filing.target_document_id });
