@@ -104,6 +104,16 @@ impl Origin<'_> {
     }
 }
 
+/// The item a decision is asked for, whose it is and where it came from.
+#[derive(Clone, Copy)]
+pub struct Question<'a> {
+    pub owner: &'a User,
+    pub item: &'a StoredItem,
+    /// The item's bytes as received, for the headers extraction does not keep.
+    pub original: &'a [u8],
+    pub origin: Origin<'a>,
+}
+
 /// What the policy concluded for one item.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Verdict {
@@ -249,23 +259,35 @@ impl Policy {
         origin: Origin<'_>,
     ) -> Result<Verdict, AutofileError> {
         let rules = self.store.rules().await?;
-        self.decide_with(owner, item, original, origin, &rules)
-            .await
-    }
-
-    /// `decide` under the given rules instead of the stored ones (for trying a rule out).
-    pub async fn decide_with(
-        &self,
-        owner: &User,
-        item: &StoredItem,
-        original: &[u8],
-        origin: Origin<'_>,
-        rules: &[Rule],
-    ) -> Result<Verdict, AutofileError> {
         let settings = match origin {
             Origin::Upload => self.settings.clone(),
             Origin::Mailbox(mailbox) => mailbox.settings.clone(),
         };
+        let question = Question {
+            owner,
+            item,
+            original,
+            origin,
+        };
+        self.decide_under(question, &rules, &settings, None).await
+    }
+
+    /// `decide` under the given rules and switches instead of the stored and configured ones
+    /// (for trying a change out, and for the replay). `first` is the ranker's first case and
+    /// its confidence when already asked for; otherwise it is asked if a threshold is set.
+    pub async fn decide_under(
+        &self,
+        question: Question<'_>,
+        rules: &[Rule],
+        settings: &AutofileConfig,
+        first: Option<(&str, f64)>,
+    ) -> Result<Verdict, AutofileError> {
+        let Question {
+            owner,
+            item,
+            original,
+            origin,
+        } = question;
         // Where doubts go: the mailbox's queue; an upload's person decides in the pane.
         let doubt = |why: Why, details: Value| match origin {
             Origin::Mailbox(mailbox) => Verdict::Review {
@@ -360,14 +382,22 @@ impl Policy {
         }
         let mut confidence = None;
         if let Some(threshold) = settings.confidence_threshold {
-            let suggestions = self.suggester.suggest(item, &owner.groups, 1).await?;
-            if let Some(first) = suggestions.first() {
-                confidence = Some(first.confidence);
-                if first.confidence >= threshold {
+            let ranked = match first {
+                Some((case_id, confidence)) => Some((case_id.to_string(), confidence)),
+                None => self
+                    .suggester
+                    .suggest(item, &owner.groups, 1)
+                    .await?
+                    .first()
+                    .map(|s| (s.case.id.clone(), s.confidence)),
+            };
+            if let Some((case_id, first_confidence)) = ranked {
+                confidence = Some(first_confidence);
+                if first_confidence >= threshold {
                     found.push(evidence::Found {
                         evidence: Evidence::Confidence,
-                        case_id: first.case.id.clone(),
-                        details: json!({"confidence": first.confidence, "threshold": threshold}),
+                        case_id,
+                        details: json!({"confidence": first_confidence, "threshold": threshold}),
                         rule: None,
                         title: None,
                         intent: None,

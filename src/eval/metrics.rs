@@ -25,7 +25,15 @@ pub struct Outcome {
     /// Something was filed on the right case before this suggestion. A case with nothing on
     /// it has no text, people or history to be found by, so no ranker can put it first.
     pub reachable: bool,
+    /// What the auto-journalisation policy would have done, under each of `POLICIES`: `None`
+    /// when it would not have filed, else whether it would have filed on the right case.
+    pub autofiled: [Option<bool>; POLICIES.len()],
 }
+
+/// The policy settings the replay tries: the defaults (the ranker's evidence off), and with the
+/// ranker filing at a confidence of 0.95.
+pub const POLICIES: [(&str, Option<f64>); 2] =
+    [("default", None), ("confidence ≥ 0.95", Some(0.95))];
 
 impl Outcome {
     pub fn of(
@@ -42,6 +50,7 @@ impl Outcome {
                 .map(|p| p + 1),
             confidence: suggestions.first().map_or(0.0, |s| s.confidence),
             latency,
+            autofiled: [None; POLICIES.len()],
         }
     }
 
@@ -76,6 +85,18 @@ pub struct Threshold {
     pub wrong_rate: Option<f64>,
 }
 
+/// What the auto-journalisation policy would have filed by itself under one setting.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PolicyFigure {
+    pub policy: &'static str,
+    pub auto_filed: usize,
+    /// `auto_filed` over the scored messages.
+    pub share: f64,
+    pub wrong: usize,
+    /// `wrong` over `auto_filed`; `None` when nothing would be filed.
+    pub wrong_rate: Option<f64>,
+}
+
 /// The figures over a set of scored messages. Rates are 0 when no message was scored.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Summary {
@@ -94,6 +115,7 @@ pub struct Summary {
     pub suggest_p99_ms: f64,
     pub reliability: Vec<Bin>,
     pub thresholds: Vec<Threshold>,
+    pub autofile: Vec<PolicyFigure>,
 }
 
 impl Summary {
@@ -118,6 +140,21 @@ impl Summary {
             suggest_p50_ms: percentile(&latencies, 50),
             suggest_p99_ms: percentile(&latencies, 99),
             thresholds: THRESHOLDS.iter().map(|t| threshold(outcomes, *t)).collect(),
+            autofile: POLICIES
+                .iter()
+                .enumerate()
+                .map(|(i, (policy, _))| {
+                    let filed: Vec<bool> = outcomes.iter().filter_map(|o| o.autofiled[i]).collect();
+                    let wrong = filed.iter().filter(|right| !**right).count();
+                    PolicyFigure {
+                        policy,
+                        auto_filed: filed.len(),
+                        share: ratio(filed.len(), outcomes.len()),
+                        wrong,
+                        wrong_rate: (!filed.is_empty()).then(|| ratio(wrong, filed.len())),
+                    }
+                })
+                .collect(),
             reliability,
         }
     }
@@ -213,6 +250,7 @@ mod tests {
             confidence,
             latency: Duration::from_millis(1),
             reachable: true,
+            autofiled: [None; POLICIES.len()],
         }
     }
 

@@ -44,6 +44,8 @@ pub enum EvalError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Index(#[from] IndexError),
+    #[error("the auto-journalisation policy: {0}")]
+    Autofile(#[from] crate::autofile::AutofileError),
     #[error("suggesting: {0}")]
     Suggest(#[from] SuggestError),
     #[error("filing: {0}")]

@@ -12,10 +12,11 @@ use axum::body::Bytes;
 use super::EvalError;
 use super::metrics::SUGGESTION_LIMIT;
 use crate::auth::User;
+use crate::autofile::{Origin, Policy, Question, Verdict};
+use crate::config::AutofileConfig;
 use crate::connector::ARCHIVE;
 use crate::domain::case::CaseInput;
-use crate::domain::identifiers::CprHasher;
-use crate::extract::Format;
+use crate::extract::{Extractor, Format};
 use crate::filing::{FilingOrder, accept};
 use crate::import::import_cases;
 use crate::intake::{Intake, IntakeError};
@@ -26,6 +27,7 @@ pub struct Organisation {
     store: Store,
     index: Arc<SearchIndex>,
     suggester: Suggester,
+    policy: Policy,
     user: User,
 }
 
@@ -36,8 +38,9 @@ impl Organisation {
         user: &str,
         folders: &[String],
         case_titles: bool,
-        cpr_hasher: &CprHasher,
+        extractor: &Arc<Extractor>,
     ) -> Result<Organisation, EvalError> {
+        let cpr_hasher = &extractor.cpr_hasher;
         let store = Store::open("sqlite::memory:").await?;
         let index = Arc::new(SearchIndex::in_memory()?);
         import_cases(
@@ -50,8 +53,16 @@ impl Organisation {
             false,
         )
         .await?;
+        let suggester = Suggester::open(store.clone(), index.clone()).await?;
         Ok(Organisation {
-            suggester: Suggester::open(store.clone(), index.clone()).await?,
+            policy: Policy::new(
+                store.clone(),
+                suggester.clone(),
+                extractor.clone(),
+                AutofileConfig::default(),
+                Vec::new(),
+            ),
+            suggester,
             store,
             index,
             user: User {
@@ -69,16 +80,16 @@ impl Organisation {
         &self,
         intake: &Intake,
         path: &Path,
-    ) -> Result<Option<StoredItem>, EvalError> {
-        let bytes = std::fs::read(path).map_err(|source| EvalError::Read {
+    ) -> Result<Option<(StoredItem, Bytes)>, EvalError> {
+        let bytes = Bytes::from(std::fs::read(path).map_err(|source| EvalError::Read {
             path: path.display().to_string(),
             source,
-        })?;
+        })?);
         match intake
-            .receive(&self.store, &self.user.id, Bytes::from(bytes), Format::Mail)
+            .receive(&self.store, &self.user.id, bytes.clone(), Format::Mail)
             .await
         {
-            Ok((item, _)) => Ok(Some(item)),
+            Ok((item, _)) => Ok(Some((item, bytes))),
             Err(error @ (IntakeError::Extract(_) | IntakeError::TimedOut(_))) => {
                 tracing::warn!(path = %path.display(), %error, "message skipped");
                 Ok(None)
@@ -104,6 +115,35 @@ impl Organisation {
             .record_shown(&item.id, &self.user.id, &shown)
             .await?;
         Ok((suggestions, took))
+    }
+
+    /// The case the auto-journalisation policy would file `item` on by itself, at the default
+    /// settings with `threshold` for the ranker's evidence, given the first suggestion.
+    pub async fn autofile(
+        &self,
+        item: &StoredItem,
+        original: &[u8],
+        threshold: Option<f64>,
+        first: Option<(&str, f64)>,
+    ) -> Result<Option<String>, EvalError> {
+        let settings = AutofileConfig {
+            confidence_threshold: threshold,
+            ..AutofileConfig::default()
+        };
+        let question = Question {
+            owner: &self.user,
+            item,
+            original,
+            origin: Origin::Upload,
+        };
+        let verdict = self
+            .policy
+            .decide_under(question, &[], &settings, first)
+            .await?;
+        Ok(match verdict {
+            Verdict::File { case_id, .. } => Some(case_id),
+            _ => None,
+        })
     }
 
     /// Files an item on its folder's case as a user's click does.

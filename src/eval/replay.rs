@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::EvalError;
 use super::manifest::{self, Entry};
-use super::metrics::Outcome;
+use super::metrics::{Outcome, POLICIES};
 use super::organisation::Organisation;
 use super::report::{Report, UserRun};
 use super::schedule::{Protocol, schedule};
@@ -41,14 +41,15 @@ pub async fn replay(options: &ReplayOptions, extract: &ExtractConfig) -> Result<
         cpr_hasher: cpr_hasher.clone(),
         max_depth: extract.max_depth,
     };
+    let extractor = Arc::new(extractor);
     let intake = Intake::new(
-        Arc::new(extractor),
+        extractor.clone(),
         extract.max_concurrent,
         Duration::from_secs(extract.timeout_secs),
     );
     let pipeline = Pipeline {
         intake: &intake,
-        cpr_hasher: &cpr_hasher,
+        extractor: &extractor,
     };
     let mut users = manifest::by_user(manifest::read(&options.corpus)?);
     if let Some(missing) = options
@@ -84,7 +85,7 @@ pub async fn replay(options: &ReplayOptions, extract: &ExtractConfig) -> Result<
 /// What every user's organisation shares.
 struct Pipeline<'a> {
     intake: &'a Intake,
-    cpr_hasher: &'a CprHasher,
+    extractor: &'a Arc<Extractor>,
 }
 
 async fn replay_user(
@@ -97,7 +98,7 @@ async fn replay_user(
     let started = Instant::now();
     let folders = manifest::folders(messages);
     let organisation =
-        Organisation::open(user, &folders, options.case_titles, pipeline.cpr_hasher).await?;
+        Organisation::open(user, &folders, options.case_titles, pipeline.extractor).await?;
     let mut outcomes = Vec::new();
     let mut skipped = 0;
     let mut filed_on: HashSet<&str> = HashSet::new();
@@ -108,7 +109,7 @@ async fn replay_user(
                 .receive(pipeline.intake, &entry.path(&options.corpus))
                 .await?
             {
-                Some(item) => received.push((item, entry.folder.as_str())),
+                Some((item, bytes)) => received.push((item, bytes, entry.folder.as_str())),
                 None => {
                     skipped += 1;
                     bar.inc(1);
@@ -118,17 +119,23 @@ async fn replay_user(
         // The whole step is suggested for before any of it is filed: in the batch protocol a
         // message must not learn from the others of its own batch.
         if step.scored {
-            for (item, folder) in &received {
+            for (item, bytes, folder) in &received {
                 let (suggestions, took) = organisation.suggest(item).await?;
-                outcomes.push(Outcome::of(
-                    &suggestions,
-                    folder,
-                    took,
-                    filed_on.contains(folder),
-                ));
+                let mut outcome =
+                    Outcome::of(&suggestions, folder, took, filed_on.contains(folder));
+                let first = suggestions
+                    .first()
+                    .map(|s| (s.case.id.as_str(), s.confidence));
+                for (i, (_, threshold)) in POLICIES.iter().enumerate() {
+                    outcome.autofiled[i] = organisation
+                        .autofile(item, bytes, *threshold, first)
+                        .await?
+                        .map(|case| case == **folder);
+                }
+                outcomes.push(outcome);
             }
         }
-        for (item, folder) in &received {
+        for (item, _, folder) in &received {
             organisation.file(item, folder).await?;
             filed_on.insert(folder);
             bar.inc(1);
@@ -195,8 +202,13 @@ mod tests {
             let date =
                 chrono::DateTime::from_timestamp(1_000_000_000 + 3600 * i as i64, 0).unwrap();
             let body: Vec<&str> = (0..4).map(|j| words[(i + j) % words.len()]).collect();
+            // Every tenth message answers the one three before it, in the same folder.
+            let answers = match i % 10 == 9 {
+                true => format!("In-Reply-To: <{}@test>\r\n", i - 3),
+                false => String::new(),
+            };
             let mail = format!(
-                "Message-ID: <{i}@test>\r\nDate: {}\r\nFrom: someone{i}@example.com\r\n\
+                "Message-ID: <{i}@test>\r\n{answers}Date: {}\r\nFrom: someone{i}@example.com\r\n\
                  To: user@example.com\r\nSubject: about {}\r\n\r\nPlease see {}.\r\n",
                 date.to_rfc2822(),
                 body[0],
@@ -246,6 +258,13 @@ mod tests {
             user.totals.summary.top1
         );
         assert!(user.totals.summary.suggest_p99_ms > 0.0);
+        // The answers follow their threads, and the policy files nothing else by default.
+        let by_default = &user.totals.summary.autofile[0];
+        assert_eq!(
+            (by_default.auto_filed, by_default.wrong),
+            (13, 0),
+            "{by_default:?}"
+        );
         assert!(user.totals.items_per_second > 0.0);
 
         let batch = run(dir.path(), Protocol::Batch).await;

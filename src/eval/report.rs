@@ -241,6 +241,22 @@ fn write_details(f: &mut fmt::Formatter<'_>, user: &str, s: &Summary) -> fmt::Re
             None => writeln!(f)?,
         }
     }
+    writeln!(
+        f,
+        "  auto-journalisation policy: {:>18} {:>6} {:>6} {:>6} {:>10}",
+        "setting", "share", "filed", "wrong", "wrong rate"
+    )?;
+    for p in &s.autofile {
+        writeln!(
+            f,
+            "  {:>46} {:>6.3} {:>6} {:>6} {:>10}",
+            p.policy,
+            p.share,
+            p.auto_filed,
+            p.wrong,
+            optional(p.wrong_rate)
+        )?;
+    }
     Ok(())
 }
 
@@ -249,6 +265,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::eval::metrics::POLICIES;
 
     fn run(user: &str, outcomes: Vec<Outcome>) -> UserRun {
         UserRun {
@@ -268,6 +285,7 @@ mod tests {
             confidence,
             latency: Duration::from_millis(3),
             reachable: true,
+            autofiled: [None; POLICIES.len()],
         }
     }
 
