@@ -1241,12 +1241,16 @@ mod tests {
         }
     }
 
-    /// The sample's commented `[[connectors]]` examples work once uncommented.
+    /// The sample's commented `[[connectors]]` and `[[mailboxes]]` examples work once
+    /// uncommented.
     #[test]
     fn the_sample_connectors_are_valid() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("journaliser.example.toml");
         let sample = std::fs::read_to_string(path).unwrap();
-        let code = regex::Regex::new(r"^# (\[\[connectors\]\]|[a-z_]+ = |\s)").unwrap();
+        let code = regex::Regex::new(
+            r"^# (\[\[connectors\]\]|\[\[mailboxes\]\]|\[mailboxes\.autofile\]|[a-z_0-9]+ = |\s)",
+        )
+        .unwrap();
         let uncommented: String = sample
             .lines()
             .filter(|line| code.is_match(line))
@@ -1265,6 +1269,12 @@ mod tests {
             names,
             ["overfoersel", "dokumenter", "byggesag", "journalpostkasse"],
             "{uncommented}"
+        );
+        let mailboxes: Vec<_> = config.mailboxes.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(mailboxes, ["byg"], "{uncommented}");
+        assert_eq!(
+            config.autofile.with(&config.mailboxes[0].autofile).confidence_threshold,
+            Some(0.99)
         );
         let connectors = crate::connector::Connectors::from_config(&config).unwrap();
         assert_eq!(connectors.names().count(), 5);
