@@ -1273,7 +1273,10 @@ mod tests {
         let mailboxes: Vec<_> = config.mailboxes.iter().map(|m| m.name.as_str()).collect();
         assert_eq!(mailboxes, ["byg"], "{uncommented}");
         assert_eq!(
-            config.autofile.with(&config.mailboxes[0].autofile).confidence_threshold,
+            config
+                .autofile
+                .with(&config.mailboxes[0].autofile)
+                .confidence_threshold,
             Some(0.99)
         );
         let connectors = crate::connector::Connectors::from_config(&config).unwrap();

@@ -141,7 +141,7 @@ pub async fn dismiss(
     reviewable(&state, &user, &item_id).await?;
     if !state
         .store
-        .resolve_review(&item_id, &user.id, false, reason)
+        .dismiss_review(&item_id, &user.id, reason)
         .await?
     {
         return Err(ApiError::Conflict(

@@ -91,9 +91,9 @@ pub async fn accept_with(
         ),
     };
     let created = accept_checked(store, suggester, user, &item, order, options).await?;
-    if review.is_some() {
+    if review.is_some() || created.created {
         store
-            .resolve_review(&item.id, &user.id, true, &created.filing.id)
+            .review_filed(&item.id, &user.id, &created.filing.id)
             .await?;
     }
     Ok(created)

@@ -192,27 +192,18 @@ impl Store {
         Ok(Some(item))
     }
 
-    /// Ends a review: `filed` (by the filing named in `resolution`) or dismissed with a
-    /// reason. Only the claimant may end it; false otherwise.
-    pub async fn resolve_review(
-        &self,
-        item_id: &str,
-        user: &str,
-        filed: bool,
-        resolution: &str,
-    ) -> Result<bool> {
-        let now = now_millis();
+    /// Closes the review of an item that `user` has just filed (the filing named), whoever
+    /// held it: a filed item waits for no one.
+    pub async fn review_filed(&self, item_id: &str, user: &str, filing_id: &str) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        let state = if filed { "filed" } else { "dismissed" };
         let updated = sqlx::query(
-            "UPDATE review_items SET state = $3, resolved_by = $2, resolved_at = $4, resolution = $5
-             WHERE item_id = $1 AND state = 'claimed' AND claimed_by = $2",
+            "UPDATE review_items SET state = 'filed', resolved_by = $2, resolved_at = $3, resolution = $4
+             WHERE item_id = $1 AND state IN ('waiting', 'claimed')",
         )
         .bind(item_id)
         .bind(user)
-        .bind(state)
-        .bind(now)
-        .bind(plain(resolution))
+        .bind(now_millis())
+        .bind(filing_id)
         .execute(&mut *tx)
         .await?
         .rows_affected()
@@ -222,7 +213,38 @@ impl Store {
                 &mut tx,
                 user,
                 item_id,
-                json!({"change": state, "resolution": resolution}),
+                json!({"change": "filed", "resolution": filing_id}),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Ends a review by dismissing it with a reason. Only the claimant may; false otherwise.
+    pub async fn dismiss_review(&self, item_id: &str, user: &str, reason: &str) -> Result<bool> {
+        let now = now_millis();
+        let mut tx = self.pool.begin().await?;
+        let state = "dismissed";
+        let updated = sqlx::query(
+            "UPDATE review_items SET state = $3, resolved_by = $2, resolved_at = $4, resolution = $5
+             WHERE item_id = $1 AND state = 'claimed' AND claimed_by = $2",
+        )
+        .bind(item_id)
+        .bind(user)
+        .bind(state)
+        .bind(now)
+        .bind(plain(reason))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if updated {
+            audit_review(
+                &mut tx,
+                user,
+                item_id,
+                json!({"change": state, "resolution": reason}),
             )
             .await?;
         }

@@ -193,6 +193,13 @@ where
         .route("/addin/config.json", get(sign_in_settings))
         .route("/addin/manifest/{name}", get(manifest))
         .route("/addin/{*path}", get(file))
+        .route("/review", get(|| async { Redirect::permanent("/review/") }))
+        .route("/review/", get(review))
+}
+
+/// The review queue's page, among the pane's files so that it shares their look and code.
+async fn review(State(site): State<Arc<Site>>, headers: HeaderMap) -> Response {
+    serve_file(&site, "review.html", &headers)
 }
 
 async fn index(State(site): State<Arc<Site>>, headers: HeaderMap) -> Response {

@@ -63,7 +63,7 @@ fn install(project: &Path) {
 }
 
 /// Runs the scenarios against `base`; returns whether they passed, and what they printed.
-fn run_scenarios(base: &str, token: &str, screenshots: &Path) -> (bool, String) {
+fn run_scenarios(base: &str, token: &str, admin_token: &str, screenshots: &Path) -> (bool, String) {
     let project = project();
     install(&project);
     let log_dir = tempfile::tempdir().unwrap();
@@ -74,6 +74,7 @@ fn run_scenarios(base: &str, token: &str, screenshots: &Path) -> (bool, String) 
         .current_dir(&project)
         .env("JOURNALISER_URL", base)
         .env("JOURNALISER_TOKEN", token)
+        .env("JOURNALISER_ADMIN_TOKEN", admin_token)
         .env("SCREENSHOT_DIR", screenshots)
         .env("CHROMIUM", chromium())
         .stdout(log.try_clone().unwrap())
@@ -113,11 +114,11 @@ async fn the_add_in_panes_work_in_chromium() {
     }
     let app = TestApp::spawn().await;
     let screenshots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-screenshots");
-    let (base, token) = (app.base.clone(), app.token.clone());
+    let (base, token, admin) = (app.base.clone(), app.token.clone(), app.admin_token.clone());
     let target = screenshots.clone();
     // The scripts run on a blocking thread while this runtime keeps serving their requests.
     let (passed, output) =
-        tokio::task::spawn_blocking(move || run_scenarios(&base, &token, &target))
+        tokio::task::spawn_blocking(move || run_scenarios(&base, &token, &admin, &target))
             .await
             .unwrap();
     assert!(passed, "the browser scenarios failed:\n{output}");

@@ -12,10 +12,12 @@ export const WIDTH = 320;
 const TIMEOUT = 20_000;
 
 export class Harness {
-  constructor(browser, { base, token, screenshots }) {
+  constructor(browser, { base, token, adminToken, screenshots }) {
     this.browser = browser;
     this.base = base.replace(/\/$/, "");
     this.token = token;
+    /** An admin's token, for what a scenario must set up as an admin (a rule). */
+    this.adminToken = adminToken;
     this.screenshots = screenshots;
     this.contexts = new Set();
     mkdirSync(screenshots, { recursive: true });

@@ -1,6 +1,6 @@
 // Drives the add-in panes in headless Chromium against a running Journaliser server.
 //
-//   JOURNALISER_URL=http://127.0.0.1:8080 JOURNALISER_TOKEN=… node run.js [scenario…]
+//   JOURNALISER_URL=http://127.0.0.1:8080 JOURNALISER_TOKEN=… JOURNALISER_ADMIN_TOKEN=… node run.js [scenario…]
 //
 // The server must have the demo organisation and a running delivery worker; the token is a
 // user's who may see the demo cases. SCREENSHOT_DIR (default ./screenshots) receives a 320 px
@@ -12,12 +12,14 @@ import { dropzone } from "./dropzone.js";
 import { Harness } from "./harness.js";
 import { outlookCompose } from "./outlook-compose.js";
 import { outlookRead } from "./outlook-read.js";
+import { review } from "./review.js";
 import { word } from "./word.js";
 
-const SCENARIOS = { outlookRead, word, dropzone, outlookCompose };
+const SCENARIOS = { outlookRead, word, dropzone, outlookCompose, review };
 
 const base = process.env.JOURNALISER_URL;
 const token = process.env.JOURNALISER_TOKEN;
+const adminToken = process.env.JOURNALISER_ADMIN_TOKEN;
 if (!base || !token) {
   console.error("set JOURNALISER_URL and JOURNALISER_TOKEN");
   process.exit(2);
@@ -44,7 +46,7 @@ const browser = await chromium.launch({
     "--disable-sync",
   ],
 });
-const harness = new Harness(browser, { base, token, screenshots: process.env.SCREENSHOT_DIR || "screenshots" });
+const harness = new Harness(browser, { base, token, adminToken, screenshots: process.env.SCREENSHOT_DIR || "screenshots" });
 
 let passed = 0;
 let failed = 0;
