@@ -3,6 +3,7 @@
 // finds another; "Afvis" dismisses it with a reason. Everything works by keyboard.
 
 import { api, boot, caseName, clearError, h, say, showError, t, withSignIn } from "./app.js";
+import { formatPercent } from "./i18n.js";
 
 const queueSelect = document.getElementById("queue");
 const list = document.getElementById("items");
@@ -31,7 +32,7 @@ function entry(item) {
   const why = h("p", { class: "why" }, t(`why_${item.why}`));
   const preview = h("p", { class: "preview" }, item.text_preview);
   const cases = h("div", { class: "review-cases", role: "group", "aria-labelledby": `subject-${item.item_id}` },
-    ...item.suggestions.map((s) => caseButton(item, s.case, t("reviewFileOn", { case: caseName(s.case), pct: Math.round(s.confidence * 100) }))));
+    ...item.suggestions.map((s) => caseButton(item, s.case, t("reviewFileOn", { case: caseName(s.case), pct: formatPercent(s.confidence) }))));
   const search = h("input", { type: "search", id: `search-${item.item_id}`, "aria-label": t("searchLabel"), placeholder: t("searchLabel") });
   const found = h("div", { class: "review-found", "aria-live": "polite" });
   search.addEventListener("keydown", async (event) => {
