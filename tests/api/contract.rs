@@ -3,7 +3,9 @@
 //! refusal is permanent with the target's reason, and cases can be listed and read where the
 //! connector says it can.
 
-use journaliser::connector::{Connector, ConnectorError, FilingRequest, NewVersion};
+use journaliser::connector::{
+    Connector, ConnectorError, FilingRequest, NewVersion, WithdrawRequest, Withdrawal,
+};
 use journaliser::domain::case::{Case, CaseStatus};
 use journaliser::extract::ItemKind;
 use serde_json::json;
@@ -132,6 +134,56 @@ pub async fn contract_suite(target: &mut impl Target) {
         .expect("the retry once the target is back");
     assert_eq!(target.documents(&case.id), 3);
 
+    // A withdrawn document leaves the case, or is answered by a correction the target keeps
+    // beside it; withdrawing it again changes nothing more.
+    let withdraw = || WithdrawRequest {
+        idempotency_key: "contract-2".into(),
+        case: case.clone(),
+        document_id: other.document_id.clone(),
+        title: "Ansøgning om carport / tegning".into(),
+        withdrawn_by: "anna".into(),
+        reason: "journaliseret på den forkerte sag".into(),
+    };
+    let before = target.documents(&case.id);
+    let answer = target.connector().withdraw(withdraw()).await;
+    if capabilities.withdraw {
+        let answer = answer.expect("withdrawing a filed document");
+        let after = target.documents(&case.id);
+        match &answer {
+            Withdrawal::Removed => assert_eq!(after, before - 1, "the document left the case"),
+            Withdrawal::Corrected(note) => {
+                assert!(
+                    after == before || after == before + 1,
+                    "{note}: {before} → {after}"
+                )
+            }
+        }
+        let again = target
+            .connector()
+            .withdraw(withdraw())
+            .await
+            .expect("again");
+        assert_eq!(again, answer, "withdrawing twice answers as once");
+        assert_eq!(target.documents(&case.id), after, "and does nothing more");
+        // What was withdrawn may be filed again under a new key, as a move back would.
+        target
+            .connector()
+            .file(request("contract-2b", &case))
+            .await
+            .expect("filing after a withdrawal");
+    } else {
+        assert!(
+            matches!(answer, Err(ConnectorError::Permanent(_))),
+            "{answer:?}"
+        );
+        target
+            .connector()
+            .file(request("contract-2b", &case))
+            .await
+            .expect("another filing");
+    }
+    let count = target.documents(&case.id);
+
     // A refusal is permanent and carries the target's reason.
     if let Some((refused, reason)) = target.refused() {
         match refused.file(request("contract-4", &case)).await {
@@ -142,7 +194,7 @@ pub async fn contract_suite(target: &mut impl Target) {
         }
         assert_eq!(
             target.documents(&case.id),
-            3,
+            count,
             "a refused filing leaves nothing"
         );
     }
