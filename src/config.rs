@@ -192,6 +192,7 @@ pub enum ConnectorConfig {
     Webdav(WebdavConfig),
     Webhook(WebhookConfig),
     Mailin(MailinConfig),
+    Sharepoint(SharepointConfig),
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -286,6 +287,113 @@ pub struct MailinConfig {
     pub confirm_secs: u64,
 }
 
+/// A SharePoint document library through Microsoft Graph: a folder per case, each document
+/// described in the library's columns. The service signs in as an Entra ID app
+/// (client credentials) with `Sites.ReadWrite.All` or `Sites.Selected` on the site.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SharepointConfig {
+    pub name: String,
+    /// The site: `<host>:/sites/<path>` (`vejstrand.sharepoint.com:/sites/sager`) or its id.
+    pub site: String,
+    /// The document library's name on the site (`Sager`).
+    pub library: String,
+    /// The folder in the library that holds the case folders; empty for its top.
+    pub folder: String,
+    pub tenant_id: String,
+    pub client_id: String,
+    pub client_secret: Secret,
+    /// The sign-in authority; another cloud's (or a test's) when not the public one.
+    pub login_url: String,
+    /// Graph's root; another cloud's (or a test's) when not the public one.
+    pub graph_url: String,
+    /// Longest one request may take.
+    pub timeout_secs: u64,
+    pub columns: SharepointColumns,
+}
+
+/// The library's columns (internal names) that case folders and documents are described
+/// in; an empty name is a column the library lacks, neither read nor written.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SharepointColumns {
+    pub case_number: String,
+    pub kle: String,
+    pub facet: String,
+    /// Open or closed (`Åben`, `Lukket`, `open`, `closed`).
+    pub status: String,
+    /// `kind:value` pairs separated by `;`, as in a CSV import.
+    pub parties: String,
+    /// The groups that may see the case, separated by `;`; empty: everyone.
+    pub groups: String,
+    /// The filing id a document was filed under.
+    pub filing_id: String,
+    /// Indgående, Udgående or Intern.
+    pub direction: String,
+    pub document_date: String,
+    pub filed_by: String,
+    /// On a separate attachment: the filing id of the mail it came with.
+    pub attachment_of: String,
+    /// The number of the version a document was last filed as.
+    pub version: String,
+}
+
+impl Default for SharepointConfig {
+    fn default() -> Self {
+        SharepointConfig {
+            name: String::new(),
+            site: String::new(),
+            library: String::new(),
+            folder: String::new(),
+            tenant_id: String::new(),
+            client_id: String::new(),
+            client_secret: Secret::default(),
+            login_url: "https://login.microsoftonline.com".into(),
+            graph_url: "https://graph.microsoft.com/v1.0".into(),
+            timeout_secs: 60,
+            columns: SharepointColumns::default(),
+        }
+    }
+}
+
+impl Default for SharepointColumns {
+    fn default() -> Self {
+        SharepointColumns {
+            case_number: "Sagsnummer".into(),
+            kle: "KLE".into(),
+            facet: "Facet".into(),
+            status: "Sagsstatus".into(),
+            parties: "Parter".into(),
+            groups: "Adgang".into(),
+            filing_id: "JournaliserId".into(),
+            direction: "Retning".into(),
+            document_date: "Dokumentdato".into(),
+            filed_by: "JournaliseretAf".into(),
+            attachment_of: "BilagTil".into(),
+            version: "JournaliserVersion".into(),
+        }
+    }
+}
+
+impl SharepointConfig {
+    fn validate(&self) -> Result<(), String> {
+        for (key, value) in [
+            ("site", &self.site),
+            ("library", &self.library),
+            ("tenant_id", &self.tenant_id),
+            ("client_id", &self.client_id),
+        ] {
+            if value.trim().is_empty() {
+                return Err(format!("{key} is required"));
+            }
+        }
+        if self.client_secret.is_empty() {
+            return Err("client_secret is required".into());
+        }
+        Ok(())
+    }
+}
+
 /// How a mail that is filed travels to the journal mailbox.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -316,6 +424,7 @@ impl ConnectorConfig {
             ConnectorConfig::Webdav(c) => &c.name,
             ConnectorConfig::Webhook(c) => &c.name,
             ConnectorConfig::Mailin(c) => &c.name,
+            ConnectorConfig::Sharepoint(c) => &c.name,
         }
     }
 
@@ -326,6 +435,7 @@ impl ConnectorConfig {
             }
             ConnectorConfig::Archive(_) => return Ok(()),
             ConnectorConfig::Mailin(c) => return c.validate(),
+            ConnectorConfig::Sharepoint(c) => return c.validate(),
             ConnectorConfig::Webdav(c) => (&c.url, &c.username, &c.password),
             ConnectorConfig::Webhook(c) => {
                 if !c.bearer_token.is_empty() && !c.username.is_empty() {
@@ -1082,11 +1192,17 @@ mod tests {
             .collect();
         assert_eq!(
             names,
-            ["overfoersel", "dokumenter", "byggesag", "journalpostkasse"],
+            [
+                "overfoersel",
+                "dokumenter",
+                "byggesag",
+                "journalpostkasse",
+                "sager"
+            ],
             "{uncommented}"
         );
         let connectors = crate::connector::Connectors::from_config(&config).unwrap();
-        assert_eq!(connectors.names().count(), 5);
+        assert_eq!(connectors.names().count(), 6);
     }
 
     #[test]

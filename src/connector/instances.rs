@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use super::{
-    ARCHIVE, ArchiveConnector, Connector, Connectors, MailinConnector, WebdavConnector,
-    WebhookConnector,
+    ARCHIVE, ArchiveConnector, Connector, Connectors, MailinConnector, SharepointConnector,
+    WebdavConnector, WebhookConnector,
 };
 use crate::config::{Config, ConnectorConfig};
 
@@ -38,6 +38,9 @@ impl Connectors {
                 }
                 ConnectorConfig::Mailin(mailin) => {
                     MailinConnector::new(mailin).map(|c| Arc::new(c) as _)
+                }
+                ConnectorConfig::Sharepoint(sharepoint) => {
+                    SharepointConnector::new(sharepoint).map(|c| Arc::new(c) as _)
                 }
             };
             let connector = built.map_err(|reason| SetupError {

@@ -4,10 +4,11 @@
 //! Delivery calls it with an idempotency key; filing the same key twice must give one document.
 
 mod archive;
-mod http;
+pub(crate) mod http;
 mod instances;
 mod mailin;
 mod naming;
+mod sharepoint;
 mod webdav;
 mod webhook;
 
@@ -25,6 +26,7 @@ use crate::extract::ItemKind;
 pub use archive::ArchiveConnector;
 pub use instances::SetupError;
 pub use mailin::MailinConnector;
+pub use sharepoint::SharepointConnector;
 pub use webdav::WebdavConnector;
 pub use webhook::WebhookConnector;
 

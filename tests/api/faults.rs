@@ -1,15 +1,16 @@
 //! Delivery under faults: 200 filings to two real targets while the fagsystem answers 503 for
 //! a while, the WebDAV server is stopped and started again, and the service is killed twice
-//! mid-delivery. Counted at the targets afterwards: every filing there exactly once.
+//! mid-delivery; the same for the vendor targets' stand-ins. Counted at the targets
+//! afterwards: every filing there exactly once.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Child;
 use std::time::{Duration, Instant};
 
-use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use crate::graph_standin::GraphStandin;
 use crate::process::{Remote, journaliser, output, serve_with};
 use crate::receiver::{self, Receiver};
 use crate::wsgidav::{self, DavServer};
@@ -75,6 +76,41 @@ async fn until_filed(admin: &Remote, count: usize) -> usize {
     }
 }
 
+/// Files `FILINGS` notes round the cases; answers the filing ids in the order they were
+/// accepted, per case.
+async fn accept_filings(remote: &Remote, cases: &[String]) -> BTreeMap<String, Vec<String>> {
+    let mut accepted: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for n in 0..FILINGS {
+        let case = &cases[n % cases.len()];
+        let item = remote
+            .post_item("text/plain", format!("Notat nummer {n} om sagen {case}."))
+            .await;
+        let id = remote
+            .accepted(
+                json!({"item_id": item["id"], "case_id": case, "title": format!("Notat {n}")}),
+            )
+            .await;
+        accepted.entry(case.clone()).or_default().push(id);
+    }
+    accepted
+}
+
+/// Starts the service once more and waits until every filing is filed; answers the
+/// filings by id.
+async fn all_filed(dir: &Path, admin_token: &str) -> (Running, BTreeMap<String, Value>) {
+    let (server, base) = start(dir);
+    let admin = Remote::new(&base, admin_token);
+    until_filed(&admin, FILINGS).await;
+    let states = by_state(&admin).await;
+    assert_eq!(states.keys().collect::<Vec<_>>(), ["filed"], "{states:#?}");
+    let filed: BTreeMap<String, Value> = states["filed"]
+        .iter()
+        .map(|f| (f["id"].as_str().unwrap().to_string(), f.clone()))
+        .collect();
+    assert_eq!(filed.len(), FILINGS);
+    (server, filed)
+}
+
 /// SIGKILL: no shutdown, deliveries cut off wherever they are.
 fn kill(server: Running) {
     drop(server);
@@ -127,23 +163,7 @@ async fn two_hundred_filings_survive_outages_and_two_kills_exactly_once() {
 
     let (server, base) = start(dir.path());
     let remote = Remote::new(&base, user.trim());
-    // The filing ids in the order they were accepted, per case.
-    let mut accepted: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for n in 0..FILINGS {
-        let case = &cases[n % cases.len()];
-        let item = remote
-            .post_item("text/plain", format!("Notat nummer {n} om sagen {case}."))
-            .await;
-        let response = remote
-            .file(json!({"item_id": item["id"], "case_id": case, "title": format!("Notat {n}")}))
-            .await;
-        assert_eq!(response.status(), StatusCode::ACCEPTED);
-        let filing: Value = response.json().await.unwrap();
-        accepted
-            .entry(case.clone())
-            .or_default()
-            .push(filing["id"].as_str().unwrap().to_string());
-    }
+    let accepted = accept_filings(&remote, &cases).await;
 
     // First kill, with the fagsystem's filings under way and the WebDAV server still down.
     let admin = Remote::new(&base, root.trim());
@@ -157,16 +177,7 @@ async fn two_hundred_filings_survive_outages_and_two_kills_exactly_once() {
     until_filed(&admin, 120).await;
     kill(server);
 
-    let (server, base) = start(dir.path());
-    let admin = Remote::new(&base, root.trim());
-    until_filed(&admin, FILINGS).await;
-    let states = by_state(&admin).await;
-    assert_eq!(states.keys().collect::<Vec<_>>(), ["filed"], "{states:#?}");
-    let filed: BTreeMap<String, Value> = states["filed"]
-        .iter()
-        .map(|f| (f["id"].as_str().unwrap().to_string(), f.clone()))
-        .collect();
-    assert_eq!(filed.len(), FILINGS);
+    let (server, filed) = all_filed(dir.path(), root.trim()).await;
 
     // At the fagsystem: one document per filing, under the id the filing records, and each
     // case's documents arrived in the order they were accepted.
@@ -210,6 +221,75 @@ async fn two_hundred_filings_survive_outages_and_two_kills_exactly_once() {
                 files.iter().any(|f| f == name),
                 "{given} is not in {files:?}"
             );
+        }
+    }
+    kill(server);
+}
+
+/// The same under faults for the vendor targets: 200 filings into a SharePoint library while
+/// Graph is down, then throttles, then expires every token, and the service is killed twice.
+/// Counted in the library afterwards: every filing there exactly once, where it says it is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_filings_reach_sharepoint_through_outages_and_two_kills_exactly_once() {
+    let graph = GraphStandin::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("journaliser.toml"),
+        crate::sharepoint::toml_instance(&graph, "bibliotek"),
+    )
+    .unwrap();
+    let cases: Vec<String> = (1..=CASES_PER_TARGET).map(|n| format!("SP-{n}")).collect();
+    let list: Vec<Value> = cases
+        .iter()
+        .enumerate()
+        .map(|(n, id)| json!({"id": id, "number": format!("00.01.00-G01-{n}-26"), "title": format!("Sag {n}")}))
+        .collect();
+    for id in &cases {
+        graph.add_case_folder(id, json!({"Title": id}));
+    }
+    let file = dir.path().join("cases.json");
+    std::fs::write(&file, Value::Array(list).to_string()).unwrap();
+    output(
+        journaliser(dir.path())
+            .args(["import", "cases", "--connector", "bibliotek"])
+            .arg(&file),
+    );
+    let user = output(journaliser(dir.path()).args(["token", "--user", "anna"]));
+    let root = output(journaliser(dir.path()).args(["token", "--user", "root", "--admin"]));
+
+    // Graph is out when delivery starts.
+    graph.set_down(true);
+    let (server, base) = start(dir.path());
+    let remote = Remote::new(&base, user.trim());
+    let accepted = accept_filings(&remote, &cases).await;
+    let admin = Remote::new(&base, root.trim());
+
+    // Graph comes back but throttles; first kill mid-delivery.
+    graph.throttle(40);
+    graph.set_down(false);
+    until_filed(&admin, 40).await;
+    kill(server);
+
+    // Every token held is expired; second kill mid-delivery.
+    graph.expire_tokens();
+    let (server, base) = start(dir.path());
+    let admin = Remote::new(&base, root.trim());
+    until_filed(&admin, 120).await;
+    kill(server);
+
+    let (server, filed) = all_filed(dir.path(), root.trim()).await;
+    assert!(graph.throttled() > 0, "the throttling was met");
+
+    for (case, ids) in &accepted {
+        let files = graph.files(case);
+        assert_eq!(files.len(), ids.len(), "{case}: lost or doubled documents");
+        for id in ids {
+            let given = filed[id]["target_document_id"].as_str().unwrap();
+            let file = files
+                .iter()
+                .find(|f| f.id == given)
+                .unwrap_or_else(|| panic!("{given} of {id} is not in {case}"));
+            assert_eq!(file.fields["JournaliserId"], id.as_str());
         }
     }
     kill(server);

@@ -121,6 +121,16 @@ impl Remote {
             .unwrap()
     }
 
+    /// Files, expecting the filing accepted, and answers its id.
+    pub async fn accepted(&self, body: Value) -> String {
+        let response = self.file(body).await;
+        assert_eq!(response.status(), reqwest::StatusCode::ACCEPTED);
+        response.json::<Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
     pub async fn filing(&self, id: &str) -> Value {
         self.get(&format!("/api/v1/filings/{id}"))
             .await
