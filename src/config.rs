@@ -193,6 +193,7 @@ pub enum ConnectorConfig {
     Webhook(WebhookConfig),
     Mailin(MailinConfig),
     Sharepoint(SharepointConfig),
+    F2(F2Config),
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -394,6 +395,56 @@ impl SharepointConfig {
     }
 }
 
+/// cBrain F2 through its REST service: a matter per filing on the case, the files as its
+/// documents, every create by Post Once Exactly.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct F2Config {
+    pub name: String,
+    /// The service index, the one address of F2's that is configured; every other is found
+    /// by its link relations.
+    pub url: String,
+    /// The OAuth 2.0 token endpoint.
+    pub token_url: String,
+    pub client_id: String,
+    pub client_secret: Secret,
+    /// The service user (password grant); empty: client credentials.
+    pub username: String,
+    pub password: Secret,
+    /// Sent with the token request when not empty.
+    pub scope: String,
+    /// Longest one request may take.
+    pub timeout_secs: u64,
+}
+
+impl Default for F2Config {
+    fn default() -> Self {
+        F2Config {
+            name: String::new(),
+            url: String::new(),
+            token_url: String::new(),
+            client_id: String::new(),
+            client_secret: Secret::default(),
+            username: String::new(),
+            password: Secret::default(),
+            scope: String::new(),
+            timeout_secs: 60,
+        }
+    }
+}
+
+impl F2Config {
+    fn validate(&self) -> Result<(), String> {
+        if self.url.is_empty() || self.token_url.is_empty() || self.client_id.is_empty() {
+            return Err("url, token_url and client_id are required".into());
+        }
+        if self.username.is_empty() != self.password.is_empty() {
+            return Err("give username and password together".into());
+        }
+        Ok(())
+    }
+}
+
 /// How a mail that is filed travels to the journal mailbox.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -425,6 +476,7 @@ impl ConnectorConfig {
             ConnectorConfig::Webhook(c) => &c.name,
             ConnectorConfig::Mailin(c) => &c.name,
             ConnectorConfig::Sharepoint(c) => &c.name,
+            ConnectorConfig::F2(c) => &c.name,
         }
     }
 
@@ -436,6 +488,7 @@ impl ConnectorConfig {
             ConnectorConfig::Archive(_) => return Ok(()),
             ConnectorConfig::Mailin(c) => return c.validate(),
             ConnectorConfig::Sharepoint(c) => return c.validate(),
+            ConnectorConfig::F2(c) => return c.validate(),
             ConnectorConfig::Webdav(c) => (&c.url, &c.username, &c.password),
             ConnectorConfig::Webhook(c) => {
                 if !c.bearer_token.is_empty() && !c.username.is_empty() {
@@ -1197,12 +1250,13 @@ mod tests {
                 "dokumenter",
                 "byggesag",
                 "journalpostkasse",
-                "sager"
+                "sager",
+                "f2"
             ],
             "{uncommented}"
         );
         let connectors = crate::connector::Connectors::from_config(&config).unwrap();
-        assert_eq!(connectors.names().count(), 6);
+        assert_eq!(connectors.names().count(), 7);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! What the HTTP connectors share: the client, credentials, and one reading of a failed
 //! answer as transient (try again) or permanent (the target's reason).
 
+pub(crate) mod oauth;
 mod tls;
 
 use std::time::Duration;
@@ -138,7 +139,7 @@ pub(super) async fn handshake_refusal(
 }
 
 /// A non-success answer, with the target's reason read from its body.
-pub(super) async fn failure(target: &str, response: Response) -> ConnectorError {
+pub(crate) async fn failure(target: &str, response: Response) -> ConnectorError {
     let failed = read_failure(response).await;
     classify(target, failed.status, &failed.reason)
 }

@@ -4,6 +4,7 @@
 //! Delivery calls it with an idempotency key; filing the same key twice must give one document.
 
 mod archive;
+mod f2;
 pub(crate) mod http;
 mod instances;
 mod mailin;
@@ -24,6 +25,7 @@ use crate::domain::filing::AttachmentMode;
 use crate::extract::ItemKind;
 
 pub use archive::ArchiveConnector;
+pub use f2::F2Connector;
 pub use instances::SetupError;
 pub use mailin::MailinConnector;
 pub use sharepoint::SharepointConnector;

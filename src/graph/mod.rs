@@ -11,8 +11,8 @@ use std::time::Duration;
 use reqwest::{RequestBuilder, Response, StatusCode, Url};
 use serde_json::Value;
 
+use crate::connector::http::oauth::OAuthToken;
 use crate::connector::{ConnectorError, http};
-use token::AppToken;
 pub use token::{AppCredentials, GRAPH_SCOPE};
 
 /// The longest `Retry-After` waited out inside one call; a longer one is left to the
@@ -40,6 +40,17 @@ impl GraphError {
             status: None,
             code: String::new(),
             transient: true,
+            message,
+        }
+    }
+
+    /// The sign-in failed: no token, so no request.
+    fn signing_in(error: ConnectorError) -> GraphError {
+        let (transient, message) = split(error);
+        GraphError {
+            status: None,
+            code: String::new(),
+            transient,
             message,
         }
     }
@@ -95,7 +106,7 @@ pub struct GraphClient {
     http: reqwest::Client,
     /// Ends with `/`: `https://graph.microsoft.com/v1.0/`.
     base: Url,
-    token: AppToken,
+    token: OAuthToken,
     /// Names the service in errors: `sharepoint`, `mailbox`.
     what: String,
 }
@@ -114,7 +125,7 @@ impl GraphClient {
         Ok(GraphClient {
             http: http::client(timeout_secs)?,
             base,
-            token: AppToken::new(credentials)?,
+            token: credentials.token()?,
             what: what.to_string(),
         })
     }
@@ -151,7 +162,11 @@ impl GraphClient {
         let mut refreshed = false;
         let mut throttled = 0;
         loop {
-            let token = self.token.get(&self.http).await?;
+            let token = self
+                .token
+                .get(&self.http)
+                .await
+                .map_err(GraphError::signing_in)?;
             let response = build(&self.http)
                 .bearer_auth(token.expose())
                 .send()

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::f2_standin::F2Standin;
 use crate::graph_standin::GraphStandin;
 use crate::process::{Remote, journaliser, output, serve_with};
 use crate::receiver::{self, Receiver};
@@ -226,52 +227,68 @@ async fn two_hundred_filings_survive_outages_and_two_kills_exactly_once() {
     kill(server);
 }
 
-/// The same under faults for the vendor targets: 200 filings into a SharePoint library while
-/// Graph is down, then throttles, then expires every token, and the service is killed twice.
-/// Counted in the library afterwards: every filing there exactly once, where it says it is.
+/// The same under faults for the vendor targets: 200 filings into a SharePoint library and
+/// F2 while both are down, then Graph throttles and F2 loses answers to payloads it carried
+/// out, then every token is expired, and the service is killed twice. Counted at the targets
+/// afterwards: every filing there exactly once, where it says it is.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_hundred_filings_reach_sharepoint_through_outages_and_two_kills_exactly_once() {
+async fn two_hundred_filings_reach_sharepoint_and_f2_through_outages_and_two_kills_exactly_once() {
     let graph = GraphStandin::start().await;
+    let f2 = F2Standin::start().await;
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("journaliser.toml"),
+    let config = format!(
+        "{}\n{}",
         crate::sharepoint::toml_instance(&graph, "bibliotek"),
-    )
-    .unwrap();
-    let cases: Vec<String> = (1..=CASES_PER_TARGET).map(|n| format!("SP-{n}")).collect();
-    let list: Vec<Value> = cases
-        .iter()
-        .enumerate()
-        .map(|(n, id)| json!({"id": id, "number": format!("00.01.00-G01-{n}-26"), "title": format!("Sag {n}")}))
-        .collect();
-    for id in &cases {
-        graph.add_case_folder(id, json!({"Title": id}));
-    }
-    let file = dir.path().join("cases.json");
-    std::fs::write(&file, Value::Array(list).to_string()).unwrap();
-    output(
-        journaliser(dir.path())
-            .args(["import", "cases", "--connector", "bibliotek"])
-            .arg(&file),
+        crate::f2::toml_instance(&f2, "f2")
     );
+    std::fs::write(dir.path().join("journaliser.toml"), config).unwrap();
+    let mut cases = Vec::new();
+    for (target, prefix) in [("bibliotek", "SP"), ("f2", "F2")] {
+        let ids: Vec<String> = (1..=CASES_PER_TARGET)
+            .map(|n| format!("{prefix}-{n}"))
+            .collect();
+        let list: Vec<Value> = ids
+            .iter()
+            .enumerate()
+            .map(|(n, id)| json!({"id": id, "number": format!("00.01.00-G01-{n}-26"), "title": id}))
+            .collect();
+        for id in &ids {
+            match prefix {
+                "SP" => graph.add_case_folder(id, json!({"Title": id})),
+                _ => f2.add_case(id, json!({"CaseNumber": id, "Title": id})),
+            }
+        }
+        let file = dir.path().join(format!("{target}.json"));
+        std::fs::write(&file, Value::Array(list).to_string()).unwrap();
+        output(
+            journaliser(dir.path())
+                .args(["import", "cases", "--connector", target])
+                .arg(&file),
+        );
+        cases.extend(ids);
+    }
     let user = output(journaliser(dir.path()).args(["token", "--user", "anna"]));
     let root = output(journaliser(dir.path()).args(["token", "--user", "root", "--admin"]));
 
-    // Graph is out when delivery starts.
+    // Both are out when delivery starts.
     graph.set_down(true);
+    f2.set_down(true);
     let (server, base) = start(dir.path());
     let remote = Remote::new(&base, user.trim());
     let accepted = accept_filings(&remote, &cases).await;
     let admin = Remote::new(&base, root.trim());
 
-    // Graph comes back but throttles; first kill mid-delivery.
+    // Both come back, Graph throttling and F2 losing answers; first kill mid-delivery.
     graph.throttle(40);
+    f2.lose_answers(25);
     graph.set_down(false);
+    f2.set_down(false);
     until_filed(&admin, 40).await;
     kill(server);
 
     // Every token held is expired; second kill mid-delivery.
     graph.expire_tokens();
+    f2.expire_tokens();
     let (server, base) = start(dir.path());
     let admin = Remote::new(&base, root.trim());
     until_filed(&admin, 120).await;
@@ -281,15 +298,32 @@ async fn two_hundred_filings_reach_sharepoint_through_outages_and_two_kills_exac
     assert!(graph.throttled() > 0, "the throttling was met");
 
     for (case, ids) in &accepted {
-        let files = graph.files(case);
-        assert_eq!(files.len(), ids.len(), "{case}: lost or doubled documents");
-        for id in ids {
-            let given = filed[id]["target_document_id"].as_str().unwrap();
-            let file = files
-                .iter()
-                .find(|f| f.id == given)
-                .unwrap_or_else(|| panic!("{given} of {id} is not in {case}"));
-            assert_eq!(file.fields["JournaliserId"], id.as_str());
+        let given = |id: &String| {
+            filed[id]["target_document_id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        };
+        if case.starts_with("SP") {
+            let files = graph.files(case);
+            assert_eq!(files.len(), ids.len(), "{case}: lost or doubled documents");
+            for id in ids {
+                let file = files
+                    .iter()
+                    .find(|f| f.id == given(id))
+                    .unwrap_or_else(|| panic!("{id} is not in {case}"));
+                assert_eq!(file.fields["JournaliserId"], id.as_str());
+            }
+        } else {
+            let matters = f2.matters(case);
+            assert_eq!(matters.len(), ids.len(), "{case}: lost or doubled matters");
+            for id in ids {
+                let matter = f2
+                    .matter_index(&given(id))
+                    .unwrap_or_else(|| panic!("{id} names no matter"));
+                let documents = f2.matter_documents(matter);
+                assert_eq!(documents.len(), 1, "{id}: one document on its matter");
+            }
         }
     }
     kill(server);

@@ -22,6 +22,8 @@ mod versions;
 
 mod connectors;
 mod contract;
+mod f2;
+mod f2_standin;
 mod faults;
 mod graph_standin;
 mod mailin;

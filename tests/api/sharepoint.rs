@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::contract::{Target, attachments, case, contract_suite, request, version_contract};
 use crate::graph_standin::{self, GraphStandin};
-use crate::process::{Remote, journaliser, output, serve};
+use crate::process::import_then_file;
 
 pub fn config(standin: &GraphStandin, secret: &str) -> SharepointConfig {
     SharepointConfig {
@@ -316,31 +316,12 @@ async fn a_new_version_replaces_the_content_of_the_same_item_once() {
 async fn a_librarys_cases_import_into_the_service_and_take_its_filings() {
     let standin = GraphStandin::start().await;
     add_contract_case(&standin, "VK-2026-0007");
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("journaliser.toml"),
-        toml_instance(&standin, "sager"),
-    )
-    .unwrap();
-    // The filing below needs the case in the store: only the import puts it there.
-    output(journaliser(dir.path()).args(["import", "cases", "--from-connector", "sager"]));
-    let token = output(journaliser(dir.path()).args(["token", "--user", "anna"]));
-    let (mut server, base) = serve(dir.path());
-    let remote = Remote::new(&base, token.trim());
-    let item = remote
-        .post_item("text/plain", "Referat af mødet om carporten på Skovvej 12.")
-        .await;
-    let id = remote
-        .accepted(json!({"item_id": item["id"], "case_id": "VK-2026-0007", "title": "Referat"}))
-        .await;
-    let filed = remote.settled(&id).await;
-    assert_eq!(filed["state"], "filed", "{filed:#}");
+    let (filed, id) =
+        import_then_file(&toml_instance(&standin, "sager"), "sager", "VK-2026-0007").await;
     let files = standin.files("VK-2026-0007");
     assert_eq!(files.len(), 1);
     assert_eq!(filed["target_document_id"], files[0].id.as_str());
     assert_eq!(files[0].fields["JournaliserId"], id.as_str());
-    server.kill().unwrap();
-    server.wait().unwrap();
 }
 
 /// A `[[connectors]]` entry for the stand-in's library.
