@@ -180,27 +180,33 @@ impl GraphStandin {
 
     /// A case folder at the top of the library, as caseworkers make them, with its columns.
     pub fn add_case_folder(&self, name: &str, fields: Value) {
+        self.add_folder("root", name, fields);
+    }
+
+    /// A folder in the folder `parent` (an id, `root` for the top); answers its id.
+    pub fn add_folder(&self, parent: &str, name: &str, fields: Value) -> String {
         let mut library = self.lock();
         let id = library.new_id();
         let fields = fields.as_object().cloned().unwrap_or_default();
         library.nodes.insert(
             id.clone(),
             Node {
-                id,
+                id: id.clone(),
                 name: name.into(),
-                parent: "root".into(),
+                parent: parent.into(),
                 folder: true,
                 content: Vec::new(),
                 fields,
                 versions: 0,
             },
         );
+        id
     }
 
-    /// The files in a case folder, by name.
+    /// The files in a case folder, by name, wherever the folder is.
     pub fn files(&self, case: &str) -> Vec<Node> {
         let library = self.lock();
-        let Some(folder) = library.child("root", case) else {
+        let Some(folder) = library.nodes.values().find(|n| n.folder && n.name == case) else {
             return Vec::new();
         };
         let folder = folder.id.clone();

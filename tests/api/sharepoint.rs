@@ -360,3 +360,30 @@ async fn a_wrong_secret_is_refused_for_good_in_entra_ids_words_without_the_secre
     }
     assert!(standin.files("VK-2026-0007").is_empty());
 }
+
+#[tokio::test]
+async fn case_folders_may_sit_in_a_folder_of_the_library() {
+    let standin = GraphStandin::start().await;
+    let year = standin.add_folder("root", "Sager 2026", json!({}));
+    standin.add_folder(&year, "BYG-2026-0001", json!({"Title": "Carport"}));
+    standin.add_case_folder("BYG-2025-0009", json!({"Title": "Sidste år"}));
+    let mut settings = config(&standin, graph_standin::CLIENT_SECRET);
+    settings.folder = "Sager 2026".into();
+    let connector = SharepointConnector::new(&settings).unwrap();
+
+    let cases = connector.list_cases().await.unwrap();
+    let ids: Vec<&str> = cases.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["BYG-2026-0001"], "only the folder's case folders");
+    assert!(
+        connector
+            .read_case("BYG-2025-0009")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    connector
+        .file(request("k-year", &case("BYG-2026-0001")))
+        .await
+        .unwrap();
+    assert_eq!(standin.files("BYG-2026-0001").len(), 1);
+}
