@@ -98,10 +98,6 @@ fn unreadable(what: &str) -> ConnectorError {
     ConnectorError::Transient(format!("{TARGET}: unreadable answer: {what}"))
 }
 
-fn graph_error(error: GraphError) -> ConnectorError {
-    error.into_connector_error()
-}
-
 impl SharepointConnector {
     pub fn new(config: &SharepointConfig) -> Result<SharepointConnector, String> {
         let login_url =
@@ -138,7 +134,7 @@ impl SharepointConnector {
                     .graph
                     .get_json(&self.graph.url(segments))
                     .await
-                    .map_err(graph_error)?;
+                    .map_err(GraphError::into_connector_error)?;
                 let site_id = site["id"]
                     .as_str()
                     .ok_or_else(|| unreadable("a site without an id"))?
@@ -154,7 +150,7 @@ impl SharepointConnector {
                             self.library
                         ))
                     } else {
-                        graph_error(e)
+                        e.into_connector_error()
                     }
                 })?;
                 let (Some(list_id), Some(drive_id)) = (
@@ -232,7 +228,7 @@ impl SharepointConnector {
         match self.graph.get_json(&url).await {
             Ok(json) => Item::read(&json).map(Some),
             Err(e) if e.is(StatusCode::NOT_FOUND) => Ok(None),
-            Err(e) => Err(graph_error(e)),
+            Err(e) => Err(e.into_connector_error()),
         }
     }
 
@@ -240,7 +236,10 @@ impl SharepointConnector {
     async fn children(&self, mut url: Url) -> Result<Vec<Value>, ConnectorError> {
         url.query_pairs_mut()
             .append_pair(WITH_FIELDS.0, WITH_FIELDS.1);
-        self.graph.get_all(url).await.map_err(graph_error)
+        self.graph
+            .get_all(url)
+            .await
+            .map_err(GraphError::into_connector_error)
     }
 
     /// The case folder's path segments in the library.
@@ -407,7 +406,7 @@ impl SharepointConnector {
         match sent {
             Ok(_) => Ok(Uploaded::Now),
             Err(e) if e.is(StatusCode::CONFLICT) => Ok(Uploaded::AlreadyThere),
-            Err(e) => Err(graph_error(e)),
+            Err(e) => Err(e.into_connector_error()),
         }
     }
 
@@ -434,7 +433,7 @@ impl SharepointConnector {
         self.graph
             .send(|http| http.patch(url.clone()).json(&body))
             .await
-            .map_err(graph_error)?;
+            .map_err(GraphError::into_connector_error)?;
         Ok(())
     }
 
@@ -463,7 +462,7 @@ impl SharepointConnector {
         match self.graph.send(|http| http.delete(url.clone())).await {
             Ok(_) => Ok(()),
             Err(e) if e.is(StatusCode::NOT_FOUND) => Ok(()),
-            Err(e) => Err(graph_error(e)),
+            Err(e) => Err(e.into_connector_error()),
         }
     }
 
@@ -520,7 +519,7 @@ impl SharepointConnector {
                         .body(request.content.clone())
                 })
                 .await
-                .map_err(graph_error)?;
+                .map_err(GraphError::into_connector_error)?;
         }
         let mut fields = Map::new();
         columns::set(
@@ -555,7 +554,7 @@ impl SharepointConnector {
             .graph
             .send(|http| http.get(url.clone()))
             .await
-            .map_err(graph_error)?;
+            .map_err(GraphError::into_connector_error)?;
         let body = if answer.status().is_redirection() {
             let location = answer
                 .headers()
@@ -566,7 +565,7 @@ impl SharepointConnector {
             self.graph
                 .send_unauthenticated(|http| http.get(location.clone()))
                 .await
-                .map_err(graph_error)?
+                .map_err(GraphError::into_connector_error)?
                 .bytes()
                 .await
         } else {
@@ -602,7 +601,7 @@ impl SharepointConnector {
             }
             Ok(_) => Ok(None),
             Err(e) if e.is(StatusCode::NOT_FOUND) => Ok(None),
-            Err(e) => Err(graph_error(e)),
+            Err(e) => Err(e.into_connector_error()),
         }
     }
 

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use reqwest::{StatusCode, Url};
 use serde_json::{Value, json};
 
-use super::{ConnectorError, TARGET, graph_error, unreadable};
+use super::{ConnectorError, TARGET, unreadable};
 use crate::graph::{GraphClient, GraphError};
 
 /// Larger files go through an upload session.
@@ -92,7 +92,10 @@ impl Sessions {
                 self.forget(&create);
                 return Ok(Uploaded::Now);
             }
-            let progress = graph.json(answer).await.map_err(graph_error)?;
+            let progress = graph
+                .json(answer)
+                .await
+                .map_err(GraphError::into_connector_error)?;
             offset = next_expected(&progress)
                 .filter(|next| *next < total)
                 .ok_or_else(|| unreadable("an upload session that expects no further bytes"))?;
@@ -113,7 +116,10 @@ impl Sessions {
             .await
         {
             Ok(answer) => {
-                let progress = graph.json(answer).await.map_err(graph_error)?;
+                let progress = graph
+                    .json(answer)
+                    .await
+                    .map_err(GraphError::into_connector_error)?;
                 match next_expected(&progress) {
                     Some(offset) => {
                         tracing::info!(offset, "resuming an upload session");
@@ -129,7 +135,7 @@ impl Sessions {
                 self.forget(create);
                 Ok(None)
             }
-            Err(e) => Err(graph_error(e)),
+            Err(e) => Err(e.into_connector_error()),
         }
     }
 
@@ -146,9 +152,12 @@ impl Sessions {
         {
             Ok(answer) => answer,
             Err(e) if e.is(StatusCode::CONFLICT) => return Ok(None),
-            Err(e) => return Err(graph_error(e)),
+            Err(e) => return Err(e.into_connector_error()),
         };
-        let session = graph.json(answer).await.map_err(graph_error)?;
+        let session = graph
+            .json(answer)
+            .await
+            .map_err(GraphError::into_connector_error)?;
         let url = session["uploadUrl"]
             .as_str()
             .and_then(|url| Url::parse(url).ok())
@@ -176,7 +185,7 @@ impl Sessions {
                 tracing::debug!("an upload session refused could not be cancelled; it expires");
             }
         }
-        graph_error(error)
+        error.into_connector_error()
     }
 }
 
