@@ -192,7 +192,7 @@ pub enum ConnectorConfig {
     Webdav(WebdavConfig),
     Webhook(WebhookConfig),
     Mailin(MailinConfig),
-    Sharepoint(SharepointConfig),
+    Sharepoint(Box<SharepointConfig>),
     F2(F2Config),
 }
 
@@ -303,7 +303,11 @@ pub struct SharepointConfig {
     pub folder: String,
     pub tenant_id: String,
     pub client_id: String,
+    /// The app's client secret, or else its certificate (PEM) and that certificate's RSA
+    /// private key (PEM, not encrypted), read at start.
     pub client_secret: Secret,
+    pub client_cert_file: PathBuf,
+    pub client_key_file: PathBuf,
     /// The sign-in authority; another cloud's (or a test's) when not the public one.
     pub login_url: String,
     /// Graph's root; another cloud's (or a test's) when not the public one.
@@ -349,6 +353,8 @@ impl Default for SharepointConfig {
             tenant_id: String::new(),
             client_id: String::new(),
             client_secret: Secret::default(),
+            client_cert_file: PathBuf::new(),
+            client_key_file: PathBuf::new(),
             login_url: "https://login.microsoftonline.com".into(),
             graph_url: "https://graph.microsoft.com/v1.0".into(),
             timeout_secs: 60,
@@ -388,8 +394,17 @@ impl SharepointConfig {
                 return Err(format!("{key} is required"));
             }
         }
-        if self.client_secret.is_empty() {
-            return Err("client_secret is required".into());
+        let certificate = [&self.client_cert_file, &self.client_key_file]
+            .map(|file| !file.as_os_str().is_empty());
+        match (self.client_secret.is_empty(), certificate) {
+            (false, [false, false]) | (true, [true, true]) => {}
+            (true, [false, false]) => {
+                return Err("give client_secret, or client_cert_file and client_key_file".into());
+            }
+            (false, [true, _] | [_, true]) => {
+                return Err("give client_secret or a certificate, not both".into());
+            }
+            (true, _) => return Err("give client_cert_file and client_key_file together".into()),
         }
         Ok(())
     }
@@ -1215,6 +1230,21 @@ mod tests {
             (
                 "[[connectors]]\nname = \"a\"\nkind = \"mailin\"\nto = \"j@x\"\nfrom = \"j@x\"\nhost = \"h\"\ntls = \"ssl\"\n",
                 "ssl",
+            ),
+            (
+                "[[connectors]]\nname = \"a\"\nkind = \"sharepoint\"\nsite = \"s\"\nlibrary = \"l\"\n\
+                 tenant_id = \"t\"\nclient_id = \"c\"\nclient_secret = \"x\"\nclient_cert_file = \"a.crt\"\n",
+                "not both",
+            ),
+            (
+                "[[connectors]]\nname = \"a\"\nkind = \"sharepoint\"\nsite = \"s\"\nlibrary = \"l\"\n\
+                 tenant_id = \"t\"\nclient_id = \"c\"\nclient_cert_file = \"a.crt\"\n",
+                "together",
+            ),
+            (
+                "[[connectors]]\nname = \"a\"\nkind = \"f2\"\nurl = \"u\"\ntoken_url = \"t\"\nclient_id = \"c\"\n\
+                 username = \"journaliser\"\n",
+                "together",
             ),
         ] {
             write(text);

@@ -25,7 +25,7 @@ use super::{
 use crate::config::{SharepointColumns, SharepointConfig};
 use crate::domain::case::CaseInput;
 use crate::domain::filing::AttachmentMode;
-use crate::graph::{AppCredentials, GraphClient, GraphError};
+use crate::graph::{AppCredential, AppCredentials, GraphClient, GraphError};
 use upload::{Sessions, Uploaded};
 
 const TARGET: &str = "sharepoint";
@@ -106,7 +106,14 @@ impl SharepointConnector {
             login_url,
             tenant_id: config.tenant_id.clone(),
             client_id: config.client_id.clone(),
-            client_secret: config.client_secret.clone(),
+            credential: if config.client_cert_file.as_os_str().is_empty() {
+                AppCredential::Secret(config.client_secret.clone())
+            } else {
+                AppCredential::Certificate {
+                    cert_file: config.client_cert_file.clone(),
+                    key_file: config.client_key_file.clone(),
+                }
+            },
         };
         let segments = |path: &str| -> Vec<String> {
             path.split('/')

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::connector::http::oauth::OAuthToken;
 use crate::connector::{ConnectorError, http};
-pub use token::{AppCredentials, GRAPH_SCOPE};
+pub use token::{AppCredential, AppCredentials, GRAPH_SCOPE};
 
 /// The longest `Retry-After` waited out inside one call; a longer one is left to the
 /// caller's own retry.
@@ -325,7 +325,7 @@ mod tests {
                 login_url: Url::parse("https://login.microsoftonline.com").unwrap(),
                 tenant_id: "t".into(),
                 client_id: "c".into(),
-                client_secret: crate::config::Secret::default(),
+                credential: AppCredential::Secret(crate::config::Secret::default()),
             },
             10,
         )

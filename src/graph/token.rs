@@ -1,10 +1,12 @@
 //! The Entra ID app-only token for Graph: OAuth 2.0 client credentials at the tenant's token
-//! endpoint, with the `.default` scope of Graph.
+//! endpoint, with a client secret or a certificate, for the `.default` scope of Graph.
+
+use std::path::PathBuf;
 
 use reqwest::Url;
 
 use crate::config::Secret;
-use crate::connector::http::oauth::{Grant, OAuthToken};
+use crate::connector::http::oauth::{ClientKey, Grant, OAuthToken};
 
 /// The scope of an app-only token for Graph: the permissions granted to the app.
 pub const GRAPH_SCOPE: &str = "https://graph.microsoft.com/.default";
@@ -16,7 +18,18 @@ pub struct AppCredentials {
     pub login_url: Url,
     pub tenant_id: String,
     pub client_id: String,
-    pub client_secret: Secret,
+    pub credential: AppCredential,
+}
+
+/// How the app proves who it is.
+#[derive(Debug, Clone)]
+pub enum AppCredential {
+    Secret(Secret),
+    /// A certificate registered with the app (PEM) and its RSA private key (PEM).
+    Certificate {
+        cert_file: PathBuf,
+        key_file: PathBuf,
+    },
 }
 
 impl AppCredentials {
@@ -28,10 +41,20 @@ impl AppCredentials {
             .map_err(|_| "login_url cannot take a path".to_string())?
             .pop_if_empty()
             .extend([self.tenant_id.as_str(), "oauth2", "v2.0", "token"]);
-        let grant = Grant::ClientCredentials {
-            client_id: self.client_id,
-            client_secret: self.client_secret,
-            scope: GRAPH_SCOPE.into(),
+        let grant = match self.credential {
+            AppCredential::Secret(client_secret) => Grant::ClientCredentials {
+                client_id: self.client_id,
+                client_secret,
+                scope: GRAPH_SCOPE.into(),
+            },
+            AppCredential::Certificate {
+                cert_file,
+                key_file,
+            } => Grant::ClientAssertion {
+                client_id: self.client_id,
+                key: ClientKey::load(&cert_file, &key_file)?,
+                scope: GRAPH_SCOPE.into(),
+            },
         };
         Ok(OAuthToken::new("Entra ID sign-in", endpoint, grant))
     }
@@ -47,7 +70,7 @@ mod tests {
             login_url: Url::parse("https://login.microsoftonline.com/").unwrap(),
             tenant_id: "vejstrand.onmicrosoft.com".into(),
             client_id: "app".into(),
-            client_secret: Secret::default(),
+            credential: AppCredential::Secret(Secret::default()),
         }
         .token()
         .unwrap();

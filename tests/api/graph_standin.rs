@@ -95,6 +95,9 @@ struct Library {
     fragments: Vec<(usize, usize)>,
     /// Graph requests answered 429.
     throttled: usize,
+    /// The certificate registered with the app: its public key (PKCS#1 DER) and SHA-256
+    /// thumbprint (base64url).
+    certificate: Option<(Vec<u8>, String)>,
 }
 
 #[derive(Clone)]
@@ -154,6 +157,7 @@ impl GraphStandin {
             failing_fragment: None,
             fragments: Vec::new(),
             throttled: 0,
+            certificate: None,
         }));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -244,6 +248,11 @@ impl GraphStandin {
         self.lock().fragments.clone()
     }
 
+    /// Registers a certificate with the app, as an administrator uploads one in Entra ID.
+    pub fn register_certificate(&self, public_key_der: Vec<u8>, thumbprint: String) {
+        self.lock().certificate = Some((public_key_der, thumbprint));
+    }
+
     /// Makes every token issued so far expired.
     pub fn expire_tokens(&self) {
         self.lock().tokens.clear();
@@ -255,6 +264,30 @@ impl GraphStandin {
 }
 
 impl Library {
+    /// A client assertion (RFC 7523) signed by the certificate registered with the app, for
+    /// this token endpoint, from the app itself.
+    fn accepts_assertion(&self, assertion: &str, audience: &str) -> bool {
+        let Some((public_key, thumbprint)) = &self.certificate else {
+            return false;
+        };
+        let named = jsonwebtoken::decode_header(assertion)
+            .is_ok_and(|header| header.x5t_s256.as_deref() == Some(thumbprint.as_str()));
+        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::PS256);
+        validation.set_audience(&[audience]);
+        validation.set_required_spec_claims(&["exp", "nbf", "aud", "iss", "sub"]);
+        let claims = jsonwebtoken::decode::<Value>(
+            assertion,
+            &jsonwebtoken::DecodingKey::from_rsa_der(public_key),
+            &validation,
+        );
+        named
+            && claims.is_ok_and(|data| {
+                data.claims["iss"] == CLIENT_ID
+                    && data.claims["sub"] == CLIENT_ID
+                    && data.claims["jti"].is_string()
+            })
+    }
+
     fn new_id(&mut self) -> String {
         self.next_id += 1;
         format!("01SAGER{:06}", self.next_id)
@@ -388,7 +421,7 @@ async fn handle(
     match segments.first().map(String::as_str) {
         Some(tenant) if segments[1..] == ["oauth2", "v2.0", "token"] && method == Method::POST => {
             let tenant = tenant.to_string();
-            sign_in(&mut library, &tenant, &headers, &body)
+            sign_in(&mut library, &base, &tenant, &headers, &body)
         }
         Some("upload") if segments.len() == 2 => {
             upload_fragment(&mut library, &base, &method, &segments[1], &headers, body)
@@ -448,7 +481,13 @@ async fn handle(
     }
 }
 
-fn sign_in(library: &mut Library, tenant: &str, headers: &HeaderMap, body: &[u8]) -> Response {
+fn sign_in(
+    library: &mut Library,
+    base: &str,
+    tenant: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
     library.token_requests += 1;
     let form = headers
         .get("content-type")
@@ -496,7 +535,19 @@ fn sign_in(library: &mut Library, tenant: &str, headers: &HeaderMap, body: &[u8]
             "AADSTS1002012: The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier.",
         );
     }
-    if param("client_secret") != Some(CLIENT_SECRET) {
+    if let Some(assertion) = param("client_assertion") {
+        let audience = format!("{base}/{tenant}/oauth2/v2.0/token");
+        if param("client_assertion_type")
+            != Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+            || !library.accepts_assertion(assertion, &audience)
+        {
+            return sign_in_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "AADSTS700027: Client assertion contains an invalid signature.",
+            );
+        }
+    } else if param("client_secret") != Some(CLIENT_SECRET) {
         return sign_in_error(
             StatusCode::UNAUTHORIZED,
             "invalid_client",

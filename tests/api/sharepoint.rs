@@ -387,3 +387,68 @@ async fn case_folders_may_sit_in_a_folder_of_the_library() {
         .unwrap();
     assert_eq!(standin.files("BYG-2026-0001").len(), 1);
 }
+
+/// A certificate with its RSA key, as PEM files, and the key's public half (PKCS#1 DER) and
+/// the certificate's SHA-256 thumbprint as Entra ID keeps them.
+fn app_certificate(
+    dir: &std::path::Path,
+    name: &str,
+) -> (std::path::PathBuf, std::path::PathBuf, Vec<u8>, String) {
+    use base64::Engine;
+    use rsa::pkcs1::EncodeRsaPublicKey;
+    use rsa::pkcs8::EncodePrivateKey;
+    use sha2::Digest;
+    let private = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
+    let pem = private.to_pkcs8_pem(rsa::pkcs8::LineEnding::LF).unwrap();
+    let key_pair = rcgen::KeyPair::from_pem(&pem).unwrap();
+    let certificate = rcgen::CertificateParams::new(vec!["journaliser".to_string()])
+        .unwrap()
+        .self_signed(&key_pair)
+        .unwrap();
+    let thumbprint = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(certificate.der()));
+    let (cert_file, key_file) = (
+        dir.join(format!("{name}.crt")),
+        dir.join(format!("{name}.key")),
+    );
+    std::fs::write(&cert_file, certificate.pem()).unwrap();
+    std::fs::write(&key_file, pem.as_bytes()).unwrap();
+    let public = private
+        .to_public_key()
+        .to_pkcs1_der()
+        .unwrap()
+        .as_bytes()
+        .to_vec();
+    (cert_file, key_file, public, thumbprint)
+}
+
+#[tokio::test]
+async fn an_app_may_sign_in_with_its_certificate_instead_of_a_secret() {
+    let standin = GraphStandin::start().await;
+    add_contract_case(&standin, "VK-2026-0007");
+    let dir = tempfile::tempdir().unwrap();
+    let (cert_file, key_file, public, thumbprint) = app_certificate(dir.path(), "app");
+    standin.register_certificate(public, thumbprint);
+    let mut settings = config(&standin, "");
+    settings.client_cert_file = cert_file.clone();
+    settings.client_key_file = key_file;
+    let connector = SharepointConnector::new(&settings).unwrap();
+    connector
+        .file(request("k-cert", &case("VK-2026-0007")))
+        .await
+        .unwrap();
+    assert_eq!(standin.files("VK-2026-0007").len(), 1);
+
+    // The registered certificate with a key that is not its own is refused for good.
+    let (_, other_key, _, _) = app_certificate(dir.path(), "other");
+    settings.client_key_file = other_key;
+    let refused = SharepointConnector::new(&settings)
+        .unwrap()
+        .file(request("k-other", &case("VK-2026-0007")))
+        .await;
+    assert!(
+        matches!(&refused, Err(ConnectorError::Permanent(m)) if m.contains("AADSTS700027")),
+        "{refused:?}"
+    );
+    assert_eq!(standin.files("VK-2026-0007").len(), 1);
+}
