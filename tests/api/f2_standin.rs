@@ -10,9 +10,12 @@
 //! `create-document`; documents as multipart `Title`, `File`, `Description`; and every create
 //! by POE: an empty POST to the `create-*` link answers a fresh POE address in `Location`,
 //! and the payload posted there answers 201 the first time and 303 See Other after, both with
-//! `Location` naming what was made. The JSON spelling of links (`Links: [{Rel, Href}]`, the
-//! relations prefixed `http://cbrain.com/casefile/rel/`) and of the case's properties follows
-//! the manual's property names.
+//! `Location` naming what was made. The relation names (prefixed
+//! `http://cbrain.com/casefile/rel/`) and the property names (`Id`, `CaseNumber`, `Title`,
+//! `Keyword`, `ProcessInstruction`, `InvolvedParties`, `CprNumber`, `SecurityGroups`, `Closed`)
+//! are the manual's; how its JSON representation lays out a resource's links is not in the
+//! sections named, and this stand-in writes them as `Links: [{"Rel", "Href"}]`, as the
+//! connector reads them: that layout is to be checked against a real F2.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
