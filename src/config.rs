@@ -352,6 +352,8 @@ pub enum ConnectorConfig {
     Webdav(WebdavConfig),
     Webhook(WebhookConfig),
     Mailin(MailinConfig),
+    Sharepoint(Box<SharepointConfig>),
+    F2(F2Config),
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -446,6 +448,178 @@ pub struct MailinConfig {
     pub confirm_secs: u64,
 }
 
+/// A SharePoint document library through Microsoft Graph: a folder per case, each document
+/// described in the library's columns. The service signs in as an Entra ID app
+/// (client credentials) with `Sites.ReadWrite.All` or `Sites.Selected` on the site.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SharepointConfig {
+    pub name: String,
+    /// The site: `<host>:/sites/<path>` (`vejstrand.sharepoint.com:/sites/sager`) or its id.
+    pub site: String,
+    /// The document library's name on the site (`Sager`).
+    pub library: String,
+    /// The folder in the library that holds the case folders; empty for its top.
+    pub folder: String,
+    pub tenant_id: String,
+    pub client_id: String,
+    /// The app's client secret, or else its certificate (PEM) and that certificate's RSA
+    /// private key (PEM, not encrypted), read at start.
+    pub client_secret: Secret,
+    pub client_cert_file: PathBuf,
+    pub client_key_file: PathBuf,
+    /// The sign-in authority; another cloud's (or a test's) when not the public one.
+    pub login_url: String,
+    /// Graph's root; another cloud's (or a test's) when not the public one.
+    pub graph_url: String,
+    /// Longest one request may take.
+    pub timeout_secs: u64,
+    pub columns: SharepointColumns,
+}
+
+/// The library's columns (internal names) that case folders and documents are described
+/// in; an empty name is a column the library lacks, neither read nor written.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SharepointColumns {
+    pub case_number: String,
+    pub kle: String,
+    pub facet: String,
+    /// Open or closed (`Åben`, `Lukket`, `open`, `closed`).
+    pub status: String,
+    /// `kind:value` pairs separated by `;`, as in a CSV import.
+    pub parties: String,
+    /// The groups that may see the case, separated by `;`; empty: everyone.
+    pub groups: String,
+    /// The filing id a document was filed under.
+    pub filing_id: String,
+    /// Indgående, Udgående or Intern.
+    pub direction: String,
+    pub document_date: String,
+    pub filed_by: String,
+    /// On a separate attachment: the filing id of the mail it came with.
+    pub attachment_of: String,
+    /// The number of the version a document was last filed as.
+    pub version: String,
+}
+
+impl Default for SharepointConfig {
+    fn default() -> Self {
+        SharepointConfig {
+            name: String::new(),
+            site: String::new(),
+            library: String::new(),
+            folder: String::new(),
+            tenant_id: String::new(),
+            client_id: String::new(),
+            client_secret: Secret::default(),
+            client_cert_file: PathBuf::new(),
+            client_key_file: PathBuf::new(),
+            login_url: "https://login.microsoftonline.com".into(),
+            graph_url: "https://graph.microsoft.com/v1.0".into(),
+            timeout_secs: 60,
+            columns: SharepointColumns::default(),
+        }
+    }
+}
+
+impl Default for SharepointColumns {
+    fn default() -> Self {
+        SharepointColumns {
+            case_number: "Sagsnummer".into(),
+            kle: "KLE".into(),
+            facet: "Facet".into(),
+            status: "Sagsstatus".into(),
+            parties: "Parter".into(),
+            groups: "Adgang".into(),
+            filing_id: "JournaliserId".into(),
+            direction: "Retning".into(),
+            document_date: "Dokumentdato".into(),
+            filed_by: "JournaliseretAf".into(),
+            attachment_of: "BilagTil".into(),
+            version: "JournaliserVersion".into(),
+        }
+    }
+}
+
+impl SharepointConfig {
+    fn validate(&self) -> Result<(), String> {
+        for (key, value) in [
+            ("site", &self.site),
+            ("library", &self.library),
+            ("tenant_id", &self.tenant_id),
+            ("client_id", &self.client_id),
+        ] {
+            if value.trim().is_empty() {
+                return Err(format!("{key} is required"));
+            }
+        }
+        let certificate = [&self.client_cert_file, &self.client_key_file]
+            .map(|file| !file.as_os_str().is_empty());
+        match (self.client_secret.is_empty(), certificate) {
+            (false, [false, false]) | (true, [true, true]) => {}
+            (true, [false, false]) => {
+                return Err("give client_secret, or client_cert_file and client_key_file".into());
+            }
+            (false, [true, _] | [_, true]) => {
+                return Err("give client_secret or a certificate, not both".into());
+            }
+            (true, _) => return Err("give client_cert_file and client_key_file together".into()),
+        }
+        Ok(())
+    }
+}
+
+/// cBrain F2 through its REST service: a matter per filing on the case, the files as its
+/// documents, every create by Post Once Exactly.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct F2Config {
+    pub name: String,
+    /// The service index, the one address of F2's that is configured; every other is found
+    /// by its link relations.
+    pub url: String,
+    /// The OAuth 2.0 token endpoint.
+    pub token_url: String,
+    pub client_id: String,
+    pub client_secret: Secret,
+    /// The service user (password grant); empty: client credentials.
+    pub username: String,
+    pub password: Secret,
+    /// Sent with the token request when not empty.
+    pub scope: String,
+    /// Longest one request may take.
+    pub timeout_secs: u64,
+}
+
+impl Default for F2Config {
+    fn default() -> Self {
+        F2Config {
+            name: String::new(),
+            url: String::new(),
+            token_url: String::new(),
+            client_id: String::new(),
+            client_secret: Secret::default(),
+            username: String::new(),
+            password: Secret::default(),
+            scope: String::new(),
+            timeout_secs: 60,
+        }
+    }
+}
+
+impl F2Config {
+    fn validate(&self) -> Result<(), String> {
+        if self.url.is_empty() || self.token_url.is_empty() || self.client_id.is_empty() {
+            return Err("url, token_url and client_id are required".into());
+        }
+        if self.username.is_empty() != self.password.is_empty() {
+            return Err("give username and password together".into());
+        }
+        Ok(())
+    }
+}
+
 /// How a mail that is filed travels to the journal mailbox.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -476,6 +650,8 @@ impl ConnectorConfig {
             ConnectorConfig::Webdav(c) => &c.name,
             ConnectorConfig::Webhook(c) => &c.name,
             ConnectorConfig::Mailin(c) => &c.name,
+            ConnectorConfig::Sharepoint(c) => &c.name,
+            ConnectorConfig::F2(c) => &c.name,
         }
     }
 
@@ -486,6 +662,8 @@ impl ConnectorConfig {
             }
             ConnectorConfig::Archive(_) => return Ok(()),
             ConnectorConfig::Mailin(c) => return c.validate(),
+            ConnectorConfig::Sharepoint(c) => return c.validate(),
+            ConnectorConfig::F2(c) => return c.validate(),
             ConnectorConfig::Webdav(c) => (&c.url, &c.username, &c.password),
             ConnectorConfig::Webhook(c) => {
                 if !c.bearer_token.is_empty() && !c.username.is_empty() {
@@ -1234,6 +1412,21 @@ mod tests {
                 "[[connectors]]\nname = \"a\"\nkind = \"mailin\"\nto = \"j@x\"\nfrom = \"j@x\"\nhost = \"h\"\ntls = \"ssl\"\n",
                 "ssl",
             ),
+            (
+                "[[connectors]]\nname = \"a\"\nkind = \"sharepoint\"\nsite = \"s\"\nlibrary = \"l\"\n\
+                 tenant_id = \"t\"\nclient_id = \"c\"\nclient_secret = \"x\"\nclient_cert_file = \"a.crt\"\n",
+                "not both",
+            ),
+            (
+                "[[connectors]]\nname = \"a\"\nkind = \"sharepoint\"\nsite = \"s\"\nlibrary = \"l\"\n\
+                 tenant_id = \"t\"\nclient_id = \"c\"\nclient_cert_file = \"a.crt\"\n",
+                "together",
+            ),
+            (
+                "[[connectors]]\nname = \"a\"\nkind = \"f2\"\nurl = \"u\"\ntoken_url = \"t\"\nclient_id = \"c\"\n\
+                 username = \"journaliser\"\n",
+                "together",
+            ),
         ] {
             write(text);
             let err = Config::load(Some(&path), env(&[])).unwrap_err();
@@ -1267,7 +1460,14 @@ mod tests {
             .collect();
         assert_eq!(
             names,
-            ["overfoersel", "dokumenter", "byggesag", "journalpostkasse"],
+            [
+                "overfoersel",
+                "dokumenter",
+                "byggesag",
+                "journalpostkasse",
+                "sager",
+                "f2"
+            ],
             "{uncommented}"
         );
         let mailboxes: Vec<_> = config.mailboxes.iter().map(|m| m.name.as_str()).collect();
@@ -1280,7 +1480,7 @@ mod tests {
             Some(0.99)
         );
         let connectors = crate::connector::Connectors::from_config(&config).unwrap();
-        assert_eq!(connectors.names().count(), 5);
+        assert_eq!(connectors.names().count(), 7);
     }
 
     #[test]

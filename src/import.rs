@@ -87,21 +87,8 @@ fn read_csv(bytes: &[u8]) -> Result<Vec<CaseInput>, String> {
     let mut out = Vec::new();
     for (line, row) in reader.deserialize::<CsvRow>().enumerate() {
         let row = row.map_err(|e| format!("row {}: {e}", line + 2))?;
-        let mut parties = Vec::new();
-        for pair in row
-            .parties
-            .split(';')
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-        {
-            let (kind, value) = pair
-                .split_once(':')
-                .ok_or_else(|| format!("row {}: party {pair:?} is not kind:value", line + 2))?;
-            parties.push(PartyInput {
-                kind: kind.trim().into(),
-                value: value.trim().into(),
-            });
-        }
+        let parties = PartyInput::parse_list(&row.parties)
+            .map_err(|party| format!("row {}: party {party} is not kind:value", line + 2))?;
         let optional = |s: String| Some(s).filter(|s| !s.is_empty());
         out.push(CaseInput {
             id: row.id,

@@ -25,6 +25,8 @@ pub mod eval;
 pub mod extract;
 /// The outbox of accepted filings and the worker that delivers them.
 pub mod filing;
+/// Microsoft Graph as an app: the Entra ID app-only token, throttling, Graph's errors.
+pub mod graph;
 /// Loading cases from files and connectors into the store and index.
 pub mod import;
 /// Receiving uploads: hash, de-duplicate, extract, store.

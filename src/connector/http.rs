@@ -1,6 +1,7 @@
 //! What the HTTP connectors share: the client, credentials, and one reading of a failed
 //! answer as transient (try again) or permanent (the target's reason).
 
+pub(crate) mod oauth;
 mod tls;
 
 use std::time::Duration;
@@ -18,7 +19,7 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A client for one target. Redirects are not followed: a POST turned into a GET by a
 /// redirect would look delivered without filing anything.
-pub(super) fn client(timeout_secs: u64) -> Result<reqwest::Client, String> {
+pub(crate) fn client(timeout_secs: u64) -> Result<reqwest::Client, String> {
     client_with(timeout_secs, ClientTls::default())
 }
 
@@ -48,7 +49,7 @@ fn chain(error: &dyn std::error::Error) -> String {
 
 /// A target's configured URL: http or https, and without credentials in it, since URLs show
 /// in error messages and logs.
-pub(super) fn target_url(raw: &str) -> Result<Url, String> {
+pub(crate) fn target_url(raw: &str) -> Result<Url, String> {
     let url = Url::parse(raw).map_err(|e| format!("url: {e}"))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err("url must be http or https".into());
@@ -92,12 +93,12 @@ impl Credentials {
 
 /// A request that got no answer. Only a request that could not be built (a bad header) or a
 /// TLS handshake refused is permanent; no connection, a timeout or a broken answer may pass.
-pub(super) fn send_error(target: &str, error: reqwest::Error) -> ConnectorError {
+pub(crate) fn send_error(target: &str, error: reqwest::Error) -> ConnectorError {
     send_error_from(target, "the server", error)
 }
 
 /// As `send_error`, with `peer` naming the other side in a refused handshake's reason.
-pub(super) fn send_error_from(target: &str, peer: &str, error: reqwest::Error) -> ConnectorError {
+pub(crate) fn send_error_from(target: &str, peer: &str, error: reqwest::Error) -> ConnectorError {
     if let Some(refusal) = TlsRefusal::of(&error) {
         return ConnectorError::Permanent(refusal.describe(target, peer));
     }
@@ -138,20 +139,37 @@ pub(super) async fn handshake_refusal(
 }
 
 /// A non-success answer, with the target's reason read from its body.
-pub(super) async fn failure(target: &str, response: Response) -> ConnectorError {
+pub(crate) async fn failure(target: &str, response: Response) -> ConnectorError {
+    let failed = read_failure(response).await;
+    classify(target, failed.status, &failed.reason)
+}
+
+/// A non-success answer as read: its status, its body and the reason in it.
+pub(crate) struct FailedAnswer {
+    pub status: StatusCode,
+    pub body: Vec<u8>,
+    pub reason: String,
+}
+
+pub(crate) async fn read_failure(response: Response) -> FailedAnswer {
     let status = response.status();
     let is_html = response
         .headers()
         .get(reqwest::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("html"));
-    let body = response.bytes().await.unwrap_or_default();
-    classify(target, status, &reason(&body, is_html))
+    let body = response.bytes().await.unwrap_or_default().to_vec();
+    let reason = reason(&body, is_html);
+    FailedAnswer {
+        status,
+        body,
+        reason,
+    }
 }
 
 /// 408, 425, 429, 423 (a WebDAV lock) and 5xx may pass; every other failure is the target
 /// saying no.
-pub(super) fn classify(target: &str, status: StatusCode, reason: &str) -> ConnectorError {
+pub(crate) fn classify(target: &str, status: StatusCode, reason: &str) -> ConnectorError {
     let message = if reason.is_empty() {
         format!("{target}: HTTP {status}")
     } else {

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use super::{
-    ARCHIVE, ArchiveConnector, Connector, Connectors, MailinConnector, WebdavConnector,
-    WebhookConnector,
+    ARCHIVE, ArchiveConnector, Connector, Connectors, F2Connector, MailinConnector,
+    SharepointConnector, WebdavConnector, WebhookConnector,
 };
 use crate::config::{Config, ConnectorConfig};
 
@@ -38,6 +38,13 @@ impl Connectors {
                 }
                 ConnectorConfig::Mailin(mailin) => {
                     MailinConnector::new(mailin).map(|c| Arc::new(c) as _)
+                }
+                ConnectorConfig::F2(f2) => {
+                    let state = config.data_dir.join("connectors").join(&f2.name);
+                    F2Connector::new(f2, &state).map(|c| Arc::new(c) as _)
+                }
+                ConnectorConfig::Sharepoint(sharepoint) => {
+                    SharepointConnector::new(sharepoint).map(|c| Arc::new(c) as _)
                 }
             };
             let connector = built.map_err(|reason| SetupError {

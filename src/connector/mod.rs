@@ -4,10 +4,12 @@
 //! Delivery calls it with an idempotency key; filing the same key twice must give one document.
 
 mod archive;
-mod http;
+mod f2;
+pub(crate) mod http;
 mod instances;
 mod mailin;
 mod naming;
+mod sharepoint;
 mod webdav;
 mod webhook;
 
@@ -23,8 +25,10 @@ use crate::domain::filing::AttachmentMode;
 use crate::extract::ItemKind;
 
 pub use archive::ArchiveConnector;
+pub use f2::F2Connector;
 pub use instances::SetupError;
 pub use mailin::MailinConnector;
+pub use sharepoint::SharepointConnector;
 pub use webdav::WebdavConnector;
 pub use webhook::WebhookConnector;
 

@@ -125,6 +125,26 @@ pub struct PartyInput {
     pub value: String,
 }
 
+impl PartyInput {
+    /// Parties written as `kind:value` pairs separated by `;` (`cvr:12345678; email:a@b.dk`),
+    /// as CSV imports and records systems' text columns hold them. The error is the position
+    /// of the pair that is not `kind:value`, never its text: it may be a CPR number.
+    pub fn parse_list(text: &str) -> Result<Vec<PartyInput>, usize> {
+        text.split(';')
+            .map(str::trim)
+            .filter(|pair| !pair.is_empty())
+            .enumerate()
+            .map(|(index, pair)| {
+                let (kind, value) = pair.split_once(':').ok_or(index + 1)?;
+                Ok(PartyInput {
+                    kind: kind.trim().into(),
+                    value: value.trim().into(),
+                })
+            })
+            .collect()
+    }
+}
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CaseError {
     #[error("case {id}: {field} is empty")]

@@ -15,7 +15,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
-use crate::contract::{Target, case, contract_suite, request};
+use crate::contract::{Target, attachments, case, contract_suite, request};
 use crate::helpers::{FIXTURE_MAIL, fixture};
 use crate::process::{Remote, journaliser, output, serve};
 use crate::receiver::{self, Receiver};
@@ -166,24 +166,7 @@ async fn webdav_keeps_a_folder_per_case_and_never_overwrites_a_document() {
     };
     let unsafe_id = case("Sag 7/2026");
     let mut mail = request("k-1", &unsafe_id);
-    mail.attachments = vec![
-        AttachmentDocument {
-            index: 1,
-            mode: AttachmentMode::Separate,
-            name: "tegning.pdf".into(),
-            content_type: "application/pdf".into(),
-            content: b"%PDF-1.4 tegning".to_vec(),
-            text: "tegning".into(),
-        },
-        AttachmentDocument {
-            index: 2,
-            mode: AttachmentMode::WithMail,
-            name: "bilag.txt".into(),
-            content_type: "text/plain".into(),
-            content: b"i mailen".to_vec(),
-            text: "i mailen".into(),
-        },
-    ];
+    mail.attachments = attachments();
     let filed = target.connector.file(mail.clone()).await.unwrap();
     assert_eq!(filed.receipt, Receipt::Filed);
     let (folder, name) = filed.document_id.split_once('/').unwrap();

@@ -4,9 +4,11 @@
 //! connector says it can.
 
 use journaliser::connector::{
-    Connector, ConnectorError, FilingRequest, NewVersion, WithdrawRequest, Withdrawal,
+    AttachmentDocument, Connector, ConnectorError, FilingRequest, NewVersion, WithdrawRequest,
+    Withdrawal,
 };
 use journaliser::domain::case::{Case, CaseStatus};
+use journaliser::domain::filing::AttachmentMode;
 use journaliser::extract::ItemKind;
 use serde_json::json;
 
@@ -60,6 +62,29 @@ pub fn request(key: &str, case: &Case) -> FilingRequest {
         filed_by: "anna".into(),
         new_version_of: None,
     }
+}
+
+/// Two attachments of the mail: a drawing chosen as a separate document, a text left in the
+/// mail.
+pub fn attachments() -> Vec<AttachmentDocument> {
+    vec![
+        AttachmentDocument {
+            index: 1,
+            mode: AttachmentMode::Separate,
+            name: "tegning.pdf".into(),
+            content_type: "application/pdf".into(),
+            content: b"%PDF-1.4 tegning".to_vec(),
+            text: "tegning".into(),
+        },
+        AttachmentDocument {
+            index: 2,
+            mode: AttachmentMode::WithMail,
+            name: "bilag.txt".into(),
+            content_type: "text/plain".into(),
+            content: b"i mailen".to_vec(),
+            text: "i mailen".into(),
+        },
+    ]
 }
 
 pub async fn contract_suite(target: &mut impl Target) {

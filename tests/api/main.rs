@@ -23,11 +23,15 @@ mod versions;
 
 mod connectors;
 mod contract;
+mod f2;
+mod f2_standin;
 mod faults;
+mod graph_standin;
 mod mailboxes;
 mod mailin;
 mod mailserver;
 mod mtls;
 mod postgres;
 mod receiver;
+mod sharepoint;
 mod wsgidav;

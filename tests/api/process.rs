@@ -4,7 +4,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_journaliser");
 
@@ -29,6 +29,30 @@ pub fn output(command: &mut Command) -> String {
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8(output.stdout).unwrap()
+}
+
+/// With `config` as the service's configuration: imports the cases of `connector` from it,
+/// starts the service, files a note on `case_id` through it and waits until it is filed.
+/// Answers the filing and its id.
+pub async fn import_then_file(config: &str, connector: &str, case_id: &str) -> (Value, String) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("journaliser.toml"), config).unwrap();
+    // The filing below needs the case in the store: only the import puts it there.
+    output(journaliser(dir.path()).args(["import", "cases", "--from-connector", connector]));
+    let token = output(journaliser(dir.path()).args(["token", "--user", "anna"]));
+    let (mut server, base) = serve(dir.path());
+    let remote = Remote::new(&base, token.trim());
+    let item = remote
+        .post_item("text/plain", "Referat af mødet om carporten på Skovvej 12.")
+        .await;
+    let id = remote
+        .accepted(json!({"item_id": item["id"], "case_id": case_id, "title": "Referat"}))
+        .await;
+    let filed = remote.settled(&id).await;
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert_eq!(filed["state"], "filed", "{filed:#}");
+    (filed, id)
 }
 
 /// Imports `cases` (a JSON array) into the data directory under `dir` and returns a user
@@ -119,6 +143,16 @@ impl Remote {
             .send()
             .await
             .unwrap()
+    }
+
+    /// Files, expecting the filing accepted, and answers its id.
+    pub async fn accepted(&self, body: Value) -> String {
+        let response = self.file(body).await;
+        assert_eq!(response.status(), reqwest::StatusCode::ACCEPTED);
+        response.json::<Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 
     pub async fn filing(&self, id: &str) -> Value {

@@ -59,7 +59,10 @@ impl ClientTls {
 }
 
 /// The certificates of a PEM file (other sections, such as a key, are passed over).
-fn certificates(setting: &str, path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+pub(in crate::connector) fn certificates(
+    setting: &str,
+    path: &Path,
+) -> Result<Vec<CertificateDer<'static>>, String> {
     let file = path.display();
     let pem = std::fs::read(path).map_err(|e| format!("{setting} {file}: {e}"))?;
     let certificates = CertificateDer::pem_slice_iter(&pem)
