@@ -397,6 +397,9 @@ pub struct WebhookConfig {
     /// Where the target's document id is in its answer, as a JSON pointer (RFC 6901); an
     /// answer without one counts as submitted, not filed.
     pub id_pointer: String,
+    /// Where a withdrawn filing is POSTed (`{"idempotency_key", "document_id", "case",
+    /// "withdrawn_by", "reason"}`); empty: the fagsystem cannot take documents back.
+    pub withdraw_url: String,
     /// Longest one request may take.
     pub timeout_secs: u64,
     /// Mutual TLS: our client certificate (PEM, the chain from ours up) and its private key
@@ -768,6 +771,7 @@ impl Default for WebhookConfig {
             password: Secret::default(),
             body: String::new(),
             id_pointer: "/id".into(),
+            withdraw_url: String::new(),
             timeout_secs: 60,
             client_cert_file: PathBuf::new(),
             client_key_file: PathBuf::new(),

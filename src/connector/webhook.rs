@@ -18,7 +18,10 @@ use serde_json::{Value, json};
 
 use super::http::{self, ClientTls, Credentials};
 use super::naming::{extension, safe_name};
-use super::{BoxFuture, Capabilities, Connector, ConnectorError, FiledDocument, FilingRequest};
+use super::{
+    BoxFuture, Capabilities, Connector, ConnectorError, FiledDocument, FilingRequest,
+    WithdrawRequest, Withdrawal,
+};
 use crate::config::WebhookConfig;
 use crate::domain::filing::AttachmentMode;
 use template::{BodyTemplate, DEFAULT_BODY, Placeholder};
@@ -29,6 +32,7 @@ const PEER: &str = "the fagsystem";
 
 pub struct WebhookConnector {
     url: Url,
+    withdraw_url: Option<Url>,
     client: reqwest::Client,
     credentials: Credentials,
     headers: HeaderMap,
@@ -67,8 +71,13 @@ impl WebhookConnector {
         if !tls.is_empty() && url.scheme() != "https" {
             return Err("client_cert_file, client_key_file and ca_file need an https url".into());
         }
+        let withdraw_url = match config.withdraw_url.trim() {
+            "" => None,
+            withdraw => Some(http::target_url(withdraw).map_err(|e| format!("withdraw_url: {e}"))?),
+        };
         Ok(WebhookConnector {
             url,
+            withdraw_url,
             client: http::client_with(config.timeout_secs, tls)?,
             credentials,
             headers,
@@ -118,6 +127,46 @@ impl WebhookConnector {
     }
 
     /// A request that got no answer: permanent if the fagsystem refused our handshake.
+    /// Tells the fagsystem to take a document back, under an idempotency key of its own so
+    /// that a repeat is one withdrawal; a document it no longer has (404) is gone already.
+    async fn take_back(&self, request: &WithdrawRequest) -> Result<Withdrawal, ConnectorError> {
+        let Some(url) = &self.withdraw_url else {
+            return Err(ConnectorError::Permanent(
+                "this fagsystem takes no documents back (no withdraw_url); remove it there".into(),
+            ));
+        };
+        let body = json!({
+            "idempotency_key": request.idempotency_key,
+            "document_id": request.document_id,
+            "case": {"id": request.case.id, "number": request.case.number},
+            "title": request.title,
+            "withdrawn_by": request.withdrawn_by,
+            "reason": request.reason,
+        });
+        let http_request = self
+            .client
+            .post(url.clone())
+            .headers(self.headers.clone())
+            .header(
+                "Idempotency-Key",
+                format!("{}-withdraw", request.idempotency_key),
+            )
+            .json(&body);
+        let response = match self.credentials.apply(http_request).send().await {
+            Ok(response) => response,
+            Err(error) => return Err(self.send_failure(error).await),
+        };
+        match response.status() {
+            status if status.is_success() || status == StatusCode::NOT_FOUND => {
+                Ok(Withdrawal::Removed)
+            }
+            StatusCode::CONFLICT => Err(ConnectorError::Transient(format!(
+                "{TARGET}: HTTP 409: the target is still processing this withdrawal"
+            ))),
+            _ => Err(http::failure(TARGET, response).await),
+        }
+    }
+
     async fn send_failure(&self, error: reqwest::Error) -> ConnectorError {
         match http::handshake_refusal(&self.client, &self.url, &error).await {
             Some(refusal) => ConnectorError::Permanent(refusal.describe(TARGET, PEER)),
@@ -144,8 +193,15 @@ impl Connector for WebhookConnector {
         Capabilities {
             list_cases: false,
             read_case: false,
-            withdraw: false,
+            withdraw: self.withdraw_url.is_some(),
         }
+    }
+
+    fn withdraw(
+        &self,
+        request: WithdrawRequest,
+    ) -> BoxFuture<'_, Result<Withdrawal, ConnectorError>> {
+        Box::pin(async move { self.take_back(&request).await })
     }
 
     fn file(&self, request: FilingRequest) -> BoxFuture<'_, Result<FiledDocument, ConnectorError>> {

@@ -354,7 +354,10 @@ impl Target for HookTarget {
 #[tokio::test]
 async fn the_webhook_keeps_the_contract() {
     let receiver = Receiver::start().await;
-    let connector = webhook(&receiver, receiver::TOKEN, |_| {});
+    let withdraw = receiver.withdraw_url();
+    let connector = webhook(&receiver, receiver::TOKEN, |config| {
+        config.withdraw_url = withdraw
+    });
     contract_suite(&mut HookTarget {
         receiver,
         connector,

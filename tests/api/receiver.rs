@@ -37,6 +37,7 @@ impl Receiver {
         let inbox = Arc::new(Mutex::new(Inbox::default()));
         let app = axum::Router::new()
             .route("/journal", post(receive))
+            .route("/journal/withdraw", post(withdraw))
             .with_state(inbox.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/journal", listener.local_addr().unwrap());
@@ -45,6 +46,11 @@ impl Receiver {
     }
 
     /// Answers the next `requests` requests with 503.
+    /// Where the fagsystem takes documents back.
+    pub fn withdraw_url(&self) -> String {
+        format!("{}/withdraw", self.url)
+    }
+
     pub fn unavailable_for(&self, requests: usize) {
         self.inbox.lock().unwrap().unavailable = requests;
     }
@@ -114,4 +120,50 @@ async fn receive(
     let id = format!("FS-{}", inbox.documents.len() + 1);
     inbox.documents.insert(key, (id.clone(), body));
     (StatusCode::CREATED, Json(json!({"document": {"id": id}}))).into_response()
+}
+
+/// Takes a document back, by the filing's key: it leaves the inbox (and is gone if asked again).
+async fn withdraw(
+    State(inbox): State<Arc<Mutex<Inbox>>>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    let mut inbox = inbox.lock().unwrap();
+    if headers.get("authorization").and_then(|v| v.to_str().ok())
+        != Some(format!("Bearer {TOKEN}").as_str())
+    {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"message": "ukendt adgangsnøgle"})),
+        )
+            .into_response();
+    }
+    let Some(key) = body["idempotency_key"].as_str() else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"message": "idempotency_key mangler"})),
+        )
+            .into_response();
+    };
+    let ours: Vec<String> = inbox
+        .documents
+        .keys()
+        .filter(|k| {
+            *k == key
+                || k.strip_prefix(key)
+                    .is_some_and(|rest| rest.starts_with('-'))
+        })
+        .cloned()
+        .collect();
+    if ours.is_empty() {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({"message": "ukendt dokument"})),
+        )
+            .into_response();
+    }
+    for k in ours {
+        inbox.documents.remove(&k);
+    }
+    StatusCode::NO_CONTENT.into_response()
 }
