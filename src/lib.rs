@@ -6,6 +6,8 @@
 pub mod api;
 /// Who is calling: bearer tokens, users, admins and the groups that decide what they see.
 pub mod auth;
+/// A consistent copy of a running service's data directory, and bringing it back.
+pub mod backup;
 /// Command-line interface: serve, token, import cases, eval replay.
 pub mod cli;
 /// One typed configuration, read from defaults, `journaliser.toml` and `JOURNALISER_*` variables.
@@ -26,6 +28,9 @@ pub mod filing;
 pub mod import;
 /// Receiving uploads: hash, de-duplicate, extract, store.
 pub mod intake;
+/// Telling systemd that the service is ready (`Type=notify`).
+#[cfg(unix)]
+pub mod notify;
 /// Deleting what need not be kept: unfiled uploads, delivered originals.
 pub mod retention;
 /// Starting and stopping the service: store, index, worker, HTTP server.

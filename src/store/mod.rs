@@ -12,6 +12,7 @@ mod filings;
 mod intents;
 mod items;
 mod ranker;
+mod snapshot;
 mod versions;
 
 use sqlx::AnyPool;
@@ -24,6 +25,7 @@ pub use filings::{FilingCreated, FilingOptions, NewFiling};
 pub use intents::{Intent, IntentState};
 pub use items::{NewItem, StoredItem};
 pub use ranker::RankerRecord;
+pub use snapshot::sqlite_snapshot;
 
 /// One schema change, as each database needs it.
 struct Migration {

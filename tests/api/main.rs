@@ -6,6 +6,7 @@ mod process;
 mod access;
 mod addin;
 mod audit;
+mod backup;
 mod browser;
 mod entra;
 mod flow;
