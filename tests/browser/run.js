@@ -8,13 +8,14 @@
 
 import { chromium } from "playwright-core";
 
+import { darkTheme, signInFallback } from "./appearance.js";
 import { dropzone } from "./dropzone.js";
 import { Harness } from "./harness.js";
 import { outlookCompose } from "./outlook-compose.js";
 import { outlookRead } from "./outlook-read.js";
 import { word } from "./word.js";
 
-const SCENARIOS = { outlookRead, word, dropzone, outlookCompose };
+const SCENARIOS = { outlookRead, word, dropzone, outlookCompose, darkTheme, signInFallback };
 
 const base = process.env.JOURNALISER_URL;
 const token = process.env.JOURNALISER_TOKEN;
