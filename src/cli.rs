@@ -1,4 +1,5 @@
-//! Command-line interface: `serve`, `token`, `manifest`, `import cases` and `eval replay`.
+//! Command-line interface: `serve`, `token`, `manifest`, `backup`, `restore`, `import cases`
+//! and `eval replay`.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -50,8 +51,9 @@ enum Command {
         #[arg(long)]
         tls_self_signed: bool,
     },
-    /// Write the Office add-in manifests for a deployment: outlook.xml, word.xml, and the
-    /// unified manifest.json with its en-us.json.
+    /// Write the Office add-in manifests for a deployment: outlook.xml, word.xml, the unified
+    /// manifest.json with its en-us.json, the icons they name, and the app package
+    /// journaliser-app.zip.
     Manifest {
         /// The service's public HTTPS address, e.g. https://journaliser.kommune.example.
         #[arg(long)]
@@ -59,6 +61,23 @@ enum Command {
         /// Folder to write them in (made if missing).
         #[arg(long, default_value = ".")]
         out: PathBuf,
+    },
+    /// Copy the data directory of a service, running or not, into one file: the store (when it
+    /// is SQLite), the search index, the keys and TLS material, and the local archive.
+    Backup {
+        #[command(flatten)]
+        common: Common,
+        /// The backup file to write (a zip); an older file there is replaced once it is done.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Bring a backup back into a new or empty data directory.
+    Restore {
+        /// The file `journaliser backup` wrote.
+        file: PathBuf,
+        /// The directory to restore into; it must be missing or empty.
+        #[arg(long)]
+        data_dir: PathBuf,
     },
     /// Print a bearer token for the API.
     Token {
@@ -160,6 +179,8 @@ impl Cli {
                 let server = Server::build(config).await?;
                 // The first line on stdout says where to connect; scripts and tests read it.
                 println!("journaliser listening on {}", server.local_url()?);
+                #[cfg(unix)]
+                notify_ready(&server).await?;
                 if *demo {
                     if crate::demo::seed_if_empty(server.services()).await? {
                         eprintln!(
@@ -179,12 +200,43 @@ impl Cli {
                 let manifests = crate::web::Manifests::render(&settings)?;
                 std::fs::create_dir_all(out)
                     .with_context(|| format!("cannot create {}", out.display()))?;
-                for (name, text) in manifests.files() {
+                for (name, bytes) in manifests.files() {
                     let path = out.join(name);
-                    std::fs::write(&path, text)
+                    if let Some(folder) = path.parent() {
+                        std::fs::create_dir_all(folder)
+                            .with_context(|| format!("cannot create {}", folder.display()))?;
+                    }
+                    std::fs::write(&path, bytes)
                         .with_context(|| format!("cannot write {}", path.display()))?;
                     eprintln!("wrote {}", path.display());
                 }
+                Ok(())
+            }
+            Command::Backup { common, out } => {
+                let config = load(common)?;
+                let summary = crate::backup::backup(&config, out).await?;
+                eprintln!(
+                    "backed up {} files ({} bytes) to {}",
+                    summary.files,
+                    summary.bytes,
+                    out.display()
+                );
+                if !summary.store_included {
+                    eprintln!(
+                        "the PostgreSQL store is not in the backup: back it up with pg_dump (docs/OPERATIONS.md)"
+                    );
+                }
+                Ok(())
+            }
+            Command::Restore { file, data_dir } => {
+                let summary = crate::backup::restore(file, data_dir)?;
+                eprintln!(
+                    "restored {} files from a backup of {} (Journaliser {}) into {}",
+                    summary.files,
+                    summary.manifest.created_at,
+                    summary.manifest.version,
+                    data_dir.display()
+                );
                 Ok(())
             }
             Command::Token {
@@ -288,6 +340,24 @@ impl Cli {
             }
         }
     }
+}
+
+/// Tells systemd the service is up once `/readyz` would say so: the listener is bound, the
+/// store answers and the index can be searched.
+#[cfg(unix)]
+async fn notify_ready(server: &Server) -> anyhow::Result<()> {
+    let services = server.services();
+    services
+        .store
+        .ping()
+        .await
+        .context("the store does not answer")?;
+    services
+        .index
+        .counts()
+        .context("the index cannot be searched")?;
+    crate::notify::notify("READY=1").context("cannot tell systemd the service is ready")?;
+    Ok(())
 }
 
 /// A link that opens the drop-zone page signed in as the demo user `anna`, for trying the

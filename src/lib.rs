@@ -9,6 +9,8 @@ pub mod auth;
 /// Auto-journalisation: the one policy that files, queues for review or leaves each new item,
 /// and the admins' routing rules it reads.
 pub mod autofile;
+/// A consistent copy of a running service's data directory, and bringing it back.
+pub mod backup;
 /// Command-line interface: serve, token, import cases, eval replay.
 pub mod cli;
 /// One typed configuration, read from defaults, `journaliser.toml` and `JOURNALISER_*` variables.
@@ -35,6 +37,9 @@ pub mod intake;
 pub mod mail;
 /// Functional mailboxes the service watches: each new mail taken in, decided on, marked, moved.
 pub mod mailboxes;
+/// Telling systemd that the service is ready (`Type=notify`).
+#[cfg(unix)]
+pub mod notify;
 /// Deleting what need not be kept: unfiled uploads, delivered originals.
 pub mod retention;
 /// Starting and stopping the service: store, index, worker, HTTP server.

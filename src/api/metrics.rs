@@ -1,5 +1,6 @@
 //! Prometheus metrics: request counts and latencies, items received, suggestion latency, and
-//! the filing outbox by state (read from the store at scrape time).
+//! the filing outbox by state and the age of its oldest queued filing (read from the store at
+//! scrape time).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -20,6 +21,7 @@ use super::AppState;
 use super::error::{ApiError, ApiResult};
 use crate::auth::CurrentUser;
 use crate::domain::filing::FilingState;
+use crate::domain::now_millis;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -45,6 +47,7 @@ pub struct Metrics {
     items: Family<KindLabels, Counter>,
     suggest_seconds: Histogram,
     filings: Family<StateLabels, Gauge>,
+    oldest_queued_seconds: Gauge,
 }
 
 impl Metrics {
@@ -57,6 +60,7 @@ impl Metrics {
         let items = Family::<KindLabels, Counter>::default();
         let suggest_seconds = Histogram::new(exponential_buckets(0.0005, 2.0, 16));
         let filings = Family::<StateLabels, Gauge>::default();
+        let oldest_queued_seconds = Gauge::default();
         registry.register(
             "http_requests",
             "HTTP requests by route and status",
@@ -78,6 +82,11 @@ impl Metrics {
             "Filings in the outbox, by state",
             filings.clone(),
         );
+        registry.register(
+            "oldest_queued_filing_age_seconds",
+            "How long the longest-waiting queued filing has waited (0 when none is queued)",
+            oldest_queued_seconds.clone(),
+        );
         Arc::new(Metrics {
             registry,
             requests,
@@ -85,6 +94,7 @@ impl Metrics {
             items,
             suggest_seconds,
             filings,
+            oldest_queued_seconds,
         })
     }
 
@@ -140,6 +150,11 @@ pub async fn scrape(State(state): State<AppState>, _user: CurrentUser) -> ApiRes
             })
             .set(count);
     }
+    let waited_ms = match state.store.oldest_queued_filing().await? {
+        Some(created_at) => (now_millis() - created_at).max(0),
+        None => 0,
+    };
+    state.metrics.oldest_queued_seconds.set(waited_ms / 1000);
     let mut body = String::new();
     encode(&mut body, &state.metrics.registry)
         .map_err(|e| ApiError::Internal(format!("metrics: {e}")))?;

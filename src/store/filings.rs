@@ -419,6 +419,15 @@ impl Store {
     }
 
     /// Number of filings in each state, for metrics.
+    /// When the longest-waiting queued filing was accepted; none when nothing is queued.
+    pub async fn oldest_queued_filing(&self) -> Result<Option<Millis>> {
+        let oldest: Option<i64> =
+            sqlx::query_scalar("SELECT MIN(created_at) FROM filings WHERE state = 'queued'")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(oldest)
+    }
+
     pub async fn count_filings_by_state(&self) -> Result<Vec<(FilingState, i64)>> {
         let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM filings GROUP BY state")
             .fetch_all(&self.pool)

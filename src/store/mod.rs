@@ -15,6 +15,7 @@ mod mailboxes;
 mod ranker;
 mod review;
 mod rules;
+mod snapshot;
 mod versions;
 mod withdrawals;
 
@@ -31,6 +32,7 @@ pub use mailboxes::MailboxPosition;
 pub use ranker::RankerRecord;
 pub use review::{NewReview, ReviewItem, ReviewState};
 pub use withdrawals::WithdrawalClaim;
+pub use snapshot::sqlite_snapshot;
 
 /// One schema change, as each database needs it.
 struct Migration {

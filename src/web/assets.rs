@@ -1,10 +1,13 @@
-//! The add-in's static files, embedded at build time from `web/addin/`, each with its content
-//! type, cache lifetime and entity tag.
+//! The add-in's static files, embedded at build time from `web/addin/` together with the icons
+//! drawn in code, each with its content type, cache lifetime and entity tag.
 
 use std::collections::HashMap;
 
+use axum::body::Bytes;
 use axum::http::HeaderValue;
 use sha2::{Digest, Sha256};
+
+use super::icons::{self, Style};
 
 /// `(path below web/addin/, bytes)`, written by `build.rs`.
 static FILES: &[(&str, &[u8])] = include!(concat!(env!("OUT_DIR"), "/addin_files.rs"));
@@ -17,31 +20,40 @@ pub const REVALIDATE: &str = "no-cache";
 const LONG_LIVED: &str = "public, max-age=604800";
 
 pub struct StaticFile {
-    pub bytes: &'static [u8],
+    pub bytes: Bytes,
     pub content_type: &'static str,
     pub cache_control: &'static str,
     pub etag: HeaderValue,
 }
 
 /// Every embedded file by its path below `/addin/`.
-pub struct Assets(HashMap<&'static str, StaticFile>);
+pub struct Assets(HashMap<String, StaticFile>);
 
 impl Assets {
     pub fn embedded() -> Assets {
-        Assets::from_files(FILES)
+        let drawn = icons::ASSET_SIZES.into_iter().map(|size| {
+            (
+                icons::asset_path(size),
+                icons::png(Style::Color, size).into(),
+            )
+        });
+        let files = FILES
+            .iter()
+            .map(|&(path, bytes)| (path.to_string(), Bytes::from_static(bytes)));
+        Assets::from_files(files.chain(drawn))
     }
 
-    fn from_files(files: &[(&'static str, &'static [u8])]) -> Assets {
+    fn from_files(files: impl IntoIterator<Item = (String, Bytes)>) -> Assets {
         let files = files
-            .iter()
-            .map(|&(path, bytes)| {
-                let digest = hex::encode(&Sha256::digest(bytes)[..12]);
+            .into_iter()
+            .map(|(path, bytes)| {
+                let digest = hex::encode(&Sha256::digest(&bytes)[..12]);
                 let etag = HeaderValue::from_str(&format!("\"{digest}\""))
                     .expect("hex digits make a valid header value");
                 let file = StaticFile {
+                    content_type: content_type(&path),
+                    cache_control: cache_control(&path),
                     bytes,
-                    content_type: content_type(path),
-                    cache_control: cache_control(path),
                     etag,
                 };
                 (path, file)
@@ -99,12 +111,15 @@ mod tests {
 
     #[test]
     fn types_and_lifetimes_follow_the_kind_of_file() {
-        let assets = Assets::from_files(&[
-            ("index.html", b"<!doctype html>"),
-            ("app.js", b"1"),
-            ("assets/icon-16.png", b"\x89PNG"),
-            ("vendor/msal-browser.min.js", b"2"),
-        ]);
+        let assets = Assets::from_files(
+            [
+                ("index.html", &b"<!doctype html>"[..]),
+                ("app.js", b"1"),
+                ("assets/icon-16.png", b"\x89PNG"),
+                ("vendor/msal-browser.min.js", b"2"),
+            ]
+            .map(|(path, bytes)| (path.to_string(), Bytes::from_static(bytes))),
+        );
         let page = assets.get("index.html").unwrap();
         assert_eq!(
             (page.content_type, page.cache_control),
@@ -153,11 +168,21 @@ mod tests {
                         .unwrap_or_else(|| panic!("{relative} is not embedded"));
                     let on_disk = std::fs::read(&path).unwrap();
                     assert!(
-                        file.bytes == on_disk.as_slice(),
+                        file.bytes == on_disk,
                         "{relative} differs from its embedded copy"
                     );
                 }
             }
+        }
+    }
+
+    #[test]
+    fn the_icons_the_manifests_name_are_drawn() {
+        let assets = Assets::embedded();
+        for size in icons::ASSET_SIZES {
+            let icon = assets.get(&format!("assets/icon-{size}.png")).unwrap();
+            assert_eq!(icon.bytes, icons::png(Style::Color, size));
+            assert_eq!(icon.content_type, "image/png");
         }
     }
 }

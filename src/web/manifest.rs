@@ -2,11 +2,13 @@
 //! templates in `addin-manifest/`, and the unified JSON manifest made from what they say.
 
 use std::collections::HashMap;
+use std::io::Write as _;
 
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::PublicUrl;
+use super::icons::{self, Style};
 use super::xml::{Element, escape};
 use crate::config::AddinConfig;
 
@@ -16,6 +18,11 @@ const WORD_TEMPLATE: &str = include_str!("../../addin-manifest/word.xml");
 /// Ids derived from a base URL live under this namespace (UUID v5), so one address always
 /// gets the same ids and two addresses never share them.
 const ID_NAMESPACE: Uuid = Uuid::from_u128(0xd0f34ad9_91d4_4e92_9c4e_cd22d767dae3);
+
+/// The app package, and the icons inside it that the unified manifest names.
+pub const PACKAGE: &str = "journaliser-app.zip";
+const COLOR_ICON: &str = "color.png";
+const OUTLINE_ICON: &str = "outline.png";
 
 const UNIFIED_SCHEMA: &str =
     "https://developer.microsoft.com/json-schemas/teams/v1.17/MicrosoftTeams.schema.json";
@@ -128,14 +135,53 @@ impl Manifests {
         })
     }
 
-    /// The files `journaliser manifest` writes, by name.
-    pub fn files(&self) -> [(&'static str, &str); 4] {
-        [
-            ("outlook.xml", &self.outlook),
-            ("word.xml", &self.word),
-            ("manifest.json", &self.unified),
-            ("en-us.json", &self.unified_en),
-        ]
+    /// The files `journaliser manifest` writes, by path: the manifests, the icons they name
+    /// (the XML manifests' below `assets/`, as the service serves them), and the app package.
+    pub fn files(&self) -> Vec<(String, Vec<u8>)> {
+        let mut files = vec![
+            ("outlook.xml".to_string(), self.outlook.clone().into_bytes()),
+            ("word.xml".into(), self.word.clone().into_bytes()),
+            ("manifest.json".into(), self.unified.clone().into_bytes()),
+            ("en-us.json".into(), self.unified_en.clone().into_bytes()),
+            (
+                COLOR_ICON.into(),
+                icons::png(Style::Color, icons::COLOR_SIZE),
+            ),
+            (
+                OUTLINE_ICON.into(),
+                icons::png(Style::Outline, icons::OUTLINE_SIZE),
+            ),
+        ];
+        for size in icons::ASSET_SIZES {
+            files.push((icons::asset_path(size), icons::png(Style::Color, size)));
+        }
+        files.push((PACKAGE.into(), self.package()));
+        files
+    }
+
+    /// The app package for Integrated apps: the unified manifest, its English strings and its
+    /// two icons, at the root of a zip file.
+    pub fn package(&self) -> Vec<u8> {
+        let entries = [
+            ("manifest.json", self.unified.as_bytes().to_vec()),
+            ("en-us.json", self.unified_en.as_bytes().to_vec()),
+            (COLOR_ICON, icons::png(Style::Color, icons::COLOR_SIZE)),
+            (
+                OUTLINE_ICON,
+                icons::png(Style::Outline, icons::OUTLINE_SIZE),
+            ),
+        ];
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        // Writing to memory fails only on a fault of this program.
+        for (name, bytes) in entries {
+            zip.start_file(name, options)
+                .expect("a zip entry started in memory");
+            zip.write_all(&bytes)
+                .expect("a zip entry written to memory");
+        }
+        zip.finish().expect("a zip written to memory").into_inner()
     }
 }
 
@@ -287,20 +333,21 @@ impl Read {
     }
 }
 
-/// The unified manifest for tenants that deploy through Integrated apps: both add-ins as two
-/// extensions, each hiding its XML twin so that users never see both.
+/// The unified manifest for tenants that deploy through Integrated apps: both add-ins in its one
+/// extension, each host hiding its XML twin so that users never see both.
 fn unified(
     settings: &ManifestSettings,
     outlook: &Read,
     word: &Read,
 ) -> Result<(Value, Value), ManifestError> {
-    let mailbox =
-        |version: &str| json!({"capabilities": [{"name": "Mailbox", "minVersion": version}]});
-    let mail_extension = json!({
-        "requirements": {"scopes": ["mail"], "capabilities": [{"name": "Mailbox", "minVersion": "1.5"}]},
+    // The schema allows one extension per app: Outlook and Word share it, each runtime, ribbon
+    // and event gated by its own host (scope) and requirement set.
+    let needs = |scope: &str, set: &str, version: &str| json!({"scopes": [scope], "capabilities": [{"name": set, "minVersion": version}]});
+    let extension = json!({
+        "requirements": {"scopes": ["mail", "document"]},
         "runtimes": [
             {
-                "requirements": mailbox("1.5"),
+                "requirements": needs("mail", "Mailbox", "1.5"),
                 "id": "TaskPaneRuntime",
                 "type": "general",
                 "code": {"page": outlook.url("Taskpane.Url")?},
@@ -308,16 +355,25 @@ fn unified(
                 "actions": [{"id": "OpenPane", "type": "openPage", "pinnable": true}],
             },
             {
-                "requirements": mailbox("1.12"),
+                "requirements": needs("mail", "Mailbox", "1.12"),
                 "id": "SendEventRuntime",
                 "type": "general",
                 "code": {"page": outlook.url("WebViewRuntime.Url")?, "script": outlook.url("JSRuntime.Url")?},
                 "lifetime": "short",
                 "actions": [{"id": "onMessageSendHandler", "type": "executeFunction", "displayName": "onMessageSendHandler"}],
             },
+            {
+                "requirements": needs("document", "WordApi", "1.1"),
+                "id": "WordPaneRuntime",
+                "type": "general",
+                "code": {"page": word.url("Taskpane.Url")?},
+                "lifetime": "short",
+                "actions": [{"id": "OpenWordPane", "type": "openPage"}],
+            },
         ],
         "ribbons": [
             {
+                "requirements": needs("mail", "Mailbox", "1.5"),
                 "contexts": ["mailRead"],
                 "tabs": [{"builtInTabId": "TabDefault", "groups": [{
                     "id": "Journaliser.ReadGroup",
@@ -326,6 +382,7 @@ fn unified(
                 }]}],
             },
             {
+                "requirements": needs("mail", "Mailbox", "1.5"),
                 "contexts": ["mailCompose"],
                 "tabs": [{"builtInTabId": "TabDefault", "groups": [{
                     "id": "Journaliser.ComposeGroup",
@@ -333,32 +390,25 @@ fn unified(
                     "controls": [outlook.button("Journaliser.ComposeButton", "ComposeButton.Label", "ComposeButton.Tooltip", "OpenPane")?],
                 }]}],
             },
+            {
+                "requirements": needs("document", "WordApi", "1.1"),
+                "contexts": ["default"],
+                "tabs": [{"builtInTabId": "TabHome", "groups": [{
+                    "id": "Journaliser.Group",
+                    "label": word.resource("GroupLabel")?.da,
+                    "icons": word.icons()?,
+                    "controls": [word.button("Journaliser.SaveButton", "SaveButton.Label", "SaveButton.Tooltip", "OpenWordPane")?],
+                }]}],
+            },
         ],
         "autoRunEvents": [{
-            "requirements": {"scopes": ["mail"], "capabilities": [{"name": "Mailbox", "minVersion": "1.12"}]},
+            "requirements": needs("mail", "Mailbox", "1.12"),
             "events": [{"type": "messageSending", "actionId": "onMessageSendHandler", "options": {"sendMode": "promptUser"}}],
         }],
-        "alternates": [{"hide": {"customOfficeAddin": {"officeAddinId": outlook.id}}}],
-    });
-    let document_extension = json!({
-        "requirements": {"scopes": ["document"], "capabilities": [{"name": "WordApi", "minVersion": "1.1"}]},
-        "runtimes": [{
-            "id": "WordPaneRuntime",
-            "type": "general",
-            "code": {"page": word.url("Taskpane.Url")?},
-            "lifetime": "short",
-            "actions": [{"id": "OpenWordPane", "type": "openPage"}],
-        }],
-        "ribbons": [{
-            "contexts": ["default"],
-            "tabs": [{"builtInTabId": "TabHome", "groups": [{
-                "id": "Journaliser.Group",
-                "label": word.resource("GroupLabel")?.da,
-                "icons": word.icons()?,
-                "controls": [word.button("Journaliser.SaveButton", "SaveButton.Label", "SaveButton.Tooltip", "OpenWordPane")?],
-            }]}],
-        }],
-        "alternates": [{"hide": {"customOfficeAddin": {"officeAddinId": word.id}}}],
+        "alternates": [
+            {"requirements": {"scopes": ["mail"]}, "hide": {"customOfficeAddin": {"officeAddinId": outlook.id}}},
+            {"requirements": {"scopes": ["document"]}, "hide": {"customOfficeAddin": {"officeAddinId": word.id}}},
+        ],
     });
     let short = |text: &str| -> String { text.chars().take(80).collect() };
     let start_page = format!("{}/addin/", settings.base.as_str());
@@ -376,7 +426,7 @@ fn unified(
             "termsOfUseUrl": start_page,
         },
         // Files beside the manifest in the app package (see addin-manifest/README.md).
-        "icons": {"outline": "outline.png", "color": "color.png"},
+        "icons": {"outline": OUTLINE_ICON, "color": COLOR_ICON},
         "accentColor": "#FFFFFF",
         "localizationInfo": {"defaultLanguageTag": "da-dk", "additionalLanguages": [{"languageTag": "en-us", "file": "en-us.json"}]},
         "validDomains": [settings.base.authority()],
@@ -384,7 +434,7 @@ fn unified(
             {"name": "MailboxItem.ReadWrite.User", "type": "Delegated"},
             {"name": "Document.ReadWrite.User", "type": "Delegated"},
         ]}},
-        "extensions": [mail_extension, document_extension],
+        "extensions": [extension],
     });
     if let Some(api) = &settings.api {
         manifest["webApplicationInfo"] =
@@ -398,7 +448,7 @@ fn unified(
         "description.full": format!("{} {}", outlook.description.en, word.description.en),
         "extensions[0].ribbons[0].tabs[0].groups[0].controls[0].label": outlook.resource("ReadButton.Label")?.en,
         "extensions[0].ribbons[1].tabs[0].groups[0].controls[0].label": outlook.resource("ComposeButton.Label")?.en,
-        "extensions[1].ribbons[0].tabs[0].groups[0].controls[0].label": word.resource("SaveButton.Label")?.en,
+        "extensions[0].ribbons[2].tabs[0].groups[0].controls[0].label": word.resource("SaveButton.Label")?.en,
     });
     Ok((manifest, english))
 }
@@ -914,7 +964,7 @@ mod tests {
             json!(xml_id(&outlook))
         );
         assert_eq!(
-            unified["extensions"][1]["alternates"][0]["hide"]["customOfficeAddin"]["officeAddinId"],
+            unified["extensions"][0]["alternates"][1]["hide"]["customOfficeAddin"]["officeAddinId"],
             json!(xml_id(&word))
         );
         assert_eq!(
@@ -985,9 +1035,116 @@ mod tests {
         }
         let english: Value = serde_json::from_str(&manifests.unified_en).unwrap();
         assert_eq!(
-            english["extensions[1].ribbons[0].tabs[0].groups[0].controls[0].label"],
+            english["extensions[0].ribbons[2].tabs[0].groups[0].controls[0].label"],
             "Save to case"
         );
+    }
+
+    /// Failures of `instance` against one of Microsoft's vendored schemas, one line each.
+    fn schema_errors(schema: &str, instance: &str) -> Vec<String> {
+        let schema: Value = serde_json::from_str(schema).unwrap();
+        let instance: Value = serde_json::from_str(instance).unwrap();
+        let validator = jsonschema::draft4::new(&schema).expect("Microsoft's schema compiles");
+        validator
+            .iter_errors(&instance)
+            .map(|e| format!("{}: {e}", e.instance_path()))
+            .collect()
+    }
+
+    const MANIFEST_SCHEMA: &str =
+        include_str!("../../addin-manifest/schemas/MicrosoftTeams.schema.json");
+    const LOCALIZATION_SCHEMA: &str =
+        include_str!("../../addin-manifest/schemas/MicrosoftTeams.Localization.schema.json");
+
+    #[test]
+    fn the_unified_manifest_passes_microsofts_schema() {
+        let with_api = AddinConfig {
+            client_id: "11111111-2222-3333-4444-555555555555".into(),
+            environment: "test".into(),
+            ..AddinConfig::default()
+        };
+        for addin in [AddinConfig::default(), with_api] {
+            let manifests = rendered(&addin);
+            let unified: Value = serde_json::from_str(&manifests.unified).unwrap();
+            assert_eq!(unified["$schema"], UNIFIED_SCHEMA);
+            assert!(UNIFIED_SCHEMA.contains(&format!(
+                "/v{}/",
+                unified["manifestVersion"].as_str().unwrap()
+            )));
+            let errors = schema_errors(MANIFEST_SCHEMA, &manifests.unified);
+            assert!(errors.is_empty(), "manifest.json: {errors:#?}");
+            let errors = schema_errors(LOCALIZATION_SCHEMA, &manifests.unified_en);
+            assert!(errors.is_empty(), "en-us.json: {errors:#?}");
+        }
+    }
+
+    /// The schema check is a real one: a manifest that breaks it is refused.
+    #[test]
+    fn the_schema_refuses_a_broken_manifest() {
+        let manifests = rendered(&AddinConfig::default());
+        let mut unified: Value = serde_json::from_str(&manifests.unified).unwrap();
+        unified["id"] = json!("not a guid");
+        unified.as_object_mut().unwrap().remove("icons");
+        let errors = schema_errors(MANIFEST_SCHEMA, &unified.to_string());
+        assert!(errors.iter().any(|e| e.contains("/id")), "{errors:#?}");
+        assert!(errors.iter().any(|e| e.contains("icons")), "{errors:#?}");
+    }
+
+    #[test]
+    fn the_app_package_holds_the_manifest_and_the_icons_it_names() {
+        let manifests = rendered(&AddinConfig::default());
+        let mut package = zip::ZipArchive::new(std::io::Cursor::new(manifests.package())).unwrap();
+        let mut names: Vec<String> = package.file_names().map(str::to_string).collect();
+        names.sort();
+        assert_eq!(
+            names,
+            ["color.png", "en-us.json", "manifest.json", "outline.png"]
+        );
+        let read = |package: &mut zip::ZipArchive<_>, name: &str| {
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut package.by_name(name).unwrap(), &mut bytes).unwrap();
+            bytes
+        };
+        let unified: Value = serde_json::from_slice(&read(&mut package, "manifest.json")).unwrap();
+        assert_eq!(
+            unified.to_string(),
+            serde_json::from_str::<Value>(&manifests.unified)
+                .unwrap()
+                .to_string()
+        );
+        let language = &unified["localizationInfo"]["additionalLanguages"][0]["file"];
+        assert_eq!(
+            read(&mut package, language.as_str().unwrap()),
+            manifests.unified_en.as_bytes()
+        );
+        // The sizes the schema asks for: color 192 × 192, outline 32 × 32.
+        for (key, size) in [("color", 192), ("outline", 32)] {
+            let file = read(&mut package, unified["icons"][key].as_str().unwrap());
+            let info = png::Decoder::new(std::io::Cursor::new(file))
+                .read_info()
+                .unwrap();
+            assert_eq!(
+                (info.info().width, info.info().height),
+                (size, size),
+                "{key}"
+            );
+        }
+        let written: Vec<String> = manifests
+            .files()
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
+        for size in icons::ASSET_SIZES {
+            let path = icons::asset_path(size);
+            assert!(written.contains(&path), "{path}");
+            assert!(
+                manifests
+                    .outlook
+                    .contains(&format!("{BASE}/addin/{path}\"")),
+                "{path}"
+            );
+        }
+        assert!(written.contains(&PACKAGE.to_string()));
     }
 
     #[test]

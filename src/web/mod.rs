@@ -6,6 +6,7 @@
 //! call `/api/v1` with a bearer token like any other client.
 
 mod assets;
+pub mod icons;
 pub mod manifest;
 pub mod xml;
 
@@ -228,7 +229,7 @@ fn serve_file(site: &Site, path: &str, headers: &HeaderMap) -> Response {
     let (status, body) = if unchanged {
         (StatusCode::NOT_MODIFIED, Body::empty())
     } else {
-        (StatusCode::OK, Body::from(file.bytes))
+        (StatusCode::OK, Body::from(file.bytes.clone()))
     };
     let mut response = page(site, status, file.content_type, file.cache_control, body);
     response
@@ -270,20 +271,16 @@ async fn manifest(State(site): State<Arc<Site>>, Path(name): Path<String>) -> Re
         )
         .into_response();
     };
-    let (text, content_type) = match name.as_str() {
-        "outlook.xml" => (&manifests.outlook, "application/xml; charset=utf-8"),
-        "word.xml" => (&manifests.word, "application/xml; charset=utf-8"),
-        "manifest.json" => (&manifests.unified, "application/json"),
-        "en-us.json" => (&manifests.unified_en, "application/json"),
+    let xml = "application/xml; charset=utf-8";
+    let (body, content_type) = match name.as_str() {
+        "outlook.xml" => (Body::from(manifests.outlook.clone()), xml),
+        "word.xml" => (Body::from(manifests.word.clone()), xml),
+        "manifest.json" => (Body::from(manifests.unified.clone()), "application/json"),
+        "en-us.json" => (Body::from(manifests.unified_en.clone()), "application/json"),
+        manifest::PACKAGE => (Body::from(manifests.package()), "application/zip"),
         _ => return ApiError::NotFound("manifest").into_response(),
     };
-    page(
-        &site,
-        StatusCode::OK,
-        content_type,
-        REVALIDATE,
-        Body::from(text.clone()),
-    )
+    page(&site, StatusCode::OK, content_type, REVALIDATE, body)
 }
 
 /// Outermost layer: every answer that did not set its own policy (everything but the add-in

@@ -39,6 +39,32 @@ async fn probes_answer_and_metrics_need_a_token() {
     );
 }
 
+/// The age of the oldest queued filing, for an alert on deliveries that stall.
+#[tokio::test]
+async fn metrics_tell_how_long_the_oldest_queued_filing_has_waited() {
+    let blocked = tempfile::NamedTempFile::new().unwrap();
+    let archive = blocked.path().to_path_buf();
+    let app = TestApp::spawn_with(|config| config.archive.root = archive).await;
+    let age = |metrics: &str| -> i64 {
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix("journaliser_oldest_queued_filing_age_seconds "))
+            .unwrap_or_else(|| panic!("no age in {metrics}"))
+            .parse()
+            .unwrap()
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let metrics = app.get("/metrics", &app.token).await.text().await.unwrap();
+    assert!(
+        age(&metrics) >= 1,
+        "the demo's filings wait for the archive"
+    );
+    assert!(
+        !metrics.contains("journaliser_filings{state=\"queued\"} 0"),
+        "{metrics}"
+    );
+}
+
 #[tokio::test]
 async fn api_routes_refuse_missing_and_bad_tokens_and_users_on_admin_routes() {
     let app = TestApp::spawn().await;

@@ -56,6 +56,11 @@ impl TestApp {
         app
     }
 
+    /// A server on an existing data directory; the demo is seeded only into an empty store.
+    pub async fn spawn_on(data_dir: &Path) -> TestApp {
+        TestApp::start(test_config(data_dir)).await
+    }
+
     async fn start(config: Config) -> TestApp {
         let data_dir = config.data_dir.clone();
         let server = Server::build(config).await.unwrap();

@@ -7,6 +7,7 @@ mod access;
 mod addin;
 mod audit;
 mod autofile;
+mod backup;
 mod browser;
 mod entra;
 mod flow;

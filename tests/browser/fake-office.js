@@ -4,7 +4,11 @@
 // (host.js), reached through the exposed function `__officeHost`, so that they survive reloads
 // and are shared between the task pane and the send handler's page.
 
-/** Runs in the browser; `options` is `{host, displayLanguage, sets, selected}`. */
+/**
+ * Runs in the browser; `options` is `{host, displayLanguage, sets, selected}`, and optionally
+ * `officeTheme` (Office's theme colours), `ssoToken` (what `Office.auth.getAccessToken` gives)
+ * and `dialogToken` (what the sign-in dialog sends back).
+ */
 export function installFakeOffice(options) {
   const call = (op, payload) => window.__officeHost(op, payload ?? null);
   const ok = (value) => ({ status: "succeeded", value, error: null });
@@ -78,8 +82,23 @@ export function installFakeOffice(options) {
 
   const itemChangedHandlers = [];
   const actions = {};
+  const calls = [];
   const context = {
     displayLanguage: options.displayLanguage,
+    officeTheme: options.officeTheme,
+    ui: {
+      displayDialogAsync(url, dialogOptions, callback) {
+        calls.push(["displayDialogAsync", url]);
+        const handlers = {};
+        const dialog = {
+          addEventHandler: (type, handler) => { handlers[type] = handler; },
+          close: () => calls.push(["dialog.close"]),
+        };
+        callback(ok(dialog));
+        // The dialog's page signs in and sends its token with messageParent.
+        setTimeout(() => handlers.dialogMessageReceived?.({ message: JSON.stringify({ accessToken: options.dialogToken }) }), 50);
+      },
+    },
     requirements: {
       isSetSupported: (name, version) => name in options.sets && versionAtLeast(options.sets[name], version),
     },
@@ -143,7 +162,18 @@ export function installFakeOffice(options) {
   let ready;
   window.Office = {
     AsyncResultStatus: { Succeeded: "succeeded", Failed: "failed" },
-    EventType: { ItemChanged: "olkItemSelectedChanged" },
+    EventType: {
+      ItemChanged: "olkItemSelectedChanged",
+      DialogMessageReceived: "dialogMessageReceived",
+      DialogEventReceived: "dialogEventReceived",
+    },
+    auth: {
+      async getAccessToken(ssoOptions) {
+        calls.push(["getAccessToken", ssoOptions]);
+        if (!options.ssoToken) throw { code: 13001, message: "The user is not signed in to Office." };
+        return options.ssoToken;
+      },
+    },
     FileType: { Compressed: "compressed", Pdf: "pdf", Text: "text" },
     CoercionType: { Text: "text", Html: "html" },
     HostType: { Outlook: "Outlook", Word: "Word" },
@@ -162,6 +192,7 @@ export function installFakeOffice(options) {
   /** What the tests drive: selecting another mail in a pinned pane, and the registered actions. */
   window.__fakeOffice = {
     actions,
+    calls,
     async select(id) {
       context.mailbox.item = await describe(id);
       for (const handler of itemChangedHandlers) handler({ type: "olkItemSelectedChanged" });

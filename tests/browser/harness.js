@@ -31,10 +31,10 @@ export class Harness {
 
   /**
    * Opens `/addin/<file>` with the token in its address. `office` (optional) is the fake
-   * Office's options; `host` answers its calls.
+   * Office's options; `host` answers its calls; `config` replaces `/addin/config.json`.
    */
-  async open(file, { office, host, locale = "da-DK", token = this.token, height = 900 } = {}) {
-    const context = await this.browser.newContext({ viewport: { width: WIDTH, height }, locale });
+  async open(file, { office, host, locale = "da-DK", token = this.token, height = 900, colorScheme = "light", config } = {}) {
+    const context = await this.browser.newContext({ viewport: { width: WIDTH, height }, locale, colorScheme });
     this.contexts.add(context);
     const problems = [];
     const allowed = [];
@@ -44,6 +44,10 @@ export class Harness {
         // Production pages load Office.js from Microsoft's CDN; here it is an empty script and
         // the fake below stands in for it.
         return route.fulfill({ status: 200, contentType: "text/javascript", body: "" });
+      }
+      if (config && url.startsWith(`${this.base}/addin/config.json`)) {
+        // The sign-in settings of a deployment with Microsoft Entra ID.
+        return route.fulfill({ status: 200, contentType: "application/json", body: JSON.stringify(config) });
       }
       if (url.startsWith(this.base) || url.startsWith("data:") || url.startsWith("blob:")) return route.continue();
       problems.push(`request off the machine: ${url}`);

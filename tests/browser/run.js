@@ -8,6 +8,7 @@
 
 import { chromium } from "playwright-core";
 
+import { darkTheme, signInFallback } from "./appearance.js";
 import { dropzone } from "./dropzone.js";
 import { Harness } from "./harness.js";
 import { outlookCompose } from "./outlook-compose.js";
@@ -15,7 +16,7 @@ import { outlookRead } from "./outlook-read.js";
 import { review } from "./review.js";
 import { word } from "./word.js";
 
-const SCENARIOS = { outlookRead, word, dropzone, outlookCompose, review };
+const SCENARIOS = { outlookRead, word, dropzone, outlookCompose, review, darkTheme, signInFallback };
 
 const base = process.env.JOURNALISER_URL;
 const token = process.env.JOURNALISER_TOKEN;

@@ -1,6 +1,7 @@
 // Talking to the Journaliser API: the add-in's configuration, the bearer token (Microsoft
-// sign-in through nested app authentication, or the service's own development tokens) and
-// requests whose failures carry their HTTP status.
+// sign-in through nested app authentication, Office SSO or a sign-in dialog, whichever the
+// host supports; or the service's own development tokens) and requests whose failures carry
+// their HTTP status.
 
 const TOKEN_KEY = "journaliser.token";
 
@@ -77,18 +78,67 @@ function loadScript(src) {
   });
 }
 
+function officeSupports(set, version) {
+  return Boolean(globalThis.Office?.context?.requirements?.isSetSupported?.(set, version));
+}
+
 /**
- * A token for the API. `interactive` allows a sign-in popup (Microsoft) and is set only when
- * the user asked to sign in, so that no popup appears unbidden.
+ * How the pane gets a Microsoft token, as Microsoft's guidance orders them: nested app
+ * authentication where Office supports it (`NestedAppAuth` 1.1); else Office's single sign-on
+ * (`IdentityAPI` 1.3, `getAccessToken`: a token for our API, which the service accepts as it
+ * is and may exchange on the user's behalf); else MSAL in a dialog window (`DialogApi` 1.1).
+ * Outside Office, MSAL itself signs in with a popup.
  */
-export async function token({ interactive = false } = {}) {
-  if (cachedToken) return cachedToken;
-  if (authMode() === "dev") {
-    const stored = sessionStorage.getItem(TOKEN_KEY);
-    if (!stored) throw new SignInNeeded();
-    cachedToken = stored;
-    return stored;
+export function signInRoute() {
+  if (!globalThis.Office?.context?.requirements) return "msal";
+  if (officeSupports("NestedAppAuth", "1.1")) return "msal";
+  if (officeSupports("IdentityAPI", "1.3") && globalThis.Office.auth?.getAccessToken) return "sso";
+  if (officeSupports("DialogApi", "1.1")) return "dialog";
+  return "none";
+}
+
+/** Office SSO: silent first; with `interactive`, Office may ask the user to sign in or consent. */
+async function ssoToken(interactive) {
+  try {
+    return await Office.auth.getAccessToken({
+      allowSignInPrompt: interactive,
+      allowConsentPrompt: interactive,
+      forMSGraphAccess: false,
+    });
+  } catch (error) {
+    // 13001: not signed in to Office; 13002: the user cancelled; others are Office's reasons.
+    if (!interactive) throw new SignInNeeded(error?.message);
+    throw new Error(error?.message ?? `Office sign-in failed (${error?.code})`);
   }
+}
+
+/** The dialog API: `signin.html` signs in with MSAL in its own window and sends the token back. */
+function dialogToken() {
+  const address = new URL("signin.html", document.baseURI).href;
+  return new Promise((resolve, reject) => {
+    Office.context.ui.displayDialogAsync(address, { height: 60, width: 30, promptBeforeOpen: false }, (opened) => {
+      if (opened.status !== Office.AsyncResultStatus.Succeeded) {
+        reject(new Error(opened.error?.message ?? "the sign-in window did not open"));
+        return;
+      }
+      const dialog = opened.value;
+      dialog.addEventHandler(Office.EventType.DialogMessageReceived, (arg) => {
+        dialog.close();
+        let message = null;
+        try {
+          message = JSON.parse(arg.message);
+        } catch {
+          // Not ours: refused below.
+        }
+        if (message?.accessToken) resolve(message.accessToken);
+        else reject(new Error(message?.error ?? "the sign-in window sent no token"));
+      });
+      dialog.addEventHandler(Office.EventType.DialogEventReceived, () => reject(new SignInNeeded("the sign-in window was closed")));
+    });
+  });
+}
+
+async function msalToken(interactive) {
   if (!window.msal) await loadScript("vendor/msal-browser.min.js");
   if (!msalApp) {
     msalApp = await window.msal.createNestablePublicClientApplication({
@@ -99,13 +149,34 @@ export async function token({ interactive = false } = {}) {
   try {
     const account = msalApp.getActiveAccount() ?? msalApp.getAllAccounts()[0];
     const result = await msalApp.acquireTokenSilent(account ? { ...request, account } : request);
-    cachedToken = result.accessToken;
+    return result.accessToken;
   } catch (silentError) {
     if (!interactive) throw new SignInNeeded(silentError.message);
     const result = await msalApp.acquireTokenPopup(request);
     msalApp.setActiveAccount(result.account);
-    cachedToken = result.accessToken;
+    return result.accessToken;
   }
+}
+
+/**
+ * A token for the API. `interactive` allows a sign-in prompt, popup or dialog and is set only
+ * when the user asked to sign in, so that none appears unbidden.
+ */
+export async function token({ interactive = false } = {}) {
+  if (cachedToken) return cachedToken;
+  if (authMode() === "dev") {
+    const stored = sessionStorage.getItem(TOKEN_KEY);
+    if (!stored) throw new SignInNeeded();
+    cachedToken = stored;
+    return stored;
+  }
+  const route = signInRoute();
+  if (route === "sso") cachedToken = await ssoToken(interactive);
+  else if (route === "dialog") {
+    if (!interactive) throw new SignInNeeded();
+    cachedToken = await dialogToken();
+  } else if (route === "msal") cachedToken = await msalToken(interactive);
+  else throw new Error("this version of Office cannot sign in to Microsoft Entra ID");
   return cachedToken;
 }
 

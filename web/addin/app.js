@@ -4,6 +4,7 @@
 
 import "./vendor/web-components.min.js";
 import { api, ApiError, SignInNeeded, authMode, loadConfig, setDevToken, takeTokenFromAddress, token } from "./api.js";
+import { followTheme } from "./theme.js";
 import { currentLanguage, formatPercent, formatSize, formatTime, setLanguage, t } from "./i18n.js";
 
 export { api, ApiError, t, currentLanguage, formatSize };
@@ -102,11 +103,8 @@ export async function boot(languageTag) {
   setLanguage(languageTag);
   for (const element of document.querySelectorAll("[data-i18n]")) element.textContent = t(element.dataset.i18n);
   takeTokenFromAddress();
-  const theme = fetch(new URL("vendor/fluent-theme-light.json", document.baseURI))
-    .then((response) => response.json())
-    .then((tokens) => window.Fluent.setTheme(tokens))
-    // Without the theme the pane still works, in the fallback colours of pane.css.
-    .catch(() => {});
+  // Without the theme the pane still works, in the fallback colours of pane.css.
+  const theme = followTheme().catch(() => {});
   await Promise.all([theme, loadConfig()]);
   await signedIn();
 }
