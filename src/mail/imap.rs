@@ -449,7 +449,7 @@ mod tests {
     fn literals_are_found_at_the_end_of_a_line() {
         assert_eq!(
             literal_at_end(b"* 3 FETCH (UID 7 BODY[] {12}"),
-            Some((23, 12))
+            Some((24, 12))
         );
         assert_eq!(literal_at_end(b"* OK done"), None);
     }

@@ -260,6 +260,19 @@ fn effective_limit(limit: Option<i64>) -> i64 {
     limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_AUDIT_LIMIT)
 }
 
+/// Inserts an event about the item `item_id`, named by its hash, on `conn`.
+pub(super) async fn insert_about_item(
+    conn: &mut AnyConnection,
+    mut event: AuditEvent,
+    item_id: &str,
+) -> Result<()> {
+    event.item_hash = sqlx::query_scalar("SELECT sha256 FROM items WHERE id = $1")
+        .bind(item_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    insert(conn, &event).await
+}
+
 /// Inserts an event on `conn`, which may be inside the transaction of the change it records.
 pub(super) async fn insert(conn: &mut AnyConnection, event: &AuditEvent) -> Result<()> {
     sqlx::query(&format!(

@@ -453,15 +453,10 @@ pub(super) async fn audit_filing(
     item_id: &str,
     details: Value,
 ) -> Result<()> {
-    let item_hash: Option<String> = sqlx::query_scalar("SELECT sha256 FROM items WHERE id = $1")
-        .bind(item_id)
-        .fetch_optional(&mut *conn)
-        .await?;
     let mut event = AuditEvent::new(kind, actor, details);
-    event.item_hash = item_hash;
     event.case_id = Some(filing.case_id.clone());
     event.filing_id = Some(filing.id.clone());
-    audit::insert(conn, &event).await
+    audit::insert_about_item(conn, event, item_id).await
 }
 
 async fn audit_worker(

@@ -31,8 +31,8 @@ pub use items::{NewItem, StoredItem, conversation_of};
 pub use mailboxes::MailboxPosition;
 pub use ranker::RankerRecord;
 pub use review::{NewReview, ReviewItem, ReviewState};
-pub use withdrawals::WithdrawalClaim;
 pub use snapshot::sqlite_snapshot;
+pub use withdrawals::WithdrawalClaim;
 
 /// One schema change, as each database needs it.
 struct Migration {

@@ -195,58 +195,45 @@ impl Store {
     /// Closes the review of an item that `user` has just filed (the filing named), whoever
     /// held it: a filed item waits for no one.
     pub async fn review_filed(&self, item_id: &str, user: &str, filing_id: &str) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        let updated = sqlx::query(
-            "UPDATE review_items SET state = 'filed', resolved_by = $2, resolved_at = $3, resolution = $4
-             WHERE item_id = $1 AND state IN ('waiting', 'claimed')",
-        )
-        .bind(item_id)
-        .bind(user)
-        .bind(now_millis())
-        .bind(filing_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if updated {
-            audit_review(
-                &mut tx,
-                user,
-                item_id,
-                json!({"change": "filed", "resolution": filing_id}),
-            )
+        self.end_review(item_id, user, ReviewState::Filed, filing_id)
             .await?;
-        }
-        tx.commit().await?;
         Ok(())
     }
 
     /// Ends a review by dismissing it with a reason. Only the claimant may; false otherwise.
     pub async fn dismiss_review(&self, item_id: &str, user: &str, reason: &str) -> Result<bool> {
-        let now = now_millis();
+        self.end_review(item_id, user, ReviewState::Dismissed, reason)
+            .await
+    }
+
+    async fn end_review(
+        &self,
+        item_id: &str,
+        user: &str,
+        state: ReviewState,
+        resolution: &str,
+    ) -> Result<bool> {
+        let (state, open) = match state {
+            ReviewState::Filed => ("filed", "state IN ('waiting', 'claimed')"),
+            _ => ("dismissed", "state = 'claimed' AND claimed_by = $2"),
+        };
         let mut tx = self.pool.begin().await?;
-        let state = "dismissed";
-        let updated = sqlx::query(
+        let updated = sqlx::query(&format!(
             "UPDATE review_items SET state = $3, resolved_by = $2, resolved_at = $4, resolution = $5
-             WHERE item_id = $1 AND state = 'claimed' AND claimed_by = $2",
-        )
+             WHERE item_id = $1 AND {open}"
+        ))
         .bind(item_id)
         .bind(user)
         .bind(state)
-        .bind(now)
-        .bind(plain(reason))
+        .bind(now_millis())
+        .bind(plain(resolution))
         .execute(&mut *tx)
         .await?
         .rows_affected()
             == 1;
         if updated {
-            audit_review(
-                &mut tx,
-                user,
-                item_id,
-                json!({"change": state, "resolution": reason}),
-            )
-            .await?;
+            let details = json!({"change": state, "resolution": resolution});
+            audit_review(&mut tx, user, item_id, details).await?;
         }
         tx.commit().await?;
         Ok(updated)
@@ -259,13 +246,8 @@ async fn audit_review(
     item_id: &str,
     details: Value,
 ) -> Result<()> {
-    let item_hash: Option<String> = sqlx::query_scalar("SELECT sha256 FROM items WHERE id = $1")
-        .bind(item_id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    let mut event = AuditEvent::new(AuditKind::ReviewChanged, user, details);
-    event.item_hash = item_hash;
-    audit::insert(conn, &event).await
+    let event = AuditEvent::new(AuditKind::ReviewChanged, user, details);
+    audit::insert_about_item(conn, event, item_id).await
 }
 
 fn review_from_row(row: &AnyRow) -> Result<ReviewItem> {
