@@ -139,7 +139,7 @@ pub enum Verdict {
 
 /// What became of an item.
 pub enum Outcome {
-    Filed(FilingCreated),
+    Filed(Box<FilingCreated>),
     Queued { queue: String, why: Why },
     Left { why: Why },
 }
@@ -221,7 +221,7 @@ impl Policy {
                         .await?;
                 }
                 tracing::info!(filing = %created.filing.id, evidence = evidence.as_str(), "filed automatically");
-                Ok(Outcome::Filed(created))
+                Ok(Outcome::Filed(Box::new(created)))
             }
             Verdict::Review {
                 queue,

@@ -553,10 +553,10 @@ async fn an_undone_filing_leaves_the_archive_and_a_move_teaches_the_thread() {
     assert_eq!(again.status(), StatusCode::CONFLICT);
 
     // The next mail of the thread follows the correction.
-    let next = format!(
+    let next = String::from(
         "From: Henrik Damgaard <henrik.damgaard@borger.example>\r\nTo: byg@vejstrand.example\r\nSubject: SV: Tilbygning\r\n\
          Date: Thu, 26 Nov 2026 10:00:00 +0100\r\nMessage-ID: <reply-2@borger.example>\r\nIn-Reply-To: <reply-1@borger.example>\r\n\
-         References: <reply-1@borger.example>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nEndnu et spørgsmål.\r\n"
+         References: <reply-1@borger.example>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nEndnu et spørgsmål.\r\n",
     );
     let item = upload_as(&app, &app.token, next.into_bytes()).await;
     let filing = automatic(&item).unwrap_or_else(|| panic!("{item}"));
