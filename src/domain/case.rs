@@ -164,6 +164,9 @@ pub enum CaseError {
     },
     #[error("case {id}: opened must be a date YYYY-MM-DD")]
     Opened { id: String },
+    /// `id` is shown escaped: the control character must reach no log or terminal as it is.
+    #[error("case {id}: {field} holds a control character (such as NUL or a line break)")]
+    ControlCharacter { id: String, field: &'static str },
 }
 
 impl CaseInput {
@@ -189,6 +192,30 @@ impl CaseInput {
 
     /// Validates the input and turns CPR numbers into keyed hashes.
     pub fn into_case(self, connector: &str, hasher: &CprHasher) -> Result<Case, CaseError> {
+        let texts = [
+            ("id", Some(self.id.as_str())),
+            ("number", Some(self.number.as_str())),
+            ("title", Some(self.title.as_str())),
+            ("kle", self.kle.as_deref()),
+            ("facet", self.facet.as_deref()),
+            ("opened", self.opened.as_deref()),
+        ];
+        let groups = self.groups.iter().map(|g| ("groups", Some(g.as_str())));
+        let parties = self
+            .parties
+            .iter()
+            .flat_map(|p| [("parties", Some(p.kind.as_str())), ("parties", Some(p.value.as_str()))]);
+        if let Some((field, _)) = texts
+            .into_iter()
+            .chain(groups)
+            .chain(parties)
+            .find(|(_, text)| text.is_some_and(|t| t.chars().any(char::is_control)))
+        {
+            return Err(CaseError::ControlCharacter {
+                id: self.id.escape_debug().to_string(),
+                field,
+            });
+        }
         let id = self.id.trim().to_string();
         if id.is_empty() {
             return Err(CaseError::Empty { id, field: "id" });
@@ -397,6 +424,34 @@ mod tests {
         assert!(matches!(
             case.into_case("archive", &CprHasher::new(b"k")),
             Err(CaseError::Status { .. })
+        ));
+    }
+
+    #[test]
+    fn control_characters_are_refused_and_never_echoed_raw() {
+        let hasher = CprHasher::new(b"k");
+        let mut nul = input(vec![]);
+        nul.id = "S\u{0}1".into();
+        let error = nul.into_case("archive", &hasher).unwrap_err();
+        assert_eq!(
+            error,
+            CaseError::ControlCharacter {
+                id: "S\\01".into(),
+                field: "id"
+            }
+        );
+        assert!(!error.to_string().contains('\u{0}'), "{error}");
+        let mut bell = input(vec![("name", "Anna\u{7}")]);
+        bell.title = "Byggetilladelse".into();
+        assert!(matches!(
+            bell.into_case("archive", &hasher),
+            Err(CaseError::ControlCharacter { field: "parties", .. })
+        ));
+        let mut title = input(vec![]);
+        title.title = "Byg\r\nSkovvej".into();
+        assert!(matches!(
+            title.into_case("archive", &hasher),
+            Err(CaseError::ControlCharacter { field: "title", .. })
         ));
     }
 }
