@@ -117,6 +117,20 @@ export async function dropzone(harness) {
   await drop(page, "svar-bakkevej.docx", DOCX_TYPE, winterReply);
   await pane.text(".existing", /allerede gemt på sag 05\.13\.00-K07-4-26/);
 
+  // A subject longer than a title may be: the pane cuts it to the service's limit and says so,
+  // so the filing is not refused.
+  const longSubject = `Indsigelse mod byggeri på Skovvej ${"og naboernes udsigt ".repeat(20)}`.trim();
+  const longMail = Buffer.from([
+    "From: Nabo <nabo@example.dk>", "To: byg@vejstrand.example", `Subject: ${longSubject}`,
+    "Date: Wed, 25 Nov 2026 10:00:00 +0100", "Message-ID: <lang-titel@example.dk>",
+    "Content-Type: text/plain; charset=utf-8", "", "Se emnet.", "",
+  ].join("\r\n"));
+  await drop(page, "lang.eml", "message/rfc822", longMail);
+  await pane.text("#title-cut", /forkortet til 250 tegn/);
+  const title = await page.$eval("#title-input", (input) => input.value);
+  assertEqual([...title].length, 250, "the pre-filled title's length");
+  assert(longSubject.startsWith(title), "the title is the subject's beginning");
+
   // A file the service cannot take: a clear error in the pane, not a silent failure.
   pane.allowConsoleError(/status of 415/);
   await drop(page, "billede.png", "image/png", Buffer.from("89504e470d0a1a0a", "hex"));

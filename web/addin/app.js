@@ -320,6 +320,9 @@ export function showEarlier({ container, earlier, kind, openForm, stillWanted, o
   container.replaceChildren(...lines, again);
 }
 
+/** The longest document title the service takes. */
+const MAX_TITLE = 250;
+
 /** Images shown inside the mail and tiny images are signatures and logos: skipped by default. */
 function defaultMode(attachment) {
   const image = attachment.content_type?.startsWith("image/");
@@ -368,8 +371,13 @@ export class FilingPane {
     } else {
       parts.push(this.suggestionBlock(suggestions), this.searchBlock());
     }
-    this.titleInput = h("fluent-text-input", { id: "title-input", maxlength: "250" }, t("titleLabel"));
-    parts.push(h("section", { class: "block" }, this.titleInput));
+    this.titleInput = h("fluent-text-input", { id: "title-input", maxlength: String(MAX_TITLE) }, t("titleLabel"));
+    // The service takes titles of at most 250 characters: a longer subject is cut, and said so.
+    const chars = [...(title ?? "")];
+    const cut = chars.length > MAX_TITLE;
+    if (cut) title = chars.slice(0, MAX_TITLE).join("");
+    parts.push(h("section", { class: "block" }, this.titleInput,
+      cut ? h("p", { class: "hint", id: "title-cut", text: t("titleCut", { n: MAX_TITLE }) }) : null));
     this.attachmentModes = new Map();
     if (attachments.length) parts.push(this.attachmentBlock(attachments));
     this.button = h("fluent-button", { appearance: "primary", id: "action", onclick: () => this.act() }, this.actionLabel);
