@@ -102,6 +102,12 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/admin/ranker", get(ranker::show).put(ranker::change))
         .route("/admin/sync", post(sync::run));
 
+    let admitting = (state.auth.clone(), state.max_body_bytes);
+    let api = api.layer(axum::middleware::from_fn(move |request, next| {
+        let (authenticator, max_body_bytes) = admitting.clone();
+        crate::auth::admit_before_body(authenticator, max_body_bytes, request, next)
+    }));
+
     Router::new()
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))

@@ -16,7 +16,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 pub use entra::EntraVerifier;
-pub use extract::{Admin, CurrentUser};
+pub use extract::{Admin, CurrentUser, admit_before_body};
 pub use keys::load_or_create_secret;
 pub use limit::RateLimiter;
 

@@ -201,10 +201,12 @@ impl CaseInput {
             ("opened", self.opened.as_deref()),
         ];
         let groups = self.groups.iter().map(|g| ("groups", Some(g.as_str())));
-        let parties = self
-            .parties
-            .iter()
-            .flat_map(|p| [("parties", Some(p.kind.as_str())), ("parties", Some(p.value.as_str()))]);
+        let parties = self.parties.iter().flat_map(|p| {
+            [
+                ("parties", Some(p.kind.as_str())),
+                ("parties", Some(p.value.as_str())),
+            ]
+        });
         if let Some((field, _)) = texts
             .into_iter()
             .chain(groups)
@@ -445,7 +447,10 @@ mod tests {
         bell.title = "Byggetilladelse".into();
         assert!(matches!(
             bell.into_case("archive", &hasher),
-            Err(CaseError::ControlCharacter { field: "parties", .. })
+            Err(CaseError::ControlCharacter {
+                field: "parties",
+                ..
+            })
         ));
         let mut title = input(vec![]);
         title.title = "Byg\r\nSkovvej".into();

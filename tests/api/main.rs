@@ -14,6 +14,7 @@ mod flow;
 mod health;
 mod intents;
 mod items;
+mod limits;
 mod privacy;
 mod restart;
 mod retention;
