@@ -41,8 +41,8 @@ fn read(bytes: &[u8]) -> Result<RawDocument, ExtractError> {
     // lopdf decrypts with the empty user password while loading; if that failed, the objects
     // are still encrypted and nothing can be read.
     if document.is_encrypted() && document.encryption_state.is_none() {
-        return Err(ExtractError::Malformed(
-            "encrypted PDF: it cannot be opened without a password".into(),
+        return Err(ExtractError::Protected(
+            "encrypted PDF: it needs a password to open, which the service does not have; upload it without the password protection".into(),
         ));
     }
 
@@ -276,7 +276,7 @@ mod tests {
             return;
         };
         assert!(
-            matches!(extract(&bytes), Err(ExtractError::Malformed(m)) if m.starts_with("encrypted PDF"))
+            matches!(extract(&bytes), Err(ExtractError::Protected(m)) if m.starts_with("encrypted PDF"))
         );
     }
 
