@@ -3,7 +3,7 @@
 use lopdf::{Document, Object};
 
 use super::office::tidy;
-use super::{DocumentMetadata, ExtractError, RawDocument, guard, pdf_guard, reason};
+use super::{DocumentMetadata, ExtractError, RawDocument, guard, pdf_guard, pdf_text, reason};
 
 /// lopdf recurses once per nesting level (about 1.3 KB of stack each). Hostile nesting is
 /// refused up front (see `pdf_guard`); the generous stack covers what that cannot see.
@@ -57,12 +57,18 @@ fn read(bytes: &[u8]) -> Result<RawDocument, ExtractError> {
         {
             continue;
         }
-        for chunk in document
-            .extract_text_chunks(&[number])
-            .into_iter()
-            .flatten()
-        {
-            text.push_str(&chunk);
+        match pdf_text::page_text(&document, page) {
+            Ok(page_text) => text.push_str(&page_text),
+            // What lopdf's own reading gets of a page laid out text cannot be made of.
+            Err(_) => {
+                for chunk in document
+                    .extract_text_chunks(&[number])
+                    .into_iter()
+                    .flatten()
+                {
+                    text.push_str(&chunk);
+                }
+            }
         }
         text.push('\n');
     }
