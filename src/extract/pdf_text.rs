@@ -35,7 +35,74 @@ pub(super) fn page_text(document: &Document, page: ObjectId) -> lopdf::Result<St
     };
     let scope = Scope::new(fonts, xobjects(document, &resources));
     reader.run(&content, &scope, IDENTITY, 0)?;
+    for (appearance, at) in annotation_appearances(document, page) {
+        reader.form(appearance, &translate(at.0, at.1), 0);
+    }
     Ok(reader.layout.text)
+}
+
+/// The normal appearance of each visible annotation (form fields' values, text boxes, link
+/// labels drawn as forms) and where its rectangle starts.
+fn annotation_appearances(document: &Document, page: ObjectId) -> Vec<(ObjectId, (f64, f64))> {
+    const HIDDEN: i64 = 0x2;
+    fn deref<'d>(document: &'d Document, object: &'d Object) -> Option<&'d Object> {
+        document.dereference(object).ok().map(|(_, o)| o)
+    }
+    let deref = |object| deref(document, object);
+    let Some(annotations) = document
+        .get_dictionary(page)
+        .ok()
+        .and_then(|page| page.get(b"Annots").ok())
+        .and_then(deref)
+        .and_then(|a| a.as_array().ok())
+    else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for annotation in annotations.iter().take(10_000) {
+        let Some(Ok(annotation)) = deref(annotation).map(Object::as_dict) else {
+            continue;
+        };
+        let flags = annotation.get(b"F").and_then(Object::as_i64).unwrap_or(0);
+        if flags & HIDDEN != 0 {
+            continue;
+        }
+        let Some(normal) = annotation
+            .get(b"AP")
+            .ok()
+            .and_then(deref)
+            .and_then(|ap| ap.as_dict().ok())
+            .and_then(|ap| ap.get(b"N").ok())
+        else {
+            continue;
+        };
+        // Either the appearance itself, or one per state (a check box's on and off).
+        let id = match normal {
+            Object::Reference(id)
+                if !matches!(document.get_object(*id), Ok(Object::Dictionary(_))) =>
+            {
+                Some(*id)
+            }
+            other => {
+                let state = annotation.get(b"AS").and_then(Object::as_name).ok();
+                deref(other)
+                    .and_then(|states| states.as_dict().ok())
+                    .and_then(|states| states.get(state?).ok())
+                    .and_then(|s| s.as_reference().ok())
+            }
+        };
+        let rect = annotation
+            .get(b"Rect")
+            .ok()
+            .and_then(deref)
+            .and_then(|r| r.as_array().ok())
+            .map(|r| r.iter().filter_map(number).collect::<Vec<_>>())
+            .filter(|r| r.len() == 4);
+        if let (Some(id), Some(rect)) = (id, rect) {
+            found.push((id, (rect[0].min(rect[2]), rect[1].min(rect[3]))));
+        }
+    }
+    found
 }
 
 /// Content operations. Some writers put `%` comments in content streams, which lopdf's
@@ -320,7 +387,7 @@ impl Reader<'_> {
                         .and_then(|o| o.as_name().ok())
                         .and_then(|name| scope.xobjects.get(name))
                     {
-                        self.form(*id, &state, depth);
+                        self.form(*id, &state.ctm, depth);
                     }
                 }
                 _ => {}
@@ -330,7 +397,7 @@ impl Reader<'_> {
     }
 
     /// A form XObject's text, drawn with its own resources and matrix.
-    fn form(&mut self, id: ObjectId, state: &TextState, depth: usize) {
+    fn form(&mut self, id: ObjectId, ctm: &Matrix, depth: usize) {
         let Ok(Object::Stream(stream)) = self.document.get_object(id) else {
             return;
         };
@@ -366,7 +433,7 @@ impl Reader<'_> {
             ),
             None => Scope::new(HashMap::new(), HashMap::new()),
         };
-        let ctm = multiply(&form_matrix, &state.ctm);
+        let ctm = multiply(&form_matrix, ctm);
         let _ = self.run(&content, &scope, ctm, depth + 1);
     }
 
@@ -408,6 +475,15 @@ struct Layout {
 }
 
 impl Layout {
+    /// Whether the text so far ends in a lower-case word broken by a hyphen that `next`
+    /// goes on with.
+    fn hyphenated_before(&self, next: &str) -> bool {
+        let mut end = self.text.chars().rev();
+        end.next() == Some('-')
+            && end.next().is_some_and(char::is_lowercase)
+            && next.chars().next().is_some_and(char::is_lowercase)
+    }
+
     fn add(&mut self, piece: &str, start: (f64, f64), end: (f64, f64), size: f64) {
         let piece: String = piece
             .chars()
@@ -421,7 +497,12 @@ impl Layout {
             let separated =
                 self.text.ends_with(char::is_whitespace) || piece.starts_with(char::is_whitespace);
             if (start.1 - y).abs() > LINE_SHIFT * size {
-                self.text.push('\n');
+                if self.hyphenated_before(&piece) {
+                    // A word broken over two lines is one word to search for, as in pdftotext.
+                    self.text.pop();
+                } else {
+                    self.text.push('\n');
+                }
             } else if !separated && ((start.0 - x) > WORD_GAP * size || (x - start.0) > size) {
                 self.text.push(' ');
             }
@@ -442,8 +523,7 @@ struct Font {
 }
 
 enum Decoder {
-    /// A ToUnicode map: codes of one to four bytes.
-    Unicode(Encoding<'static>),
+    Unicode(ToUnicode),
     /// A one-byte encoding, by code.
     Table(Vec<String>),
 }
@@ -451,7 +531,7 @@ enum Decoder {
 impl Decoder {
     fn decode(&self, bytes: &[u8]) -> Option<String> {
         match self {
-            Decoder::Unicode(map) => map.bytes_to_string(bytes).ok(),
+            Decoder::Unicode(map) => Some(map.decode(bytes)),
             Decoder::Table(table) => Some(
                 bytes
                     .iter()
@@ -461,6 +541,198 @@ impl Decoder {
             ),
         }
     }
+}
+
+/// A font's ToUnicode CMap: codes of one to four bytes and the text each stands for.
+///
+/// Read here rather than by lopdf, whose parser refuses CMaps with the PostScript comments
+/// and resource headers many producers (TeX among them) write.
+struct ToUnicode {
+    codes: HashMap<(usize, u32), String>,
+    /// The code lengths in use, shortest first.
+    lengths: Vec<usize>,
+}
+
+/// Ranges wider than this are not expanded (no real font maps more codes).
+const MAX_CMAP_CODES: usize = 1 << 17;
+
+impl ToUnicode {
+    fn parse(cmap: &[u8]) -> ToUnicode {
+        let mut map = ToUnicode {
+            codes: HashMap::new(),
+            lengths: Vec::new(),
+        };
+        let tokens = cmap_tokens(cmap);
+        let mut i = 0;
+        while i < tokens.len() {
+            match tokens[i] {
+                CmapToken::Word(b"beginbfchar") => {
+                    i += 1;
+                    while let (Some(CmapToken::Hex(code)), Some(CmapToken::Hex(text))) =
+                        (tokens.get(i), tokens.get(i + 1))
+                    {
+                        map.insert(code, utf16be(text));
+                        i += 2;
+                    }
+                }
+                CmapToken::Word(b"beginbfrange") => {
+                    i += 1;
+                    while let (Some(CmapToken::Hex(low)), Some(CmapToken::Hex(high))) =
+                        (tokens.get(i), tokens.get(i + 1))
+                    {
+                        let (start, end) = (code_value(low), code_value(high));
+                        match tokens.get(i + 2) {
+                            Some(CmapToken::Hex(first)) => {
+                                let mut units = utf16_units(first);
+                                for code in
+                                    start..=end.min(start.saturating_add(MAX_CMAP_CODES as u32))
+                                {
+                                    map.insert_code(
+                                        low.len(),
+                                        code,
+                                        String::from_utf16_lossy(&units),
+                                    );
+                                    if let Some(last) = units.last_mut() {
+                                        *last = last.wrapping_add(1);
+                                    }
+                                }
+                                i += 3;
+                            }
+                            Some(CmapToken::Open) => {
+                                let mut code = start;
+                                i += 3;
+                                while let Some(CmapToken::Hex(text)) = tokens.get(i) {
+                                    map.insert_code(low.len(), code, utf16be(text));
+                                    code = code.saturating_add(1);
+                                    i += 1;
+                                }
+                                i += 1; // the closing bracket
+                            }
+                            _ => break,
+                        }
+                        if map.codes.len() > MAX_CMAP_CODES {
+                            break;
+                        }
+                    }
+                }
+                _ => i += 1,
+            }
+        }
+        map.lengths.sort_unstable();
+        map.lengths.dedup();
+        map
+    }
+
+    fn insert(&mut self, code: &[u8], text: String) {
+        self.insert_code(code.len(), code_value(code), text);
+    }
+
+    fn insert_code(&mut self, length: usize, code: u32, text: String) {
+        if (1..=4).contains(&length) && self.codes.len() <= MAX_CMAP_CODES {
+            self.codes.insert((length, code), text);
+            self.lengths.push(length);
+        }
+    }
+
+    /// Each code read at the shortest length the map knows it by; an unknown code is
+    /// skipped at the shortest length in use.
+    fn decode(&self, bytes: &[u8]) -> String {
+        let mut text = String::new();
+        let shortest = self.lengths.first().copied().unwrap_or(1);
+        let mut at = 0;
+        while at < bytes.len() {
+            let found = self.lengths.iter().find_map(|&length| {
+                let code = bytes.get(at..at + length)?;
+                self.codes
+                    .get(&(length, code_value(code)))
+                    .map(|t| (length, t))
+            });
+            match found {
+                Some((length, mapped)) => {
+                    text.push_str(mapped);
+                    at += length;
+                }
+                None => at += shortest,
+            }
+        }
+        text
+    }
+}
+
+enum CmapToken<'a> {
+    Hex(Vec<u8>),
+    Word(&'a [u8]),
+    Open,
+    Close,
+}
+
+fn cmap_tokens(cmap: &[u8]) -> Vec<CmapToken<'_>> {
+    let mut tokens = Vec::new();
+    let mut at = 0;
+    while at < cmap.len() {
+        match cmap[at] {
+            b'<' if cmap.get(at + 1) != Some(&b'<') => {
+                let end = cmap[at..]
+                    .iter()
+                    .position(|&b| b == b'>')
+                    .map_or(cmap.len(), |e| at + e);
+                let digits: Vec<u8> = cmap[at + 1..end]
+                    .iter()
+                    .copied()
+                    .filter(u8::is_ascii_hexdigit)
+                    .collect();
+                let bytes = digits
+                    .chunks(2)
+                    .map(|pair| {
+                        let text = std::str::from_utf8(pair).unwrap_or("0");
+                        let padded = if text.len() == 1 {
+                            format!("{text}0")
+                        } else {
+                            text.to_owned()
+                        };
+                        u8::from_str_radix(&padded, 16).unwrap_or(0)
+                    })
+                    .collect();
+                tokens.push(CmapToken::Hex(bytes));
+                at = end + 1;
+            }
+            b'[' => {
+                tokens.push(CmapToken::Open);
+                at += 1;
+            }
+            b']' => {
+                tokens.push(CmapToken::Close);
+                at += 1;
+            }
+            b if b.is_ascii_alphabetic() => {
+                let end = cmap[at..]
+                    .iter()
+                    .position(|b| !b.is_ascii_alphanumeric())
+                    .map_or(cmap.len(), |e| at + e);
+                tokens.push(CmapToken::Word(&cmap[at..end]));
+                at = end;
+            }
+            _ => at += 1,
+        }
+    }
+    tokens
+}
+
+fn code_value(code: &[u8]) -> u32 {
+    code.iter()
+        .take(4)
+        .fold(0, |value, &b| value << 8 | u32::from(b))
+}
+
+fn utf16_units(bytes: &[u8]) -> Vec<u16> {
+    bytes
+        .chunks(2)
+        .map(|pair| u16::from_be_bytes([pair[0], *pair.get(1).unwrap_or(&0)]))
+        .collect()
+}
+
+fn utf16be(bytes: &[u8]) -> String {
+    String::from_utf16_lossy(&utf16_units(bytes))
 }
 
 enum Widths {
@@ -522,7 +794,9 @@ impl Font {
             Widths::Simple {
                 first,
                 widths,
-                missing: if fixed { 0.6 } else { 0.5 },
+                // Without widths (the standard fonts need none) an average under the usual
+                // 0.5 em keeps a string from seeming to run into the next one.
+                missing: if fixed { 0.6 } else { 0.45 },
             }
         };
         Font {
@@ -584,13 +858,13 @@ impl Font {
 
 /// ToUnicode when the font has one, else the named (or base) encoding, lopdf's way.
 fn encoding(document: &Document, dict: &Dictionary) -> Option<Decoder> {
-    let mut probe = Dictionary::new();
-    probe.set("Type", Object::Name(b"Font".to_vec()));
-    if let Ok(to_unicode) = dict.get(b"ToUnicode") {
-        probe.set("Encoding", Object::Name(b"Identity-H".to_vec()));
-        probe.set("ToUnicode", to_unicode.clone());
-        if let Ok(Encoding::UnicodeMapEncoding(map)) = probe.get_font_encoding(document) {
-            return Some(Decoder::Unicode(Encoding::UnicodeMapEncoding(map)));
+    if let Ok(Object::Stream(to_unicode)) = dict.get_deref(b"ToUnicode", document) {
+        let cmap = to_unicode
+            .decompressed_content()
+            .unwrap_or_else(|_| to_unicode.content.clone());
+        let map = ToUnicode::parse(&without_comments(&cmap));
+        if !map.codes.is_empty() {
+            return Some(Decoder::Unicode(map));
         }
     }
     let base = match dict.get(b"Encoding").ok().map(|e| document.dereference(e)) {
@@ -742,6 +1016,42 @@ fn glyph_text(name: &[u8]) -> Option<String> {
         "ccedilla" => "ç",
         "germandbls" => "ß",
         "section" => "§",
+        "alpha" => "α",
+        "beta" => "β",
+        "gamma" => "γ",
+        "delta" => "δ",
+        "epsilon" | "epsilon1" => "ε",
+        "zeta" => "ζ",
+        "eta" => "η",
+        "theta" | "theta1" => "θ",
+        "iota" => "ι",
+        "kappa" => "κ",
+        "lambda" => "λ",
+        "mu" => "μ",
+        "nu" => "ν",
+        "xi" => "ξ",
+        "omicron" => "ο",
+        "pi" => "π",
+        "rho" => "ρ",
+        "sigma" => "σ",
+        "sigma1" => "ς",
+        "tau" => "τ",
+        "upsilon" => "υ",
+        "phi" => "ϕ",
+        "phi1" => "φ",
+        "chi" => "χ",
+        "psi" => "ψ",
+        "omega" => "ω",
+        "Gamma" => "Γ",
+        "Delta" => "Δ",
+        "Theta" => "Θ",
+        "Lambda" => "Λ",
+        "Xi" => "Ξ",
+        "Pi" => "Π",
+        "Sigma" => "Σ",
+        "Phi" => "Φ",
+        "Psi" => "Ψ",
+        "Omega" => "Ω",
         "degree" => "°",
         "copyright" => "©",
         "registered" => "®",
@@ -826,7 +1136,28 @@ mod tests {
         layout.add("med", (15.2, 100.0), (30.0, 100.0), 10.0);
         layout.add("dig", (33.0, 100.0), (45.0, 100.0), 10.0);
         layout.add("Farvel", (0.0, 88.0), (30.0, 88.0), 10.0);
-        assert_eq!(layout.text, "Hejmed dig\nFarvel");
+        layout.add("Journali-", (0.0, 76.0), (30.0, 76.0), 10.0);
+        layout.add("sering", (0.0, 64.0), (30.0, 64.0), 10.0);
+        layout.add("Aarhus-", (0.0, 52.0), (30.0, 52.0), 10.0);
+        layout.add("Kommune", (0.0, 40.0), (30.0, 40.0), 10.0);
+        assert_eq!(
+            layout.text,
+            "Hejmed dig\nFarvel\nJournalisering\nAarhus-\nKommune"
+        );
+    }
+
+    #[test]
+    fn to_unicode_maps_read_with_comments_chars_and_ranges() {
+        let cmap = ToUnicode::parse(&without_comments(
+            b"%!PS-Adobe-3.0 Resource-CMap\n/CIDInit /ProcSet findresource begin\n\
+              1 begincodespacerange <0000> <FFFF> endcodespacerange\n\
+              2 beginbfchar <0001> <0031> <0002> <00660069> endbfchar\n\
+              2 beginbfrange <0010> <0012> <0061> <0020> <0021> [<00E6> <00F8>] endbfrange\n",
+        ));
+        assert_eq!(
+            cmap.decode(&[0, 1, 0, 2, 0, 0x10, 0, 0x12, 0, 0x21, 0x99, 0x99]),
+            "1fiacø"
+        );
     }
 
     #[test]
