@@ -28,6 +28,7 @@ mod odt;
 mod office;
 mod pdf;
 mod pdf_guard;
+mod pdf_repair;
 mod pdf_text;
 mod pptx;
 mod rtf;
