@@ -11,6 +11,9 @@ use lopdf::{Dictionary, Document, Encoding, Object, ObjectId};
 
 /// Forms inside forms are followed this deep; real documents nest two or three.
 const MAX_FORM_DEPTH: usize = 8;
+/// Operators read per page, forms included: a form drawn a thousand times by a form drawn a
+/// thousand times must not multiply without end.
+const MAX_OPERATIONS: usize = 5_000_000;
 /// A gap wider than this share of the font size between two pieces of text on a line is a
 /// space between words (pdftotext's threshold is of the same order).
 const WORD_GAP: f64 = 0.12;
@@ -32,6 +35,7 @@ pub(super) fn page_text(document: &Document, page: ObjectId) -> lopdf::Result<St
     let mut reader = Reader {
         document,
         layout: Layout::default(),
+        budget: MAX_OPERATIONS,
     };
     let scope = Scope::new(fonts, xobjects(document, &resources));
     reader.run(&content, &scope, IDENTITY, 0)?;
@@ -268,6 +272,8 @@ struct TextState {
 struct Reader<'d> {
     document: &'d Document,
     layout: Layout,
+    /// Operators still to be read on this page.
+    budget: usize,
 }
 
 impl Reader<'_> {
@@ -293,6 +299,10 @@ impl Reader<'_> {
         let mut fonts: HashMap<Vec<u8>, Rc<Font>> = HashMap::new();
         let (mut tm, mut tlm) = (IDENTITY, IDENTITY);
         for operation in &content.operations {
+            if self.budget == 0 {
+                break;
+            }
+            self.budget -= 1;
             let operands = &operation.operands;
             let first = || operands.first().and_then(number).unwrap_or(0.0);
             match operation.operator.as_str() {
@@ -1120,6 +1130,33 @@ fn cid_widths(document: &Document, dict: &Dictionary) -> Widths {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn forms_drawing_forms_stop_at_the_budget() {
+        use lopdf::{Stream, dictionary};
+        let mut document = Document::with_version("1.5");
+        let mut inner = None;
+        for _ in 0..MAX_FORM_DEPTH + 2 {
+            let mut resources = Dictionary::new();
+            let mut content = b"BT ET ".to_vec();
+            if let Some(id) = inner {
+                resources.set("XObject", dictionary! { "X" => Object::Reference(id) });
+                content.extend(b"/X Do ".repeat(1000));
+            }
+            let form = Stream::new(
+                dictionary! { "Subtype" => "Form", "Resources" => resources },
+                content,
+            );
+            inner = Some(document.add_object(form));
+        }
+        let mut reader = Reader {
+            document: &document,
+            layout: Layout::default(),
+            budget: MAX_OPERATIONS,
+        };
+        reader.form(inner.unwrap(), &IDENTITY, 0);
+        assert_eq!(reader.budget, 0);
+    }
 
     #[test]
     fn comments_go_and_strings_stay() {
