@@ -337,8 +337,12 @@ mod tests {
                 missing.push(format!("{}: {ours:?} != {listed:?}", path.display()));
             }
         }
-        eprintln!("{}", missing.join("\n"));
         let complete = samples.len() - missing.len();
+        eprintln!(
+            "{complete} of {} samples give every listed attachment\n{}",
+            samples.len(),
+            missing.join("\n")
+        );
         assert!(
             complete * 10 >= samples.len() * 9,
             "{complete} of {} samples give every listed attachment",
