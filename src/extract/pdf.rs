@@ -64,16 +64,17 @@ fn read(bytes: &[u8]) -> Result<RawDocument, ExtractError> {
 
     let pages = document.get_pages();
     let mut text = String::new();
+    let mut reader = pdf_text::PageReader::new(&document);
     for (&number, &page) in &pages {
         // A page lopdf cannot decode, or whose content is nested too deeply to parse safely,
         // loses its text; the other pages still count.
-        if document
-            .get_page_content(page)
-            .is_ok_and(|content| pdf_guard::depth(&content) > pdf_guard::MAX)
-        {
+        let Ok(content) = document.get_page_content(page) else {
+            continue;
+        };
+        if pdf_guard::depth(&content) > pdf_guard::MAX {
             continue;
         }
-        match pdf_text::page_text(&document, page) {
+        match reader.page_text(page, &content) {
             Ok(page_text) => text.push_str(&page_text),
             // What lopdf's own reading gets of a page laid out text cannot be made of.
             Err(_) => {

@@ -3,7 +3,7 @@
 //! and form XObjects. Word and line breaks come from the glyphs' positions, not from the order
 //! of the operators alone.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
 use lopdf::content::Content;
@@ -20,29 +20,47 @@ const WORD_GAP: f64 = 0.12;
 /// A baseline that moves more than this share of the font size starts a new line.
 const LINE_SHIFT: f64 = 0.5;
 
-pub(super) fn page_text(document: &Document, page: ObjectId) -> lopdf::Result<String> {
-    let fonts: HashMap<Vec<u8>, &Dictionary> = document.get_page_fonts(page)?.into_iter().collect();
-    let (own, inherited) = document.get_page_resources(page)?;
-    let resources: Vec<&Dictionary> = own
-        .into_iter()
-        .chain(
-            inherited
-                .iter()
-                .filter_map(|id| document.get_dictionary(*id).ok()),
-        )
-        .collect();
-    let content = document.get_page_content(page)?;
-    let mut reader = Reader {
-        document,
-        layout: Layout::default(),
-        budget: MAX_OPERATIONS,
-    };
-    let scope = Scope::new(fonts, xobjects(document, &resources));
-    reader.run(&content, &scope, IDENTITY, 0)?;
-    for (appearance, at) in annotation_appearances(document, page) {
-        reader.form(appearance, &translate(at.0, at.1), 0);
+/// Reads the pages of one document, keeping each font it has read for the pages after.
+pub(super) struct PageReader<'d> {
+    reader: Reader<'d>,
+}
+
+impl<'d> PageReader<'d> {
+    pub(super) fn new(document: &'d Document) -> Self {
+        PageReader {
+            reader: Reader {
+                document,
+                layout: Layout::default(),
+                budget: MAX_OPERATIONS,
+                fonts: HashMap::new(),
+            },
+        }
     }
-    Ok(reader.layout.text)
+
+    /// The text of `page`, whose content stream (decoded) is `content`.
+    pub(super) fn page_text(&mut self, page: ObjectId, content: &[u8]) -> lopdf::Result<String> {
+        let document = self.reader.document;
+        let fonts: HashMap<Vec<u8>, &Dictionary> =
+            document.get_page_fonts(page)?.into_iter().collect();
+        let (own, inherited) = document.get_page_resources(page)?;
+        let resources: Vec<&Dictionary> = own
+            .into_iter()
+            .chain(
+                inherited
+                    .iter()
+                    .filter_map(|id| document.get_dictionary(*id).ok()),
+            )
+            .collect();
+        let reader = &mut self.reader;
+        reader.layout = Layout::default();
+        reader.budget = MAX_OPERATIONS;
+        let scope = Scope::new(fonts, xobjects(document, &resources));
+        reader.run(content, &scope, IDENTITY, 0)?;
+        for (appearance, at) in annotation_appearances(document, page) {
+            reader.form(appearance, &translate(at.0, at.1), 0);
+        }
+        Ok(std::mem::take(&mut reader.layout.text))
+    }
 }
 
 /// The normal appearance of each visible annotation (form fields' values, text boxes, link
@@ -274,6 +292,8 @@ struct Reader<'d> {
     layout: Layout,
     /// Operators still to be read on this page.
     budget: usize,
+    /// Fonts read so far, by the address of their dictionary in the document.
+    fonts: HashMap<*const Dictionary, Rc<Font>>,
 }
 
 impl Reader<'_> {
@@ -296,7 +316,6 @@ impl Reader<'_> {
             rise: 0.0,
         };
         let mut saved: Vec<TextState> = Vec::new();
-        let mut fonts: HashMap<Vec<u8>, Rc<Font>> = HashMap::new();
         let (mut tm, mut tlm) = (IDENTITY, IDENTITY);
         for operation in &content.operations {
             if self.budget == 0 {
@@ -346,17 +365,17 @@ impl Reader<'_> {
                 "Ts" => state.rise = first(),
                 "Tf" => {
                     state.size = operands.get(1).and_then(number).unwrap_or(0.0);
-                    state.font = operands
+                    let dict = operands
                         .first()
                         .and_then(|o| o.as_name().ok())
-                        .and_then(|name| {
-                            if let Some(font) = fonts.get(name) {
-                                return Some(font.clone());
-                            }
-                            let font = Rc::new(Font::read(self.document, scope.fonts.get(name)?));
-                            fonts.insert(name.to_vec(), font.clone());
-                            Some(font)
-                        });
+                        .and_then(|name| scope.fonts.get(name).copied());
+                    state.font = dict.map(|dict| {
+                        let document = self.document;
+                        self.fonts
+                            .entry(dict as *const Dictionary)
+                            .or_insert_with(|| Rc::new(Font::read(document, dict)))
+                            .clone()
+                    });
                 }
                 "Tj" => {
                     if let Some(Ok(bytes)) = operands.first().map(Object::as_str) {
@@ -752,9 +771,9 @@ enum Widths {
         widths: Vec<f64>,
         missing: f64,
     },
-    /// CID fonts: `W` ranges and `DW`.
+    /// CID fonts: `W` ranges (first code → last code and width) and `DW`.
     Cid {
-        ranges: Vec<(u32, u32, f64)>,
+        ranges: BTreeMap<u32, (u32, f64)>,
         default: f64,
     },
 }
@@ -834,9 +853,10 @@ impl Font {
                     .filter(|w| *w > 0.0)
                     .unwrap_or(*missing),
                 Widths::Cid { ranges, default } => ranges
-                    .iter()
-                    .find(|(low, high, _)| (*low..=*high).contains(&code))
-                    .map(|(_, _, w)| *w)
+                    .range(..=code)
+                    .next_back()
+                    .filter(|(_, (last, _))| code <= *last)
+                    .map(|(_, (_, width))| *width)
                     .unwrap_or(*default),
             };
             (code, width)
@@ -1081,7 +1101,7 @@ fn cid_widths(document: &Document, dict: &Dictionary) -> Widths {
         .and_then(|(_, d)| d.as_dict().ok());
     let Some(descendant) = descendant else {
         return Widths::Cid {
-            ranges: Vec::new(),
+            ranges: BTreeMap::new(),
             default: 1.0,
         };
     };
@@ -1091,7 +1111,7 @@ fn cid_widths(document: &Document, dict: &Dictionary) -> Widths {
         .and_then(number)
         .unwrap_or(1000.0)
         / 1000.0;
-    let mut ranges = Vec::new();
+    let mut ranges = BTreeMap::new();
     let list = descendant
         .get(b"W")
         .ok()
@@ -1106,7 +1126,7 @@ fn cid_widths(document: &Document, dict: &Dictionary) -> Widths {
                 Some(Object::Array(widths)) => {
                     for (offset, width) in widths.iter().enumerate() {
                         let code = start.saturating_add(offset as u32);
-                        ranges.push((code, code, number(width).unwrap_or(0.0) / 1000.0));
+                        ranges.insert(code, (code, number(width).unwrap_or(0.0) / 1000.0));
                     }
                     i += 2;
                 }
@@ -1117,7 +1137,7 @@ fn cid_widths(document: &Document, dict: &Dictionary) -> Widths {
                         .and_then(|e| u32::try_from(e).ok())
                         .unwrap_or(start);
                     let width = list.get(i + 2).and_then(number).unwrap_or(0.0) / 1000.0;
-                    ranges.push((start, end, width));
+                    ranges.insert(start, (end, width));
                     i += 3;
                 }
                 None => break,
@@ -1153,6 +1173,7 @@ mod tests {
             document: &document,
             layout: Layout::default(),
             budget: MAX_OPERATIONS,
+            fonts: HashMap::new(),
         };
         reader.form(inner.unwrap(), &IDENTITY, 0);
         assert_eq!(reader.budget, 0);
