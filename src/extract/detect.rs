@@ -2,7 +2,7 @@
 
 use std::io::Cursor;
 
-use super::{ExtractError, Format, compound, msg, office};
+use super::{ExtractError, Format, compound, guard, msg, office};
 
 const DOCX_TYPE: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
 const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
@@ -83,7 +83,9 @@ pub(super) fn sniff(bytes: &[u8]) -> Result<Format, ExtractError> {
         return sniff_zip(bytes).ok_or_else(unrecognised);
     }
     if bytes.starts_with(&compound::SIGNATURE) {
-        return sniff_compound(bytes).ok_or_else(unrecognised);
+        // The compound-file reader is a third-party parser: a panic on hostile input is caught.
+        let format = guard("the compound file", || Ok(sniff_compound(bytes)));
+        return format.ok().flatten().ok_or_else(unrecognised);
     }
     if bytes.starts_with(b"{\\rtf") {
         return Ok(Format::Rtf);
@@ -237,5 +239,9 @@ mod tests {
         assert_eq!(sniff(b"  <!DOCTYPE html><p>x").ok(), Some(Format::Html));
         assert!(sniff(b"\x00\x01\x02\xff\xfe binary").is_err());
         assert!(sniff(b"PK\x03\x04 truncated zip").is_err());
+        assert_eq!(sniff(b"{\\rtf1\\ansi Hej}").ok(), Some(Format::Rtf));
+        let mut not_a_compound_file = compound::SIGNATURE.to_vec();
+        not_a_compound_file.extend_from_slice(&[0xFF; 600]);
+        assert!(sniff(&not_a_compound_file).is_err());
     }
 }
