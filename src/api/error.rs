@@ -124,6 +124,7 @@ impl From<ExtractError> for ApiError {
     fn from(e: ExtractError) -> Self {
         match e {
             ExtractError::Malformed(message) => ApiError::BadRequest(message),
+            ExtractError::Protected(message) => ApiError::Unprocessable(message),
             ExtractError::Unsupported => {
                 ApiError::UnsupportedMediaType("unsupported content type".into())
             }

@@ -44,7 +44,7 @@ pub async fn create(
     }
     let format = Format::from_content_type(&declared, file_name.as_deref()).ok_or_else(|| {
         ApiError::UnsupportedMediaType(format!(
-            "content type {declared:?} is not supported; send message/rfc822, application/pdf, a DOCX or ODT document, text/plain or text/html"
+            "content type {declared:?} is not supported; send message/rfc822, application/vnd.ms-outlook, application/pdf, a DOCX, DOC, RTF, XLSX, PPTX or ODT document, text/plain or text/html"
         ))
     })?;
 

@@ -36,8 +36,13 @@ pub fn safe_name(raw: &str, max: usize) -> String {
 pub fn extension(content_type: &str) -> &'static str {
     match content_type {
         "message/rfc822" => "eml",
+        "application/vnd.ms-outlook" => "msg",
         "application/pdf" => "pdf",
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document" => "docx",
+        "application/msword" => "doc",
+        "application/rtf" => "rtf",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" => "xlsx",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation" => "pptx",
         "application/vnd.oasis.opendocument.text" => "odt",
         "text/html" => "html",
         "text/plain" => "txt",

@@ -87,7 +87,7 @@ fn every_corpus_file_extracts_or_fails_cleanly() {
                     path.display()
                 );
             }
-            Err(ExtractError::Malformed(reason)) => {
+            Err(ExtractError::Malformed(reason) | ExtractError::Protected(reason)) => {
                 failed.push(format!("{}: {reason}", path.display()))
             }
             Err(ExtractError::Unsupported) => {
@@ -161,8 +161,13 @@ fn garbage_and_empty_input_are_malformed() {
     for format in [
         Format::Sniff,
         Format::Mail,
+        Format::Msg,
         Format::Pdf,
         Format::Docx,
+        Format::Doc,
+        Format::Rtf,
+        Format::Xlsx,
+        Format::Pptx,
         Format::Odt,
     ] {
         let result = extractor.extract(&garbage, format);

@@ -2,10 +2,13 @@
 
 use std::io::Cursor;
 
-use super::{ExtractError, Format, office};
+use super::{ExtractError, Format, compound, guard, msg, office};
 
 const DOCX_TYPE: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+const PPTX_TYPE: &str = "application/vnd.openxmlformats-officedocument.presentationml.presentation";
 const ODT_TYPE: &str = "application/vnd.oasis.opendocument.text";
+const MSG_TYPE: &str = "application/vnd.ms-outlook";
 
 pub(super) fn from_content_type(content_type: &str, file_name: Option<&str>) -> Option<Format> {
     let essence = content_type
@@ -16,8 +19,13 @@ pub(super) fn from_content_type(content_type: &str, file_name: Option<&str>) -> 
         .to_ascii_lowercase();
     match essence.as_str() {
         "message/rfc822" => Some(Format::Mail),
+        MSG_TYPE => Some(Format::Msg),
         "application/pdf" => Some(Format::Pdf),
         DOCX_TYPE => Some(Format::Docx),
+        "application/msword" => Some(Format::Doc),
+        "application/rtf" | "text/rtf" => Some(Format::Rtf),
+        XLSX_TYPE => Some(Format::Xlsx),
+        PPTX_TYPE => Some(Format::Pptx),
         ODT_TYPE => Some(Format::Odt),
         "text/plain" => Some(Format::Text),
         "text/html" => Some(Format::Html),
@@ -32,8 +40,13 @@ fn from_extension(file_name: &str) -> Option<Format> {
     let (_, extension) = file_name.trim().rsplit_once('.')?;
     match extension.to_ascii_lowercase().as_str() {
         "eml" => Some(Format::Mail),
+        "msg" => Some(Format::Msg),
         "pdf" => Some(Format::Pdf),
         "docx" => Some(Format::Docx),
+        "doc" => Some(Format::Doc),
+        "rtf" => Some(Format::Rtf),
+        "xlsx" => Some(Format::Xlsx),
+        "pptx" => Some(Format::Pptx),
         "odt" => Some(Format::Odt),
         "txt" => Some(Format::Text),
         "htm" | "html" => Some(Format::Html),
@@ -45,8 +58,13 @@ fn from_extension(file_name: &str) -> Option<Format> {
 pub(super) fn mime_type(format: Format) -> &'static str {
     match format {
         Format::Mail => "message/rfc822",
+        Format::Msg => MSG_TYPE,
         Format::Pdf => "application/pdf",
         Format::Docx => DOCX_TYPE,
+        Format::Doc => "application/msword",
+        Format::Rtf => "application/rtf",
+        Format::Xlsx => XLSX_TYPE,
+        Format::Pptx => PPTX_TYPE,
         Format::Odt => ODT_TYPE,
         Format::Text => "text/plain",
         Format::Html => "text/html",
@@ -63,6 +81,14 @@ pub(super) fn sniff(bytes: &[u8]) -> Result<Format, ExtractError> {
     }
     if bytes.starts_with(b"PK\x03\x04") {
         return sniff_zip(bytes).ok_or_else(unrecognised);
+    }
+    if bytes.starts_with(&compound::SIGNATURE) {
+        // The compound-file reader is a third-party parser: a panic on hostile input is caught.
+        let format = guard("the compound file", || Ok(sniff_compound(bytes)));
+        return format.ok().flatten().ok_or_else(unrecognised);
+    }
+    if bytes.starts_with(b"{\\rtf") {
+        return Ok(Format::Rtf);
     }
     if looks_like_mail(bytes) {
         return Ok(Format::Mail);
@@ -81,11 +107,27 @@ fn sniff_zip(bytes: &[u8]) -> Option<Format> {
     if archive.index_for_name("word/document.xml").is_some() {
         return Some(Format::Docx);
     }
+    if archive.index_for_name("xl/workbook.xml").is_some() {
+        return Some(Format::Xlsx);
+    }
+    if archive.index_for_name("ppt/presentation.xml").is_some() {
+        return Some(Format::Pptx);
+    }
     let mimetype = office::read_entry(&mut archive, "mimetype").ok()??;
     let odt = mimetype
         .trim_ascii()
         .eq_ignore_ascii_case(ODT_TYPE.as_bytes());
     (odt && archive.index_for_name("content.xml").is_some()).then_some(Format::Odt)
+}
+
+/// An Outlook message or a Word document: the two compound files that are uploaded.
+fn sniff_compound(bytes: &[u8]) -> Option<Format> {
+    if msg::is_msg(bytes) {
+        return Some(Format::Msg);
+    }
+    let file = compound::Compound::open(bytes, "compound file").ok()?;
+    file.is_stream(std::path::Path::new("/WordDocument"))
+        .then_some(Format::Doc)
 }
 
 /// A header block whose first line is a header field and which names at least one of the
@@ -160,7 +202,17 @@ mod tests {
             ("application/octet-stream", None, Some(Format::Sniff)),
             ("image/png", Some("a.pdf"), None),
             ("application/zip", None, None),
-            ("application/msword", Some("brev.doc"), None),
+            ("application/msword", Some("brev.doc"), Some(Format::Doc)),
+            ("application/vnd.ms-outlook", None, Some(Format::Msg)),
+            (
+                "application/octet-stream",
+                Some("Mail.MSG"),
+                Some(Format::Msg),
+            ),
+            ("text/rtf", None, Some(Format::Rtf)),
+            (XLSX_TYPE, None, Some(Format::Xlsx)),
+            ("", Some("slides.pptx"), Some(Format::Pptx)),
+            ("application/vnd.ms-excel", Some("gammel.xls"), None),
         ];
         for (content_type, name, expected) in cases {
             assert_eq!(
@@ -187,5 +239,9 @@ mod tests {
         assert_eq!(sniff(b"  <!DOCTYPE html><p>x").ok(), Some(Format::Html));
         assert!(sniff(b"\x00\x01\x02\xff\xfe binary").is_err());
         assert!(sniff(b"PK\x03\x04 truncated zip").is_err());
+        assert_eq!(sniff(b"{\\rtf1\\ansi Hej}").ok(), Some(Format::Rtf));
+        let mut not_a_compound_file = compound::SIGNATURE.to_vec();
+        not_a_compound_file.extend_from_slice(&[0xFF; 600]);
+        assert!(sniff(&not_a_compound_file).is_err());
     }
 }

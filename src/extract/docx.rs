@@ -37,23 +37,7 @@ pub(super) fn extract(bytes: &[u8]) -> Result<RawDocument, ExtractError> {
         format: "docx".into(),
         ..DocumentMetadata::default()
     };
-    if let Ok(Some(core)) = office::read_entry(&mut archive, "docProps/core.xml") {
-        let found = office::property_texts(
-            &core,
-            &[
-                "dc:title",
-                "dc:creator",
-                "dc:subject",
-                "dcterms:created",
-                "dcterms:modified",
-            ],
-        );
-        metadata.title = office::property(&found, "dc:title");
-        metadata.author = office::property(&found, "dc:creator");
-        metadata.subject = office::property(&found, "dc:subject");
-        metadata.created = office::property(&found, "dcterms:created");
-        metadata.modified = office::property(&found, "dcterms:modified");
-    }
+    office::read_core_properties(&mut archive, &mut metadata);
     if let Ok(Some(app)) = office::read_entry(&mut archive, "docProps/app.xml") {
         let found = office::property_texts(&app, &["Pages"]);
         metadata.pages = office::property(&found, "Pages").and_then(|p| p.parse().ok());

@@ -8,7 +8,8 @@ use super::{
 };
 use crate::domain::identifiers::redact_cpr;
 
-pub(super) fn mail(extractor: &Extractor, mut mail: MailMetadata) -> Extracted {
+/// `format` is the mail's own (RFC 822 or Outlook), for the reported content type.
+pub(super) fn mail(extractor: &Extractor, mut mail: MailMetadata, format: Format) -> Extracted {
     let identifiers = {
         let mut scanned = Vec::new();
         collect_mail_scan(&mail, &mut scanned);
@@ -21,7 +22,7 @@ pub(super) fn mail(extractor: &Extractor, mut mail: MailMetadata) -> Extracted {
     mask_mail(&mut mail);
     Extracted {
         kind: ItemKind::Mail,
-        content_type: detect::mime_type(Format::Mail).to_owned(),
+        content_type: detect::mime_type(format).to_owned(),
         metadata: Metadata::Mail(mail),
         text,
         identifiers,

@@ -47,6 +47,17 @@ pub(super) fn parse_at(
 
 /// Metadata of a parsed message; attachments are read only while `depth < max_depth`.
 pub(super) fn convert(message: &Message<'_>, depth: usize, max_depth: usize) -> MailMetadata {
+    let tnefs = attachments::tnefs(message);
+    let mut body_text = body_text(message);
+    if body_text.is_empty() {
+        // A rich-text mail from Exchange may carry its only body inside winmail.dat.
+        body_text = tnefs
+            .iter()
+            .map(|tnef| tnef.body.as_str())
+            .find(|body| !body.is_empty())
+            .unwrap_or_default()
+            .to_owned();
+    }
     MailMetadata {
         subject: message.subject().and_then(non_empty),
         from: addresses(message.from()),
@@ -63,8 +74,8 @@ pub(super) fn convert(message: &Message<'_>, depth: usize, max_depth: usize) -> 
         thread_topic: message
             .header_raw("Thread-Topic")
             .and_then(decode_unstructured),
-        body_text: body_text(message),
-        attachments: attachments::list(message, depth, max_depth),
+        body_text,
+        attachments: attachments::list(message, &tnefs, depth, max_depth),
     }
 }
 
@@ -74,14 +85,15 @@ pub(super) fn attachment_content(raw_mail: &[u8], index: usize) -> Option<Attach
         let Some(message) = MessageParser::default().parse(raw_mail) else {
             return Ok(None);
         };
-        Ok(message
+        let own = message
             .attachments()
             .nth(index)
             .map(|part| AttachmentContent {
                 name: attachments::name(part),
                 content_type: attachments::content_type(part),
                 bytes: part.contents().to_vec(),
-            }))
+            });
+        Ok(own.or_else(|| attachments::tnef_content(&message, index)))
     });
     content.ok().flatten()
 }

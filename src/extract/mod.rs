@@ -13,24 +13,42 @@ use serde::{Deserialize, Serialize};
 use crate::domain::identifiers::{CprHasher, CprRef, IdentifierPatterns, redact_cpr};
 
 mod attachments;
+mod compound;
 #[cfg(test)]
 mod corpus;
 mod detect;
+mod doc;
 mod docx;
 mod finish;
+mod lzfu;
 mod mail;
+mod mapi;
+mod msg;
 mod odt;
 mod office;
 mod pdf;
 mod pdf_guard;
+mod pdf_repair;
+mod pdf_text;
+mod pptx;
+mod rtf;
 mod text;
+mod tnef;
+mod xlsx;
 
 /// What the caller says the bytes are; `Sniff` looks at the bytes themselves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Mail,
+    /// An Outlook message (`.msg`), read into the same metadata as [`Format::Mail`].
+    Msg,
     Pdf,
     Docx,
+    /// Word 97–2003.
+    Doc,
+    Rtf,
+    Xlsx,
+    Pptx,
     Odt,
     Text,
     Html,
@@ -61,6 +79,10 @@ pub enum ExtractError {
     /// to the user: it names the problem, never the content.
     #[error("{0}")]
     Malformed(String),
+    /// Well-formed, but locked with a password the service does not have. The message says
+    /// so, naming the format.
+    #[error("{0}")]
+    Protected(String),
     #[error("unsupported content type")]
     Unsupported,
 }
@@ -135,7 +157,7 @@ pub struct Attachment {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct DocumentMetadata {
-    /// `pdf`, `docx`, `odt`, `text` or `html`.
+    /// `pdf`, `docx`, `doc`, `rtf`, `xlsx`, `pptx`, `odt`, `text` or `html`.
     pub format: String,
     pub title: Option<String>,
     pub author: Option<String>,
@@ -174,9 +196,13 @@ impl Extractor {
             Format::Sniff => detect::sniff(bytes)?,
             given => given,
         };
-        if format == Format::Mail {
-            let mail = mail::parse(bytes, self.max_depth)?;
-            Ok(finish::mail(self, mail))
+        if matches!(format, Format::Mail | Format::Msg) {
+            let mail = if format == Format::Msg {
+                msg::parse(bytes, self.max_depth)?
+            } else {
+                mail::parse(bytes, self.max_depth)?
+            };
+            Ok(finish::mail(self, mail, format))
         } else {
             let document = extract_document(bytes, format)?;
             Ok(finish::document(self, document, format))
@@ -184,9 +210,14 @@ impl Extractor {
     }
 }
 
-/// The attachment at `index` of a raw message, numbered as in [`MailMetadata::attachments`].
+/// The attachment at `index` of a raw message (RFC 822 or Outlook), numbered as in
+/// [`MailMetadata::attachments`].
 pub fn attachment_content(raw_mail: &[u8], index: usize) -> Option<AttachmentContent> {
-    mail::attachment_content(raw_mail, index)
+    if raw_mail.starts_with(&compound::SIGNATURE) {
+        msg::attachment_content(raw_mail, index)
+    } else {
+        mail::attachment_content(raw_mail, index)
+    }
 }
 
 /// A document's text and properties, CPR numbers still in place.
@@ -204,10 +235,14 @@ fn extract_document(bytes: &[u8], format: Format) -> Result<RawDocument, Extract
     guard("the document", || match format {
         Format::Pdf => pdf::extract(bytes),
         Format::Docx => docx::extract(bytes),
+        Format::Doc => doc::extract(bytes),
+        Format::Rtf => rtf::extract(bytes),
+        Format::Xlsx => xlsx::extract(bytes),
+        Format::Pptx => pptx::extract(bytes),
         Format::Odt => odt::extract(bytes),
         Format::Text => text::extract_plain(bytes),
         Format::Html => text::extract_html(bytes),
-        Format::Mail | Format::Sniff => Err(ExtractError::Unsupported),
+        Format::Mail | Format::Msg | Format::Sniff => Err(ExtractError::Unsupported),
     })
 }
 

@@ -5,7 +5,7 @@ use std::io::{Cursor, Read};
 use quick_xml::events::{BytesRef, BytesStart, Event};
 use quick_xml::reader::Reader;
 
-use super::{ExtractError, reason};
+use super::{DocumentMetadata, ExtractError, reason};
 
 /// No single entry may inflate beyond this: a zip bomb must not exhaust memory. A document
 /// part of this size holds tens of thousands of pages of text.
@@ -143,6 +143,41 @@ pub(super) fn property_texts(xml: &[u8], names: &[&str]) -> Vec<(String, String)
         Node::Leaf(_) => {}
     });
     found
+}
+
+/// Title, author, subject and dates from `docProps/core.xml`, shared by every OOXML format.
+pub(super) fn read_core_properties(archive: &mut Archive<'_>, metadata: &mut DocumentMetadata) {
+    let Ok(Some(core)) = read_entry(archive, "docProps/core.xml") else {
+        return;
+    };
+    let found = property_texts(
+        &core,
+        &[
+            "dc:title",
+            "dc:creator",
+            "dc:subject",
+            "dcterms:created",
+            "dcterms:modified",
+        ],
+    );
+    metadata.title = property(&found, "dc:title");
+    metadata.author = property(&found, "dc:creator");
+    metadata.subject = property(&found, "dc:subject");
+    metadata.created = property(&found, "dcterms:created");
+    metadata.modified = property(&found, "dcterms:modified");
+}
+
+/// Entries of a numbered series (`xl/worksheets/sheet`, `ppt/slides/slide`) in number order.
+pub(super) fn numbered_entries(archive: &Archive<'_>, prefix: &str) -> Vec<String> {
+    let mut found: Vec<(u32, String)> = archive
+        .file_names()
+        .filter_map(|name| {
+            let number = name.strip_prefix(prefix)?.strip_suffix(".xml")?;
+            Some((number.parse().ok()?, name.to_owned()))
+        })
+        .collect();
+    found.sort();
+    found.into_iter().map(|(_, name)| name).collect()
 }
 
 /// The first text recorded for `name` by [`property_texts`].

@@ -13,6 +13,7 @@ use tempfile::TempDir;
 use tokio::sync::oneshot;
 
 pub const FIXTURE_MAIL: &str = "tests/fixtures/mail/mail-with-inline-img-and-attached-odt.eml";
+pub const FIXTURE_MSG: &str = "tests/fixtures/mail/attachment-files.msg";
 
 pub struct TestApp {
     pub base: String,

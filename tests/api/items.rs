@@ -42,6 +42,60 @@ async fn a_real_mail_is_extracted_with_headers_attachments_and_their_text() {
 }
 
 #[tokio::test]
+async fn outlook_messages_are_mails_and_file_as_the_same_mail_in_rfc_822_does() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .post_item(fixture(FIXTURE_MSG), "application/vnd.ms-outlook")
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let item: Value = response.json().await.unwrap();
+    assert_eq!(item["kind"], "mail");
+    let mail = &item["metadata"];
+    assert_eq!(mail["subject"], "attachmentFiles");
+    assert_eq!(mail["from"][0]["email"], "hmailuser@hmailserver.test");
+    assert_eq!(mail["to"][0]["email"], "hmailuser@hmailserver.test");
+    let message_id = "000001da0c5d$22ab1460$68013d20$@hmailserver.test";
+    assert_eq!(mail["message_id"], message_id);
+    let names: Vec<_> = mail["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["jpg.jpg", "png.png", "tif.tif"]);
+
+    // Sent as bytes of no particular type (another user, so not the same item): sniffed.
+    let other = app.token_for("bo", &[]);
+    let response = app
+        .post_item_as(&other, fixture(FIXTURE_MSG), "application/octet-stream")
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let sniffed: Value = response.json().await.unwrap();
+    assert_eq!(sniffed["kind"], "mail");
+    assert_eq!(sniffed["metadata"]["message_id"], message_id);
+
+    // The same mail saved as RFC 822 is filed once on a case, whichever form comes first.
+    let case = "VK-2026-0031";
+    let response = app
+        .file(filing_body(item["id"].as_str().unwrap(), case))
+        .await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let filing: Value = response.json().await.unwrap();
+    let eml = format!(
+        "From: hmailuser <hmailuser@hmailserver.test>\r\nTo: hmailuser@hmailserver.test\r\n\
+         Subject: attachmentFiles\r\nMessage-ID: <{message_id}>\r\n\r\nattachmentFiles\r\n"
+    );
+    let eml_item = app.post_mail(eml.into_bytes()).await;
+    let again = app
+        .file(filing_body(eml_item["id"].as_str().unwrap(), case))
+        .await;
+    assert_eq!(again.status(), StatusCode::OK);
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again["id"], filing["id"]);
+    assert_eq!(again["duplicate"], true);
+}
+
+#[tokio::test]
 async fn documents_arrive_raw_or_as_multipart() {
     let app = TestApp::spawn().await;
     let response = app

@@ -35,6 +35,7 @@ const carportMail = Buffer.from(
     .replace("<svar-2-carport-skovvej12@", "<svar-3-carport-skovvej12@"),
   "latin1",
 );
+const outlookMail = readFileSync(new URL("../fixtures/mail/attachment-files.msg", import.meta.url));
 
 /** Drops `bytes` as a file on the drop zone, as a browser does when a file is dragged there. */
 async function drop(page, name, type, bytes) {
@@ -112,6 +113,14 @@ export async function dropzone(harness) {
   await page.locator(".automatic fluent-button[id^='move-']").click();
   assertEqual((await pane.suggestedCases())[0], CARPORT_CASE, "the first suggestion for the chosen mail");
   assertEqual(await page.$$eval(".attachment fluent-radio-group", (g) => g.map((x) => x.value)), ["skip"], "the mail's inline logo skipped");
+
+  // A mail dragged out of classic Outlook arrives as a .msg: read as a mail, with its attachments.
+  assert((await page.$eval("#drop-intro", (p) => p.textContent)).includes("MSG"), "the drop zone's hint names MSG");
+  await drop(page, "attachmentFiles.msg", "application/vnd.ms-outlook", outlookMail);
+  await pane.text("#chosen", /attachmentFiles\.msg/);
+  await pane.suggestedCases();
+  assertEqual(await page.$eval("#title-input", (i) => i.value), "attachmentFiles", "the .msg's subject as the title");
+  assertEqual(await page.$$eval(".attachment", (a) => a.length), 3, "attachment choices for the .msg's three pictures");
 
   // The same reply dropped again: already filed, said with its case.
   await drop(page, "svar-bakkevej.docx", DOCX_TYPE, winterReply);

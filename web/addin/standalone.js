@@ -1,4 +1,4 @@
-// The pane without Office: a mail (EML), Word document (DOCX) or PDF dropped or chosen in an
+// The pane without Office: a mail (MSG or EML), Word document (DOCX) or PDF dropped or chosen in an
 // ordinary browser goes through the same suggestions and filing as in Outlook and Word.
 
 import {
@@ -44,7 +44,7 @@ async function open(file) {
   clearError();
   notice.replaceChildren(h("p", { class: "chosen", id: "chosen", text: t("chosenFile", { name: file.name, size: formatSize(file.size) }) }));
   try {
-    say(file.name.toLowerCase().endsWith(".eml") ? t("uploadingMail") : t("uploadingDocument"));
+    say(/\.(eml|msg)$/i.test(file.name) ? t("uploadingMail") : t("uploadingDocument"));
     const uploaded = await withSignIn(() => api.postFile("/api/v1/items", file));
     if (!current()) return;
     say(t("suggesting"));
