@@ -34,6 +34,8 @@ pub fn item(item: &StoredItem, filings: &[Filing]) -> Value {
         "metadata": metadata,
         "identifiers": identifiers(&item.extracted.identifiers),
         "text_preview": preview(&item.extracted.text, PREVIEW_CHARS),
+        // What was cut to keep the item within its budget; the original is kept whole.
+        "truncated": item.extracted.truncated,
         "filings": filings.iter().map(filing).collect::<Vec<_>>(),
     })
 }

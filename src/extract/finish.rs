@@ -26,6 +26,7 @@ pub(super) fn mail(extractor: &Extractor, mut mail: MailMetadata, format: Format
         metadata: Metadata::Mail(mail),
         text,
         identifiers,
+        truncated: Vec::new(),
     }
 }
 
@@ -59,6 +60,7 @@ pub(super) fn document(extractor: &Extractor, document: RawDocument, format: For
         metadata: Metadata::Document(metadata),
         text,
         identifiers,
+        truncated: Vec::new(),
     }
 }
 

@@ -13,6 +13,8 @@ use serde::{Deserialize, Serialize};
 use crate::domain::identifiers::{CprHasher, CprRef, IdentifierPatterns, redact_cpr};
 
 mod attachments;
+mod budget;
+pub use budget::Cut;
 mod compound;
 #[cfg(test)]
 mod corpus;
@@ -104,6 +106,10 @@ pub struct Extracted {
     /// All searchable text: for mail the subject, body and attachments' text; CPR masked.
     pub text: String,
     pub identifiers: Identifiers,
+    /// What was cut to keep the item within its budget (over-long headers, addresses past the
+    /// cap); empty for an ordinary item.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub truncated: Vec<Cut>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -197,12 +203,31 @@ impl Extractor {
             given => given,
         };
         if matches!(format, Format::Mail | Format::Msg) {
-            let mail = if format == Format::Msg {
+            let mut cuts = Vec::new();
+            let mut mail = if format == Format::Msg {
                 msg::parse(bytes, self.max_depth)?
             } else {
-                mail::parse(bytes, self.max_depth)?
+                let (capped, cut) = budget::cap_headers(bytes);
+                cuts = cut;
+                mail::parse(&capped, self.max_depth)?
             };
-            Ok(finish::mail(self, mail, format))
+            for (what, list) in [
+                ("To addresses", &mut mail.to),
+                ("Cc addresses", &mut mail.cc),
+                ("From addresses", &mut mail.from),
+            ] {
+                if list.len() > budget::MAX_ADDRESSES {
+                    cuts.push(Cut {
+                        what: what.into(),
+                        kept: budget::MAX_ADDRESSES,
+                        total: list.len(),
+                    });
+                    list.truncate(budget::MAX_ADDRESSES);
+                }
+            }
+            let mut extracted = finish::mail(self, mail, format);
+            extracted.truncated = cuts;
+            Ok(extracted)
         } else {
             let document = extract_document(bytes, format)?;
             Ok(finish::document(self, document, format))
@@ -216,7 +241,8 @@ pub fn attachment_content(raw_mail: &[u8], index: usize) -> Option<AttachmentCon
     if raw_mail.starts_with(&compound::SIGNATURE) {
         msg::attachment_content(raw_mail, index)
     } else {
-        mail::attachment_content(raw_mail, index)
+        // Parsed as extraction parsed it, so that the attachments are the same ones.
+        mail::attachment_content(&budget::cap_headers(raw_mail).0, index)
     }
 }
 

@@ -485,6 +485,7 @@ mod tests {
             metadata: Metadata::Document(Default::default()),
             text: text.into(),
             identifiers: Default::default(),
+            truncated: Vec::new(),
         }
     }
 

@@ -115,6 +115,7 @@ mod tests {
             }),
             text: text.into(),
             identifiers: Default::default(),
+            truncated: Vec::new(),
         }
     }
 

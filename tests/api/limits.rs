@@ -1,8 +1,11 @@
-//! Budgets that a client can read: uploads past the per-user budget get their 429 and
-//! `Retry-After` on the same keep-alive connection, never a broken one.
+//! Budgets: uploads past the per-user budget get their 429 and `Retry-After` on the same
+//! keep-alive connection, never a broken one; a mail of a million recipients is read within
+//! the item's budget and says what was cut.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
+
+use serde_json::Value;
 
 use crate::helpers::*;
 
@@ -86,4 +89,49 @@ async fn uploads_past_the_budget_on_one_connection_all_get_a_readable_429() {
     .unwrap();
     assert!(accepted >= 5, "the budget's uploads are taken: {accepted}");
     assert!(refused >= 250, "the rest are refused readably: {refused}");
+}
+
+#[tokio::test]
+async fn a_mail_to_a_million_recipients_is_read_within_its_budget_and_says_what_was_cut() {
+    let app = TestApp::spawn().await;
+    let to: Vec<String> = (0..1_200_000)
+        .map(|i| format!("r{i}@x{}.example", i % 997))
+        .collect();
+    let mail = format!(
+        "From: a@example.dk\r\nTo: {}\r\nSubject: {}\r\nMessage-ID: <many@example.dk>\r\n\
+         Date: Thu, 05 Sep 2024 09:00:00 +0200\r\n\r\nhello\r\n",
+        to.join(", "),
+        "lang ".repeat(200_000),
+    );
+    assert!(mail.len() > 20_000_000);
+    let item = app.post_mail(mail.into_bytes()).await;
+    assert_eq!(
+        item["metadata"]["to"].as_array().unwrap().len(),
+        1_000,
+        "addresses past the cap"
+    );
+    let cut: Vec<&str> = item["truncated"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["what"].as_str())
+        .collect();
+    assert!(
+        cut.contains(&"To") && cut.contains(&"Subject") && cut.contains(&"To addresses"),
+        "{cut:?}"
+    );
+    assert!(item["metadata"]["subject"].as_str().unwrap().len() <= 4 * 1024);
+    let shown: Value = app.suggestions(item["id"].as_str().unwrap()).await;
+    assert!(shown["suggestions"].is_array());
+    // The whole mail is kept as it came: it is the original that is filed.
+    let again: Value = app
+        .get(
+            &format!("/api/v1/items/{}", item["id"].as_str().unwrap()),
+            &app.token,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["size"].as_u64(), item["size"].as_u64());
 }
