@@ -10,7 +10,6 @@ use base64::Engine;
 
 use super::FilingError;
 use crate::auth::User;
-use crate::domain::identifiers::redact_cpr;
 use crate::store::{Intent, Store};
 
 /// The header the compose pane sets on the outgoing mail. It travels to every recipient, so
@@ -42,15 +41,7 @@ pub async fn record_intent(
         .visible_case(case_id, &user.groups)
         .await?
         .ok_or(FilingError::CaseNotFound)?;
-    let title = match title.map(str::trim).filter(|t| !t.is_empty()) {
-        Some(title) if title.chars().count() > 250 => {
-            return Err(FilingError::Invalid(
-                "title is longer than 250 characters".into(),
-            ));
-        }
-        Some(title) => Some(redact_cpr(title).into_owned()),
-        None => None,
-    };
+    let title = super::checked_title(title)?;
     let intent = store
         .create_intent(&new_reference(), &user.id, &case.id, title.as_deref())
         .await?;

@@ -153,15 +153,8 @@ pub(crate) async fn accept_checked(
     }
     attachments.sort_by_key(|a| a.index);
 
-    let title = match order.title.map(str::trim).filter(|t| !t.is_empty()) {
-        Some(title) if title.chars().count() > 250 => {
-            return Err(FilingError::Invalid(
-                "title is longer than 250 characters".into(),
-            ));
-        }
-        // Titles end up on public journal lists and in folder names: a CPR number in one is
-        // masked like everywhere else.
-        Some(title) => redact_cpr(title).into_owned(),
+    let title = match checked_title(order.title)? {
+        Some(title) => title,
         None => default_title(&item.extracted.metadata),
     };
     let dedupe_key = match &item.message_id {
@@ -206,13 +199,39 @@ pub(crate) async fn accept_checked(
     Ok(created)
 }
 
+/// The longest title a records system is given.
+const MAX_TITLE_CHARS: usize = 250;
+
+/// A title a person gave, checked: at most 250 characters, no control characters, and CPR
+/// numbers masked (titles end up on public journal lists and in folder names). `None` when
+/// none was given.
+pub(crate) fn checked_title(title: Option<&str>) -> Result<Option<String>, FilingError> {
+    match title.map(str::trim).filter(|t| !t.is_empty()) {
+        Some(title) if title.chars().count() > MAX_TITLE_CHARS => Err(FilingError::Invalid(
+            format!("title is longer than {MAX_TITLE_CHARS} characters"),
+        )),
+        Some(title) if title.chars().any(char::is_control) => Err(FilingError::Invalid(
+            "title holds a control character (such as a line break)".into(),
+        )),
+        Some(title) => Ok(Some(redact_cpr(title).into_owned())),
+        None => Ok(None),
+    }
+}
+
+/// The item's own title (a mail's subject), cut to what a records system takes.
 fn default_title(metadata: &Metadata) -> String {
     let title = match metadata {
         Metadata::Mail(mail) => mail.subject.clone(),
         Metadata::Document(doc) => doc.title.clone(),
     };
     title
-        .map(|t| t.trim().to_string())
-        .filter(|t| !t.is_empty())
+        .map(|t| {
+            t.trim()
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .take(MAX_TITLE_CHARS)
+                .collect::<String>()
+        })
+        .filter(|t| !t.trim().is_empty())
         .unwrap_or_else(|| "Uden titel".into())
 }

@@ -289,4 +289,19 @@ async fn bad_filing_requests_are_refused_clearly() {
     assert!(error["message"].as_str().unwrap().contains("attachment 7"));
     let response = app.file(json!({"item_id": item_id})).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    // Titles go into journal lists and folder names: too long, or with a control character,
+    // they are refused with the reason.
+    for (title, reason) in [
+        ("x".repeat(251), "longer than 250"),
+        ("Byg\u{7}sag".to_string(), "control character"),
+    ] {
+        let body = json!({"item_id": item_id, "case_id": "VK-2026-0031", "title": title});
+        let response = app.file(body).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let error: Value = response.json().await.unwrap();
+        assert!(
+            error["message"].as_str().unwrap().contains(reason),
+            "{error}"
+        );
+    }
 }
