@@ -14,6 +14,7 @@ mod metrics;
 mod ranker;
 mod review;
 mod rules;
+mod stats;
 mod sync;
 mod views;
 
@@ -92,6 +93,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/review/{item}/dismiss", post(review::dismiss))
         .route("/admin/rules", get(rules::list).post(rules::create))
         .route("/admin/rules/test", post(rules::test))
+        .route("/admin/stats", get(stats::show))
         .route(
             "/admin/rules/{id}",
             get(rules::show).put(rules::replace).delete(rules::delete),

@@ -16,6 +16,7 @@ mod ranker;
 mod review;
 mod rules;
 mod snapshot;
+mod stats;
 mod versions;
 mod withdrawals;
 
@@ -32,6 +33,7 @@ pub use mailboxes::MailboxPosition;
 pub use ranker::RankerRecord;
 pub use review::{NewReview, ReviewItem, ReviewState};
 pub use snapshot::sqlite_snapshot;
+pub use stats::{Quality, Week};
 pub use withdrawals::WithdrawalClaim;
 
 /// One schema change, as each database needs it.

@@ -19,6 +19,7 @@ mod privacy;
 mod restart;
 mod retention;
 mod retry;
+mod stats;
 mod sync;
 mod tls;
 mod versions;
