@@ -8,10 +8,11 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::{FILED_KEYWORD, Intakes, REVIEW_KEYWORD, owner};
-use crate::autofile::{MailboxPolicy, Origin, Outcome};
+use crate::autofile::{AutofileError, MailboxPolicy, Origin, Outcome};
 use crate::config::MailboxConfig;
 use crate::connector::ConnectorError;
 use crate::extract::Format;
+use crate::filing::FilingError;
 use crate::mail::imap::{ImapSettings, Login, Session};
 use crate::mail::stream::{Endpoint, tls_config};
 
@@ -186,16 +187,22 @@ impl ImapWatcher {
             .take_mailbox_position(&self.name, uid_validity, uid, &item.id)
             .await
             .map_err(stored)?;
-        let outcome = self
+        let decided = self
             .intakes
             .policy
             .process(&mailbox_owner, &item, &mail, Origin::Mailbox(&self.policy))
-            .await
-            .map_err(|e| ConnectorError::Transient(e.to_string()))?;
-        let outcome = match outcome {
-            Outcome::Filed(_) => "filed",
-            Outcome::Queued { .. } => "queued",
-            Outcome::Left { .. } => "left",
+            .await;
+        let outcome = match decided {
+            Ok(Outcome::Filed(_)) => "filed",
+            Ok(Outcome::Queued { .. }) => "queued",
+            Ok(Outcome::Left { .. }) => "left",
+            // A filing the policy chose but could not make (its case went away meanwhile)
+            // leaves the mail in the folder for a person, rather than holding up the mailbox.
+            Err(AutofileError::Filing(error)) if !matches!(error, FilingError::Store(_)) => {
+                tracing::warn!(uid, %error, "the mail could not be filed; left in the mailbox");
+                "left"
+            }
+            Err(other) => return Err(ConnectorError::Transient(other.to_string())),
         };
         store
             .decide_mailbox_position(&self.name, uid_validity, uid, outcome)
