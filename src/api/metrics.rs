@@ -40,6 +40,17 @@ struct StateLabels {
     state: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct QueueLabels {
+    queue: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MailboxLabels {
+    mailbox: String,
+    outcome: String,
+}
+
 pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
@@ -48,6 +59,8 @@ pub struct Metrics {
     suggest_seconds: Histogram,
     filings: Family<StateLabels, Gauge>,
     oldest_queued_seconds: Gauge,
+    review_waiting: Family<QueueLabels, Gauge>,
+    mailbox_mails: Family<MailboxLabels, Gauge>,
 }
 
 impl Metrics {
@@ -61,6 +74,18 @@ impl Metrics {
         let suggest_seconds = Histogram::new(exponential_buckets(0.0005, 2.0, 16));
         let filings = Family::<StateLabels, Gauge>::default();
         let oldest_queued_seconds = Gauge::default();
+        let review_waiting = Family::<QueueLabels, Gauge>::default();
+        let mailbox_mails = Family::<MailboxLabels, Gauge>::default();
+        registry.register(
+            "review_waiting",
+            "Items waiting (or taken) in each review queue",
+            review_waiting.clone(),
+        );
+        registry.register(
+            "mailbox_mails",
+            "Mails taken from each watched mailbox, by what became of them (undecided: taken, not yet decided)",
+            mailbox_mails.clone(),
+        );
         registry.register(
             "http_requests",
             "HTTP requests by route and status",
@@ -95,6 +120,8 @@ impl Metrics {
             suggest_seconds,
             filings,
             oldest_queued_seconds,
+            review_waiting,
+            mailbox_mails,
         })
     }
 
@@ -155,6 +182,27 @@ pub async fn scrape(State(state): State<AppState>, _user: CurrentUser) -> ApiRes
         None => 0,
     };
     state.metrics.oldest_queued_seconds.set(waited_ms / 1000);
+    // A queue emptied since the last scrape says 0 rather than keeping its old count.
+    state.metrics.review_waiting.clear();
+    for (queue, waiting) in state.store.review_backlog().await? {
+        state
+            .metrics
+            .review_waiting
+            .get_or_create(&QueueLabels { queue })
+            .set(waiting);
+    }
+    for mailbox in state.policy.mailboxes() {
+        for (outcome, n) in state.store.mailbox_outcomes(&mailbox.name).await? {
+            state
+                .metrics
+                .mailbox_mails
+                .get_or_create(&MailboxLabels {
+                    mailbox: mailbox.name.clone(),
+                    outcome,
+                })
+                .set(n);
+        }
+    }
     let mut body = String::new();
     encode(&mut body, &state.metrics.registry)
         .map_err(|e| ApiError::Internal(format!("metrics: {e}")))?;
