@@ -144,6 +144,10 @@ impl Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// The rules in force as last read, and when: every suggestion asks for them.
+    rules: std::sync::Arc<
+        std::sync::Mutex<Option<(std::time::Instant, Vec<crate::autofile::rules::Rule>)>>,
+    >,
 }
 
 impl Store {
@@ -183,7 +187,11 @@ impl Store {
             })
             .connect(&url)
             .await?;
-        let store = Store { pool, backend };
+        let store = Store {
+            pool,
+            backend,
+            rules: Default::default(),
+        };
         store.migrate().await?;
         Ok(store)
     }

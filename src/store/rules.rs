@@ -10,9 +10,28 @@ use super::{Result, Store, from_json, to_json};
 use crate::autofile::rules::{Rule, RuleSpec};
 use crate::domain::{new_id, now_millis};
 
+/// How long the rules read from the store are used before they are read again.
+const RULES_FRESH: std::time::Duration = std::time::Duration::from_secs(2);
+
 impl Store {
     /// The rules in force, in the order they are tried (then by id, so the order is stable).
+    /// Read from the store at most every `RULES_FRESH`: a change made here counts at once, one
+    /// made by another instance within that time.
     pub async fn rules(&self) -> Result<Vec<Rule>> {
+        if let Ok(cached) = self.rules.lock()
+            && let Some((read, rules)) = cached.as_ref()
+            && read.elapsed() < RULES_FRESH
+        {
+            return Ok(rules.clone());
+        }
+        let rules = self.read_rules().await?;
+        if let Ok(mut cached) = self.rules.lock() {
+            *cached = Some((std::time::Instant::now(), rules.clone()));
+        }
+        Ok(rules)
+    }
+
+    async fn read_rules(&self) -> Result<Vec<Rule>> {
         let rows = sqlx::query(
             "SELECT r.id, r.version, r.spec FROM rule_versions r
              WHERE r.deleted = 0
@@ -129,6 +148,9 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        if let Ok(mut cached) = self.rules.lock() {
+            *cached = None;
+        }
         Ok(Some(Rule {
             id,
             version,
