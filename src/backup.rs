@@ -188,8 +188,11 @@ fn sibling(file: &Path, purpose: &str) -> PathBuf {
 }
 
 fn hidden(path: &Path) -> bool {
-    path.file_name()
-        .is_some_and(|name| name.to_string_lossy().starts_with('.'))
+    path.file_name().is_some_and(|name| {
+        let name = name.to_string_lossy();
+        // `.tmp`: the half of an atomic write that is renamed into place when complete.
+        name.starts_with('.') || name.ends_with(".tmp")
+    })
 }
 
 fn read_dir(dir: &Path) -> Result<Vec<PathBuf>, BackupError> {
@@ -217,9 +220,19 @@ fn add(
     summary: &mut BackupSummary,
     out: &Path,
 ) -> Result<(), BackupError> {
-    let metadata = std::fs::metadata(source).map_err(io("cannot read", source))?;
+    // A file or folder gone between the listing and now was a write in progress (a temporary
+    // file renamed into place, a delivery's staging folder): what it became is listed itself.
+    let gone = |e: &std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
+    let metadata = match std::fs::metadata(source) {
+        Err(e) if gone(&e) => return Ok(()),
+        other => other.map_err(io("cannot read", source))?,
+    };
     if metadata.is_dir() {
-        for entry in read_dir(source)? {
+        let entries = match std::fs::read_dir(source) {
+            Err(e) if gone(&e) => return Ok(()),
+            _ => read_dir(source)?,
+        };
+        for entry in entries {
             if !hidden(&entry) {
                 add(
                     zip,
@@ -232,11 +245,14 @@ fn add(
         }
         return Ok(());
     }
+    let mut file = match File::open(source) {
+        Err(e) if gone(&e) => return Ok(()),
+        other => other.map_err(io("cannot read", source))?,
+    };
     let mode = permissions(&metadata);
     let entry_name = name.to_string_lossy().replace('\\', "/");
     zip.start_file(entry_name, options(mode, metadata.len()))
         .map_err(zip_error(out))?;
-    let mut file = File::open(source).map_err(io("cannot read", source))?;
     summary.bytes += std::io::copy(&mut file, zip).map_err(io("cannot copy", source))?;
     summary.files += 1;
     Ok(())

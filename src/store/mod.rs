@@ -140,6 +140,9 @@ impl Backend {
     }
 }
 
+/// The rules as read from the store, and when.
+type RulesRead = (std::time::Instant, Vec<crate::autofile::rules::Rule>);
+
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
