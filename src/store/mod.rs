@@ -148,9 +148,7 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     /// The rules in force as last read, and when: every suggestion asks for them.
-    rules: std::sync::Arc<
-        std::sync::Mutex<Option<(std::time::Instant, Vec<crate::autofile::rules::Rule>)>>,
-    >,
+    rules: std::sync::Arc<std::sync::Mutex<Option<RulesRead>>>,
 }
 
 impl Store {
