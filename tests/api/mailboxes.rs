@@ -180,14 +180,19 @@ async fn two_hundred_mails_are_each_handled_once_across_two_kills() {
 
     let moved = |server: &MailServer| server.flags("Journaliseret").len();
     let (running, _) = start(dir.path());
-    until(120, "the first mails taken", async || moved(&server) >= 30).await;
+    until(300, "the first mails taken", async || moved(&server) >= 30).await;
     drop(running);
     let (running, _) = start(dir.path());
-    until(120, "more mails taken", async || moved(&server) >= 110).await;
+    until(300, "more mails taken", async || moved(&server) >= 110).await;
     drop(running);
     let (_running, base) = start(dir.path());
-    until(180, "every mail moved", async || moved(&server) == 200).await;
-    assert!(server.flags("INBOX").is_empty());
+    // A MOVE cut off by a kill can leave the server with the mail in both folders; the
+    // watcher then moves what is left again, so the processed folder may hold a copy more
+    // than once: what counts is that no mail stays behind and each is handled once.
+    until(600, "every mail moved", async || {
+        server.flags("INBOX").is_empty() && moved(&server) >= 200
+    })
+    .await;
 
     let remote = Remote::new(&base, &admin);
     let filings: Value = remote
@@ -213,7 +218,7 @@ async fn two_hundred_mails_are_each_handled_once_across_two_kills() {
         .clone();
     assert_eq!(waiting, 100, "each other mail queued once: {queue}");
     // At the target: every filed mail is one document in the archive.
-    until(120, "every filing delivered", async || {
+    until(300, "every filing delivered", async || {
         let documents: usize = ["BYG-1", "BYG-2"]
             .iter()
             .map(|c| archived_documents(&dir.path().join("data/archive"), c).len())
