@@ -5,7 +5,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use super::audit::{self, AuditEvent, AuditKind, SYSTEM_ACTOR};
-use super::{Backend, Result, Store, StoreError, from_json, plain, to_json};
+use super::{Result, Store, StoreError, from_json, plain, to_json};
 use crate::domain::filing::{
     AttachmentChoice, Decision, Filing, FilingState, Withdrawal, WithdrawalState,
 };
@@ -284,12 +284,7 @@ impl Store {
     /// as its retry budget lasts. A withdrawn filing is delivered only if a delivery was tried
     /// already, since the target may hold it then; the withdrawal takes it back once filed.
     pub async fn claim_due_filing(&self, now: Millis, lease_ms: i64) -> Result<Option<Filing>> {
-        // On PostgreSQL, workers claiming at the same moment pass over each other's rows
-        // rather than all reaching for the first one and all but one coming away empty.
-        let pass_over_claimed = match self.backend {
-            Backend::Postgres => "FOR UPDATE OF f SKIP LOCKED",
-            Backend::Sqlite => "",
-        };
+        let pass_over_claimed = self.pass_over_claimed();
         let sql = format!(
             "UPDATE filings SET lease_until = $1, attempts = attempts + 1, updated_at = $2
              WHERE id = (SELECT f.id FROM filings f

@@ -197,6 +197,16 @@ impl Store {
         Ok(store)
     }
 
+    /// The end of a claim's row choice: on PostgreSQL, workers claiming at the same moment
+    /// pass over each other's rows rather than all reaching for the first one and all but one
+    /// coming away empty; SQLite has one writer at a time anyway.
+    fn pass_over_claimed(&self) -> &'static str {
+        match self.backend {
+            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        }
+    }
+
     pub fn backend(&self) -> Backend {
         self.backend
     }

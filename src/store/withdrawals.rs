@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::audit::{AuditKind, SYSTEM_ACTOR};
 use super::filings::{audit_filing, filing_from_row};
-use super::{Backend, Result, Store, plain};
+use super::{Result, Store, plain};
 use crate::domain::filing::{Filing, WithdrawalState};
 use crate::domain::identifiers::redact_cpr;
 use crate::domain::{Millis, now_millis};
@@ -81,10 +81,7 @@ impl Store {
         now: Millis,
         lease_ms: i64,
     ) -> Result<Option<WithdrawalClaim>> {
-        let pass_over_claimed = match self.backend {
-            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
-            Backend::Sqlite => "",
-        };
+        let pass_over_claimed = self.pass_over_claimed();
         let until = now + lease_ms;
         let sql = format!(
             "UPDATE filings SET withdrawal_next_at = $1, withdrawal_attempts = withdrawal_attempts + 1
