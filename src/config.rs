@@ -37,21 +37,26 @@ pub struct Config {
     pub mailboxes: Vec<MailboxConfig>,
 }
 
-/// A functional mailbox (byg@, borgerservice@ …) read over IMAP: every new mail goes through
-/// the auto-journalisation policy, then is marked and moved.
+/// A functional mailbox (byg@, borgerservice@ …) read over IMAP or, for Exchange Online,
+/// Microsoft Graph: every new mail goes through the auto-journalisation policy, then is
+/// marked and moved.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MailboxConfig {
     /// How rules and the review queue name it.
     pub name: String,
+    pub protocol: MailboxProtocol,
+    /// The app the service signs in to Graph as (`protocol = "graph"`).
+    pub entra: Option<EntraAppConfig>,
     pub host: String,
     pub port: u16,
     pub tls: MailTls,
+    /// The IMAP login; over Graph, the mailbox's address (`byg@vejstrand.dk`).
     pub username: String,
     pub password: Secret,
     /// An OAuth 2.0 access token for SASL XOAUTH2 (Exchange Online) instead of a password.
     pub oauth2_token: Secret,
-    /// The folder watched.
+    /// The folder watched; over Graph a well-known name (`inbox`) or a top folder's name.
     pub folder: String,
     /// Where a mail goes once filed or queued for review.
     pub processed_folder: String,
@@ -73,6 +78,8 @@ impl Default for MailboxConfig {
     fn default() -> Self {
         MailboxConfig {
             name: String::new(),
+            protocol: MailboxProtocol::Imap,
+            entra: None,
             host: String::new(),
             port: 993,
             tls: MailTls::Tls,
@@ -100,6 +107,22 @@ impl MailboxConfig {
     }
 
     fn validate(&self) -> Result<(), String> {
+        if self.folder.trim().is_empty()
+            || self.processed_folder.trim().is_empty()
+            || self.folder == self.processed_folder
+        {
+            return Err("folder and processed_folder must be given and differ".into());
+        }
+        match (self.protocol, &self.entra) {
+            (MailboxProtocol::Graph, Some(entra)) => return self.validate_graph(entra),
+            (MailboxProtocol::Graph, None) => {
+                return Err("protocol = \"graph\" needs [mailboxes.entra]".into());
+            }
+            (MailboxProtocol::Imap, Some(_)) => {
+                return Err("[mailboxes.entra] goes with protocol = \"graph\"".into());
+            }
+            (MailboxProtocol::Imap, None) => {}
+        }
         if self.host.trim().is_empty() || self.username.trim().is_empty() {
             return Err("host and username are required".into());
         }
@@ -118,12 +141,6 @@ impl MailboxConfig {
                 "username, password, oauth2_token and folders cannot hold line breaks".into(),
             );
         }
-        if self.folder.trim().is_empty()
-            || self.processed_folder.trim().is_empty()
-            || self.folder == self.processed_folder
-        {
-            return Err("folder and processed_folder must be given and differ".into());
-        }
         let loopback = self.host == "localhost"
             || self
                 .host
@@ -133,6 +150,89 @@ impl MailboxConfig {
             return Err("a password goes only over TLS (tls = \"starttls\" or \"tls\"), or in plain text to this machine".into());
         }
         Ok(())
+    }
+
+    fn validate_graph(&self, entra: &EntraAppConfig) -> Result<(), String> {
+        if self.username.trim().is_empty() {
+            return Err("username (the mailbox's address) is required".into());
+        }
+        if !self.host.is_empty() || !self.password.is_empty() || !self.oauth2_token.is_empty() {
+            return Err(
+                "host, password and oauth2_token are IMAP's; Graph signs in as [mailboxes.entra]"
+                    .into(),
+            );
+        }
+        entra.validate()
+    }
+}
+
+/// Which protocol a watched mailbox is read over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MailboxProtocol {
+    Imap,
+    /// Microsoft Graph, for Exchange Online: delta queries, the MIME by `$value`, a category
+    /// instead of a keyword.
+    Graph,
+}
+
+/// An app registered in the tenant's Entra ID that the service signs in as (client
+/// credentials), with a client secret or a certificate.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EntraAppConfig {
+    pub tenant_id: String,
+    pub client_id: String,
+    /// The app's client secret, or else its certificate (PEM) and that certificate's RSA
+    /// private key (PEM, not encrypted), read at start.
+    pub client_secret: Secret,
+    pub client_cert_file: PathBuf,
+    pub client_key_file: PathBuf,
+    /// The sign-in authority; another cloud's (or a test's) when not the public one.
+    pub login_url: String,
+    /// Graph's root; another cloud's (or a test's) when not the public one.
+    pub graph_url: String,
+    /// Longest one request may take.
+    pub timeout_secs: u64,
+}
+
+impl Default for EntraAppConfig {
+    fn default() -> Self {
+        EntraAppConfig {
+            tenant_id: String::new(),
+            client_id: String::new(),
+            client_secret: Secret::default(),
+            client_cert_file: PathBuf::new(),
+            client_key_file: PathBuf::new(),
+            login_url: "https://login.microsoftonline.com".into(),
+            graph_url: "https://graph.microsoft.com/v1.0".into(),
+            timeout_secs: 60,
+        }
+    }
+}
+
+impl EntraAppConfig {
+    fn validate(&self) -> Result<(), String> {
+        for (key, value) in [
+            ("tenant_id", &self.tenant_id),
+            ("client_id", &self.client_id),
+        ] {
+            if value.trim().is_empty() {
+                return Err(format!("{key} is required"));
+            }
+        }
+        let certificate = [&self.client_cert_file, &self.client_key_file]
+            .map(|file| !file.as_os_str().is_empty());
+        match (self.client_secret.is_empty(), certificate) {
+            (false, [false, false]) | (true, [true, true]) => Ok(()),
+            (true, [false, false]) => {
+                Err("give client_secret, or client_cert_file and client_key_file".into())
+            }
+            (false, [true, _] | [_, true]) => {
+                Err("give client_secret or a certificate, not both".into())
+            }
+            (true, _) => Err("give client_cert_file and client_key_file together".into()),
+        }
     }
 }
 
@@ -546,30 +646,27 @@ impl Default for SharepointColumns {
 }
 
 impl SharepointConfig {
+    /// The app it signs in as, described as every Graph client's is.
+    pub fn entra(&self) -> EntraAppConfig {
+        EntraAppConfig {
+            tenant_id: self.tenant_id.clone(),
+            client_id: self.client_id.clone(),
+            client_secret: self.client_secret.clone(),
+            client_cert_file: self.client_cert_file.clone(),
+            client_key_file: self.client_key_file.clone(),
+            login_url: self.login_url.clone(),
+            graph_url: self.graph_url.clone(),
+            timeout_secs: self.timeout_secs,
+        }
+    }
+
     fn validate(&self) -> Result<(), String> {
-        for (key, value) in [
-            ("site", &self.site),
-            ("library", &self.library),
-            ("tenant_id", &self.tenant_id),
-            ("client_id", &self.client_id),
-        ] {
+        for (key, value) in [("site", &self.site), ("library", &self.library)] {
             if value.trim().is_empty() {
                 return Err(format!("{key} is required"));
             }
         }
-        let certificate = [&self.client_cert_file, &self.client_key_file]
-            .map(|file| !file.as_os_str().is_empty());
-        match (self.client_secret.is_empty(), certificate) {
-            (false, [false, false]) | (true, [true, true]) => {}
-            (true, [false, false]) => {
-                return Err("give client_secret, or client_cert_file and client_key_file".into());
-            }
-            (false, [true, _] | [_, true]) => {
-                return Err("give client_secret or a certificate, not both".into());
-            }
-            (true, _) => return Err("give client_cert_file and client_key_file together".into()),
-        }
-        Ok(())
+        self.entra().validate()
     }
 }
 
@@ -1445,7 +1542,7 @@ mod tests {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("journaliser.example.toml");
         let sample = std::fs::read_to_string(path).unwrap();
         let code = regex::Regex::new(
-            r"^# (\[\[connectors\]\]|\[\[mailboxes\]\]|\[mailboxes\.autofile\]|[a-z_0-9]+ = |\s)",
+            r"^# (\[\[connectors\]\]|\[\[mailboxes\]\]|\[mailboxes\.(autofile|entra)\]|[a-z_0-9]+ = |\s)",
         )
         .unwrap();
         let uncommented: String = sample
@@ -1475,7 +1572,8 @@ mod tests {
             "{uncommented}"
         );
         let mailboxes: Vec<_> = config.mailboxes.iter().map(|m| m.name.as_str()).collect();
-        assert_eq!(mailboxes, ["byg"], "{uncommented}");
+        assert_eq!(mailboxes, ["byg", "borgerservice"], "{uncommented}");
+        assert_eq!(config.mailboxes[1].protocol, MailboxProtocol::Graph);
         assert_eq!(
             config
                 .autofile

@@ -25,7 +25,7 @@ use super::{
 use crate::config::{SharepointColumns, SharepointConfig};
 use crate::domain::case::CaseInput;
 use crate::domain::filing::AttachmentMode;
-use crate::graph::{AppCredential, AppCredentials, GraphClient, GraphError};
+use crate::graph::{AppCredentials, GraphClient, GraphError};
 use upload::{Sessions, Uploaded};
 
 const TARGET: &str = "sharepoint";
@@ -100,21 +100,7 @@ fn unreadable(what: &str) -> ConnectorError {
 
 impl SharepointConnector {
     pub fn new(config: &SharepointConfig) -> Result<SharepointConnector, String> {
-        let login_url =
-            super::http::target_url(&config.login_url).map_err(|e| format!("login_{e}"))?;
-        let credentials = AppCredentials {
-            login_url,
-            tenant_id: config.tenant_id.clone(),
-            client_id: config.client_id.clone(),
-            credential: if config.client_cert_file.as_os_str().is_empty() {
-                AppCredential::Secret(config.client_secret.clone())
-            } else {
-                AppCredential::Certificate {
-                    cert_file: config.client_cert_file.clone(),
-                    key_file: config.client_key_file.clone(),
-                }
-            },
-        };
+        let credentials = AppCredentials::of(&config.entra())?;
         let segments = |path: &str| -> Vec<String> {
             path.split('/')
                 .filter(|s| !s.is_empty())

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use reqwest::Url;
 
-use crate::config::Secret;
+use crate::config::{EntraAppConfig, Secret};
 use crate::connector::http::oauth::{ClientKey, Grant, OAuthToken};
 
 /// The scope of an app-only token for Graph: the permissions granted to the app.
@@ -33,6 +33,24 @@ pub enum AppCredential {
 }
 
 impl AppCredentials {
+    pub fn of(config: &EntraAppConfig) -> Result<AppCredentials, String> {
+        let login_url = crate::connector::http::target_url(&config.login_url)
+            .map_err(|e| format!("login_{e}"))?;
+        Ok(AppCredentials {
+            login_url,
+            tenant_id: config.tenant_id.clone(),
+            client_id: config.client_id.clone(),
+            credential: if config.client_cert_file.as_os_str().is_empty() {
+                AppCredential::Secret(config.client_secret.clone())
+            } else {
+                AppCredential::Certificate {
+                    cert_file: config.client_cert_file.clone(),
+                    key_file: config.client_key_file.clone(),
+                }
+            },
+        })
+    }
+
     /// The token the app signs in to Graph with.
     pub(super) fn token(self) -> Result<OAuthToken, String> {
         let mut endpoint = self.login_url.clone();

@@ -7,14 +7,13 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::{FILED_KEYWORD, Intakes, REVIEW_KEYWORD, owner};
-use crate::autofile::{AutofileError, MailboxPolicy, Origin, Outcome};
+use super::{FILED_KEYWORD, Intakes, REVIEW_KEYWORD};
+use crate::autofile::MailboxPolicy;
 use crate::config::MailboxConfig;
 use crate::connector::ConnectorError;
-use crate::extract::Format;
-use crate::filing::FilingError;
 use crate::mail::imap::{ImapSettings, Login, Session};
 use crate::mail::stream::{Endpoint, tls_config};
+use crate::store::MailKey;
 
 /// Mails taken in one look, so that a large backlog does not keep the watcher from IDLE (and
 /// from noticing a shutdown) for long.
@@ -121,8 +120,9 @@ impl ImapWatcher {
         let uids = session.uid_search("ALL").await?;
         let mut handled = 0;
         for uid in uids {
+            let key = MailKey::imap(uid_validity, uid);
             let position = store
-                .mailbox_position(&self.name, uid_validity, uid)
+                .mailbox_position(&self.name, &key)
                 .await
                 .map_err(stored)?;
             let outcome = match position.and_then(|p| p.outcome) {
@@ -135,7 +135,7 @@ impl ImapWatcher {
                     let Some(mail) = session.fetch(uid).await? else {
                         continue;
                     };
-                    self.take(uid_validity, uid, mail).await?
+                    self.intakes.take(&self.policy, &key, mail).await?
                 }
             };
             let keyword = match outcome.as_str() {
@@ -147,68 +147,5 @@ impl ImapWatcher {
             session.move_to(uid, &self.processed).await?;
         }
         Ok(false)
-    }
-
-    /// One mail in: stored as an item of the mailbox, its position recorded, decided on.
-    async fn take(
-        &self,
-        uid_validity: u32,
-        uid: u32,
-        mail: Vec<u8>,
-    ) -> Result<String, ConnectorError> {
-        let store = &self.intakes.store;
-        let stored = |e: crate::store::StoreError| ConnectorError::Transient(e.to_string());
-        let mailbox_owner = owner(&self.policy);
-        let received = self
-            .intakes
-            .intake
-            .receive(store, &mailbox_owner.id, mail.clone().into(), Format::Mail)
-            .await;
-        let item = match received {
-            Ok((item, _)) => item,
-            Err(crate::intake::IntakeError::Extract(error)) => {
-                // A mail that cannot be read stays in the folder for a person, and is not
-                // tried again and again.
-                tracing::warn!(uid, %error, "a mail in the watched mailbox could not be read");
-                let id = format!("unreadable:{uid_validity}:{uid}");
-                store
-                    .take_mailbox_position(&self.name, uid_validity, uid, &id)
-                    .await
-                    .map_err(stored)?;
-                store
-                    .decide_mailbox_position(&self.name, uid_validity, uid, "unreadable")
-                    .await
-                    .map_err(stored)?;
-                return Ok("unreadable".into());
-            }
-            Err(other) => return Err(ConnectorError::Transient(other.to_string())),
-        };
-        store
-            .take_mailbox_position(&self.name, uid_validity, uid, &item.id)
-            .await
-            .map_err(stored)?;
-        let decided = self
-            .intakes
-            .policy
-            .process(&mailbox_owner, &item, &mail, Origin::Mailbox(&self.policy))
-            .await;
-        let outcome = match decided {
-            Ok(Outcome::Filed(_)) => "filed",
-            Ok(Outcome::Queued { .. }) => "queued",
-            Ok(Outcome::Left { .. }) => "left",
-            // A filing the policy chose but could not make (its case went away meanwhile)
-            // leaves the mail in the folder for a person, rather than holding up the mailbox.
-            Err(AutofileError::Filing(error)) if !matches!(error, FilingError::Store(_)) => {
-                tracing::warn!(uid, %error, "the mail could not be filed; left in the mailbox");
-                "left"
-            }
-            Err(other) => return Err(ConnectorError::Transient(other.to_string())),
-        };
-        store
-            .decide_mailbox_position(&self.name, uid_validity, uid, outcome)
-            .await
-            .map_err(stored)?;
-        tracing::info!(uid, item = %item.id, outcome, "mail taken from the watched mailbox");
-        Ok(outcome.to_string())
     }
 }

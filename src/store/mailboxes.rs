@@ -1,5 +1,5 @@
 //! Where each watched mailbox stands: which mails were taken, as which items, and what was
-//! decided for each.
+//! decided for each; and, for a mailbox read by a delta query, where to read on from.
 
 use sqlx::Row;
 
@@ -10,24 +10,46 @@ use crate::domain::now_millis;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MailboxPosition {
     pub item_id: String,
-    /// `filed`, `queued` or `left`, once decided.
+    /// `filed`, `queued`, `left` or `unreadable`, once decided.
     pub outcome: Option<String>,
+}
+
+/// What names one mail in its mailbox for good: IMAP's UIDVALIDITY and UID, or Graph's
+/// immutable id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailKey(String);
+
+impl MailKey {
+    pub fn imap(uid_validity: u32, uid: u32) -> MailKey {
+        MailKey(format!("{uid_validity}:{uid}"))
+    }
+
+    pub fn graph(immutable_id: &str) -> MailKey {
+        MailKey(immutable_id.to_string())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for MailKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 impl Store {
     pub async fn mailbox_position(
         &self,
         mailbox: &str,
-        uid_validity: u32,
-        uid: u32,
+        key: &MailKey,
     ) -> Result<Option<MailboxPosition>> {
         let row = sqlx::query(
-            "SELECT item_id, outcome FROM mailbox_positions
-             WHERE mailbox = $1 AND uid_validity = $2 AND uid = $3",
+            "SELECT item_id, outcome FROM mailbox_mails WHERE mailbox = $1 AND mail_key = $2",
         )
         .bind(mailbox)
-        .bind(i64::from(uid_validity))
-        .bind(i64::from(uid))
+        .bind(key.as_str())
         .fetch_optional(&self.pool)
         .await?;
         row.map(|r| {
@@ -43,18 +65,16 @@ impl Store {
     pub async fn take_mailbox_position(
         &self,
         mailbox: &str,
-        uid_validity: u32,
-        uid: u32,
+        key: &MailKey,
         item_id: &str,
     ) -> Result<()> {
         sqlx::query(
-            "INSERT INTO mailbox_positions (mailbox, uid_validity, uid, item_id, taken_at)
-             VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (mailbox, uid_validity, uid) DO NOTHING",
+            "INSERT INTO mailbox_mails (mailbox, mail_key, item_id, taken_at)
+             VALUES ($1, $2, $3, $4)
+             ON CONFLICT (mailbox, mail_key) DO NOTHING",
         )
         .bind(mailbox)
-        .bind(i64::from(uid_validity))
-        .bind(i64::from(uid))
+        .bind(key.as_str())
         .bind(item_id)
         .bind(now_millis())
         .execute(&self.pool)
@@ -65,17 +85,15 @@ impl Store {
     pub async fn decide_mailbox_position(
         &self,
         mailbox: &str,
-        uid_validity: u32,
-        uid: u32,
+        key: &MailKey,
         outcome: &str,
     ) -> Result<()> {
         sqlx::query(
-            "UPDATE mailbox_positions SET outcome = $4, decided_at = $5
-             WHERE mailbox = $1 AND uid_validity = $2 AND uid = $3",
+            "UPDATE mailbox_mails SET outcome = $3, decided_at = $4
+             WHERE mailbox = $1 AND mail_key = $2",
         )
         .bind(mailbox)
-        .bind(i64::from(uid_validity))
-        .bind(i64::from(uid))
+        .bind(key.as_str())
         .bind(outcome)
         .bind(now_millis())
         .execute(&self.pool)
@@ -87,7 +105,7 @@ impl Store {
     pub async fn mailbox_outcomes(&self, mailbox: &str) -> Result<Vec<(String, i64)>> {
         let rows = sqlx::query(
             "SELECT COALESCE(outcome, 'undecided') AS outcome, COUNT(*) AS n
-             FROM mailbox_positions WHERE mailbox = $1 GROUP BY outcome ORDER BY outcome",
+             FROM mailbox_mails WHERE mailbox = $1 GROUP BY outcome ORDER BY outcome",
         )
         .bind(mailbox)
         .fetch_all(&self.pool)
@@ -95,5 +113,38 @@ impl Store {
         rows.iter()
             .map(|r| Ok((r.try_get("outcome")?, r.try_get("n")?)))
             .collect()
+    }
+
+    /// Where a mailbox's reading goes on from (a Graph delta link), if it was ever saved.
+    pub async fn mailbox_resume_point(&self, mailbox: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT resume_from FROM mailbox_cursors WHERE mailbox = $1")
+            .bind(mailbox)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok(r.try_get("resume_from")?)).transpose()
+    }
+
+    /// Saved only once every mail read before it was handled, so that reading on from it
+    /// skips nothing.
+    pub async fn save_mailbox_resume_point(&self, mailbox: &str, resume_from: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO mailbox_cursors (mailbox, resume_from, saved_at) VALUES ($1, $2, $3)
+             ON CONFLICT (mailbox) DO UPDATE SET resume_from = $2, saved_at = $3",
+        )
+        .bind(mailbox)
+        .bind(resume_from)
+        .bind(now_millis())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Forgets where a mailbox's reading stood, when the server no longer knows it.
+    pub async fn forget_mailbox_resume_point(&self, mailbox: &str) -> Result<()> {
+        sqlx::query("DELETE FROM mailbox_cursors WHERE mailbox = $1")
+            .bind(mailbox)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 }

@@ -29,7 +29,7 @@ pub use feedback::Feedback;
 pub use filings::{FilingCreated, FilingOptions, NewFiling};
 pub use intents::{Intent, IntentState};
 pub use items::{NewItem, StoredItem, conversation_of};
-pub use mailboxes::MailboxPosition;
+pub use mailboxes::{MailKey, MailboxPosition};
 pub use ranker::RankerRecord;
 pub use review::{NewReview, ReviewItem, ReviewState};
 pub use snapshot::sqlite_snapshot;
@@ -89,6 +89,10 @@ const MIGRATIONS: &[Migration] = &[
     portable(
         10,
         include_str!("../../migrations/portable/0010_autofile.sql"),
+    ),
+    portable(
+        11,
+        include_str!("../../migrations/portable/0011_mailbox_mails.sql"),
     ),
 ];
 

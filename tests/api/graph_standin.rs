@@ -17,7 +17,8 @@
 //!   (`{"error": {"code", "message"}}`, `itemNotFound`, `nameAlreadyExists`,
 //!   `InvalidAuthenticationToken`).
 //!
-//! The mail endpoints a watched mailbox needs can be added beside the drive ones.
+//!
+//! Users' mailboxes, as a watched mailbox reads them, are in `graph_mail`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -28,6 +29,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
+
+use crate::graph_mail::{Mailboxes, Message};
 
 pub const TENANT: &str = "vejstrand.onmicrosoft.com";
 pub const CLIENT_ID: &str = "5f1c8a9e-journaliser";
@@ -98,6 +101,7 @@ struct Library {
     /// The certificate registered with the app: its public key (PKCS#1 DER) and SHA-256
     /// thumbprint (base64url).
     certificate: Option<(Vec<u8>, String)>,
+    mail: Mailboxes,
 }
 
 #[derive(Clone)]
@@ -106,7 +110,7 @@ pub struct GraphStandin {
     library: Arc<Mutex<Library>>,
 }
 
-fn error(status: StatusCode, code: &str, message: &str) -> Response {
+pub fn error(status: StatusCode, code: &str, message: &str) -> Response {
     (
         status,
         axum::Json(json!({"error": {"code": code, "message": message}})),
@@ -158,6 +162,7 @@ impl GraphStandin {
             fragments: Vec::new(),
             throttled: 0,
             certificate: None,
+            mail: Mailboxes::default(),
         }));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -176,6 +181,20 @@ impl GraphStandin {
 
     pub fn graph_url(&self) -> String {
         format!("{}/v1.0", self.base)
+    }
+
+    /// A user with a mailbox holding Exchange's well-known folders.
+    pub fn add_mail_user(&self, user: &str) {
+        self.lock().mail.add_user(user);
+    }
+
+    /// A mail arriving in a folder of a user's mailbox.
+    pub fn deliver_mail(&self, user: &str, folder: &str, mime: &[u8]) -> String {
+        self.lock().mail.deliver(user, folder, mime)
+    }
+
+    pub fn mails_in(&self, user: &str, folder: &str) -> Vec<Message> {
+        self.lock().mail.messages_in(user, folder)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Library> {
@@ -579,6 +598,15 @@ fn graph(
         .get("$expand")
         .is_some_and(|e| e.starts_with("listItem"));
     match segments.first().map(String::as_str) {
+        Some("users") => crate::graph_mail::users(
+            &mut library.mail,
+            base,
+            method,
+            &segments[1..],
+            query,
+            headers,
+            body,
+        ),
         Some("sites") if segments[1..] == site_path[..] && method == Method::GET => {
             axum::Json(json!({"id": SITE_ID, "name": "sager", "displayName": "Sager"}))
                 .into_response()

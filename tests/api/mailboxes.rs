@@ -29,7 +29,8 @@ fn watched(server: &MailServer) -> MailboxConfig {
     }
 }
 
-fn mail(subject: &str, headers: &str, message_id: &str) -> Vec<u8> {
+/// A mail to the watched mailbox from a citizen.
+pub fn mail(subject: &str, headers: &str, message_id: &str) -> Vec<u8> {
     format!(
         "From: Borger <borger@example.dk>\r\nTo: byg@vejstrand.example\r\nSubject: {subject}\r\n\
          Date: Wed, 25 Nov 2026 10:00:00 +0100\r\nMessage-ID: <{message_id}>\r\n{headers}\
@@ -39,7 +40,7 @@ fn mail(subject: &str, headers: &str, message_id: &str) -> Vec<u8> {
 }
 
 /// Waits until `done` holds, for at most `seconds`.
-async fn until(seconds: u64, what: &str, mut done: impl AsyncFnMut() -> bool) {
+pub async fn until(seconds: u64, what: &str, mut done: impl AsyncFnMut() -> bool) {
     let started = Instant::now();
     while !done().await {
         assert!(
@@ -132,7 +133,7 @@ async fn mail_in_a_watched_mailbox_is_filed_or_queued_then_marked_and_moved() {
 }
 
 /// SIGKILL: no shutdown; the watcher is cut off wherever it is.
-struct Running(std::process::Child);
+pub struct Running(std::process::Child);
 
 impl Drop for Running {
     fn drop(&mut self) {
@@ -141,7 +142,7 @@ impl Drop for Running {
     }
 }
 
-fn start(dir: &Path) -> (Running, String) {
+pub fn start(dir: &Path) -> (Running, String) {
     let (child, base) = serve_with(journaliser(dir), std::process::Stdio::inherit());
     (Running(child), base)
 }
@@ -157,27 +158,9 @@ async fn two_hundred_mails_are_each_handled_once_across_two_kills() {
          username = \"{READER}\"\npassword = \"{READER_PASSWORD}\"\ngroups = [\"byg\"]\npoll_secs = 1\n",
         server.ports.imap
     );
-    std::fs::write(dir.path().join("journaliser.toml"), config).unwrap();
-    let cases = json!([
-        {"id": "BYG-1", "number": "02.34.02-G01-101-26", "title": "Byggesag Skovvej 1"},
-        {"id": "BYG-2", "number": "02.34.02-G01-102-26", "title": "Byggesag Skovvej 2"},
-    ]);
-    std::fs::write(dir.path().join("cases.json"), cases.to_string()).unwrap();
-    output(
-        journaliser(dir.path())
-            .args(["import", "cases"])
-            .arg(dir.path().join("cases.json")),
-    );
-    let admin = output(journaliser(dir.path()).args(["token", "--user", "root", "--admin"]))
-        .trim()
-        .to_string();
-    // Half name a case in the subject (filed), half name none (queued for review).
-    for n in 0..200 {
-        let subject = match n % 2 {
-            0 => format!("Vedr. 02.34.02-G01-10{}-26 nr. {n}", 1 + n % 4 / 2),
-            _ => format!("Spørgsmål nr. {n}"),
-        };
-        server.deliver(&mail(&subject, "", &format!("m{n}@example.dk")));
+    let admin = two_building_cases(dir.path(), &config);
+    for mail in two_hundred_mails() {
+        server.deliver(&mail);
     }
 
     let moved = |server: &MailServer| server.flags("Journaliseret").len();
@@ -196,7 +179,44 @@ async fn two_hundred_mails_are_each_handled_once_across_two_kills() {
     })
     .await;
 
-    let remote = Remote::new(&base, &admin);
+    each_handled_once(&base, &admin, dir.path()).await;
+}
+
+/// A data directory with `config`, two building cases and an admin's token.
+pub fn two_building_cases(dir: &Path, config: &str) -> String {
+    std::fs::write(dir.join("journaliser.toml"), config).unwrap();
+    let cases = json!([
+        {"id": "BYG-1", "number": "02.34.02-G01-101-26", "title": "Byggesag Skovvej 1"},
+        {"id": "BYG-2", "number": "02.34.02-G01-102-26", "title": "Byggesag Skovvej 2"},
+    ]);
+    std::fs::write(dir.join("cases.json"), cases.to_string()).unwrap();
+    output(
+        journaliser(dir)
+            .args(["import", "cases"])
+            .arg(dir.join("cases.json")),
+    );
+    output(journaliser(dir).args(["token", "--user", "root", "--admin"]))
+        .trim()
+        .to_string()
+}
+
+/// Half name a case in the subject (to be filed), half name none (to be queued for review).
+pub fn two_hundred_mails() -> Vec<Vec<u8>> {
+    (0..200)
+        .map(|n| {
+            let subject = match n % 2 {
+                0 => format!("Vedr. 02.34.02-G01-10{}-26 nr. {n}", 1 + n % 4 / 2),
+                _ => format!("Spørgsmål nr. {n}"),
+            };
+            mail(&subject, "", &format!("m{n}@example.dk"))
+        })
+        .collect()
+}
+
+/// Each of the two hundred mails was filed or queued once, and each filed one is one
+/// document at the target.
+pub async fn each_handled_once(base: &str, admin: &str, dir: &Path) {
+    let remote = Remote::new(base, admin);
     let filings: Value = remote
         .get("/api/v1/admin/filings?limit=1000")
         .await
@@ -219,11 +239,10 @@ async fn two_hundred_mails_are_each_handled_once_across_two_kills() {
         .unwrap()["waiting"]
         .clone();
     assert_eq!(waiting, 100, "each other mail queued once: {queue}");
-    // At the target: every filed mail is one document in the archive.
     until(300, "every filing delivered", async || {
         let documents: usize = ["BYG-1", "BYG-2"]
             .iter()
-            .map(|c| archived_documents(&dir.path().join("data/archive"), c).len())
+            .map(|c| archived_documents(&dir.join("data/archive"), c).len())
             .sum();
         documents == 100
     })

@@ -29,6 +29,8 @@ mod contract;
 mod f2;
 mod f2_standin;
 mod faults;
+mod graph_mail;
+mod graph_mailboxes;
 mod graph_standin;
 mod mailboxes;
 mod mailin;
