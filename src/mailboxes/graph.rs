@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 use tokio_util::sync::CancellationToken;
 
-use super::{FILED_CATEGORY, Intakes, REVIEW_CATEGORY};
+use super::{FILED_CATEGORY, Intakes, REVIEW_CATEGORY, keep_watching};
 use crate::autofile::MailboxPolicy;
 use crate::config::{EntraAppConfig, MailboxConfig};
 use crate::connector::ConnectorError;
@@ -70,29 +70,18 @@ impl GraphWatcher {
         })
     }
 
-    /// Watches until `stop`; a failed look is tried again after a pause.
+    /// Looks every `poll` until `stop`; a failed look is tried again after a pause.
     #[tracing::instrument(name = "mailbox", skip_all, fields(mailbox = %self.name))]
     pub async fn run(self: std::sync::Arc<Self>, stop: CancellationToken) {
-        let mut pause = Duration::from_secs(1);
-        while !stop.is_cancelled() {
-            let wait = match self.look(&stop).await {
-                Ok(()) => {
-                    pause = Duration::from_secs(1);
-                    self.poll
-                }
-                Err(error) => {
-                    tracing::warn!(%error, retry_in_s = pause.as_secs(), "mailbox watch failed");
-                    let wait = pause;
-                    pause = (pause * 2).min(self.poll.max(Duration::from_secs(1)));
-                    wait
-                }
-            };
+        keep_watching(self.poll, &stop, || async {
+            self.look(&stop).await?;
             tokio::select! {
-                _ = stop.cancelled() => break,
-                _ = tokio::time::sleep(wait) => {}
+                _ = stop.cancelled() => {}
+                _ = tokio::time::sleep(self.poll) => {}
             }
-        }
-        tracing::info!("mailbox watcher stopped");
+            Ok(())
+        })
+        .await;
     }
 
     /// Reads the folder's changes since the saved delta link, and handles each new mail.

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::{FILED_KEYWORD, Intakes, REVIEW_KEYWORD};
+use super::{FILED_KEYWORD, Intakes, REVIEW_KEYWORD, keep_watching};
 use crate::autofile::MailboxPolicy;
 use crate::config::MailboxConfig;
 use crate::connector::ConnectorError;
@@ -71,21 +71,7 @@ impl ImapWatcher {
     /// Watches until `stop`; a failed connection is tried again after a pause.
     #[tracing::instrument(name = "mailbox", skip_all, fields(mailbox = %self.name))]
     pub async fn run(self: std::sync::Arc<Self>, stop: CancellationToken) {
-        let mut pause = Duration::from_secs(1);
-        while !stop.is_cancelled() {
-            match self.watch(&stop).await {
-                Ok(()) => pause = Duration::from_secs(1),
-                Err(error) => {
-                    tracing::warn!(%error, retry_in_s = pause.as_secs(), "mailbox watch failed");
-                    tokio::select! {
-                        _ = stop.cancelled() => break,
-                        _ = tokio::time::sleep(pause) => {}
-                    }
-                    pause = (pause * 2).min(self.poll.max(Duration::from_secs(1)));
-                }
-            }
-        }
-        tracing::info!("mailbox watcher stopped");
+        keep_watching(self.poll, &stop, || self.watch(&stop)).await;
     }
 
     /// One connection: work through the folder, then wait for more, until `stop`.

@@ -6,6 +6,7 @@ mod graph;
 mod imap;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
@@ -131,6 +132,32 @@ impl Intakes {
         tracing::info!(%key, item = %item.id, outcome, "mail taken from the watched mailbox");
         Ok(outcome.to_string())
     }
+}
+
+/// Runs `watch` again and again until `stop`; after a failure, waits a pause that doubles
+/// from a second up to `poll`.
+async fn keep_watching<Watch>(
+    poll: Duration,
+    stop: &CancellationToken,
+    mut watch: impl FnMut() -> Watch,
+) where
+    Watch: Future<Output = Result<(), ConnectorError>>,
+{
+    let mut pause = Duration::from_secs(1);
+    while !stop.is_cancelled() {
+        match watch().await {
+            Ok(()) => pause = Duration::from_secs(1),
+            Err(error) => {
+                tracing::warn!(%error, retry_in_s = pause.as_secs(), "mailbox watch failed");
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    _ = tokio::time::sleep(pause) => {}
+                }
+                pause = (pause * 2).min(poll.max(Duration::from_secs(1)));
+            }
+        }
+    }
+    tracing::info!("mailbox watcher stopped");
 }
 
 /// Starts a watcher for every configured mailbox; each stops when `stop` is cancelled.

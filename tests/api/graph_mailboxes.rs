@@ -4,17 +4,16 @@
 //! exactly once.
 
 use journaliser::config::{EntraAppConfig, MailboxConfig, MailboxProtocol};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::graph_standin::{CLIENT_ID, CLIENT_SECRET, GraphStandin, TENANT};
 use crate::helpers::*;
 use crate::mailboxes::{
-    each_handled_once, mail, start, two_building_cases, two_hundred_mails, until,
+    each_handled_once, mail, one_queued_and_one_filed_by_thread, reply_question_and_auto_reply,
+    start, two_building_cases, two_hundred_mails, until,
 };
 
 const MAILBOX: &str = "byg@vejstrand.example";
-const TILBYGNING: &str = "VK-2026-0001";
-const TILBYGNING_MAIL: &str = "tilbygning-strandvejen41-1@borger.example";
 
 fn watched(standin: &GraphStandin) -> MailboxConfig {
     MailboxConfig {
@@ -41,21 +40,9 @@ async fn mail_in_an_exchange_online_mailbox_is_filed_or_queued_then_categorised_
     standin.add_mail_user(MAILBOX);
     let config = watched(&standin);
     let app = TestApp::spawn_with(move |c| c.mailboxes = vec![config]).await;
-    standin.deliver_mail(MAILBOX, "inbox", &reply_to(TILBYGNING_MAIL, "Tilbygning"));
-    standin.deliver_mail(
-        MAILBOX,
-        "inbox",
-        &mail("Spørgsmål om affald", "", "affald@example.dk"),
-    );
-    standin.deliver_mail(
-        MAILBOX,
-        "inbox",
-        &mail(
-            "Ude af kontoret",
-            "Auto-Submitted: auto-replied\r\n",
-            "ferie@example.dk",
-        ),
-    );
+    for mail in reply_question_and_auto_reply() {
+        standin.deliver_mail(MAILBOX, "inbox", &mail);
+    }
 
     until(60, "two mails moved", async || {
         standin.mails_in(MAILBOX, "Journaliseret").len() == 2
@@ -79,31 +66,7 @@ async fn mail_in_an_exchange_online_mailbox_is_filed_or_queued_then_categorised_
     assert_eq!(left.len(), 1);
     assert!(left[0].categories.is_empty());
 
-    let reviewer = app.token_for("mette", &["byg"]);
-    let queue: Value = app
-        .get("/api/v1/review?queue=byg", &reviewer)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let items = queue["items"].as_array().unwrap();
-    assert_eq!(items.len(), 1, "{queue}");
-    assert_eq!(items[0]["subject"], "Spørgsmål om affald");
-    assert_eq!(items[0]["mailbox"], "byg");
-
-    let audit: Value = app
-        .get(
-            "/api/v1/admin/audit?kind=filing_accepted&actor=mailbox:byg",
-            &app.admin_token,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let events = audit["events"].as_array().unwrap();
-    assert_eq!(events.len(), 1, "{audit}");
-    assert_eq!(events[0]["case_id"], TILBYGNING);
-    assert_eq!(events[0]["details"]["automatic"]["evidence"], "thread");
+    one_queued_and_one_filed_by_thread(&app).await;
 
     // A mail arriving later is read from where the delta query stood.
     standin.deliver_mail(

@@ -58,14 +58,9 @@ async fn mail_in_a_watched_mailbox_is_filed_or_queued_then_marked_and_moved() {
     };
     let config = watched(&server);
     let app = TestApp::spawn_with(move |c| c.mailboxes = vec![config]).await;
-    let reply = reply_to(TILBYGNING_MAIL, "Tilbygning");
-    server.deliver(&reply);
-    server.deliver(&mail("Spørgsmål om affald", "", "affald@example.dk"));
-    server.deliver(&mail(
-        "Ude af kontoret",
-        "Auto-Submitted: auto-replied\r\n",
-        "ferie@example.dk",
-    ));
+    for mail in reply_question_and_auto_reply() {
+        server.deliver(&mail);
+    }
 
     until(60, "two mails moved", async || {
         server.flags("Journaliseret").len() == 2
@@ -83,18 +78,7 @@ async fn mail_in_a_watched_mailbox_is_filed_or_queued_then_marked_and_moved() {
     // The auto-reply stays where it was, unfiled.
     assert_eq!(server.flags("INBOX").len(), 1);
 
-    let reviewer = app.token_for("mette", &["byg"]);
-    let queue: Value = app
-        .get("/api/v1/review?queue=byg", &reviewer)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let items = queue["items"].as_array().unwrap();
-    assert_eq!(items.len(), 1, "{queue}");
-    assert_eq!(items[0]["subject"], "Spørgsmål om affald");
-    assert_eq!(items[0]["mailbox"], "byg");
-    assert_eq!(items[0]["why"], "no_evidence");
+    one_queued_and_one_filed_by_thread(&app).await;
 
     // What operators alert on: the review backlog, and each mailbox's mails by outcome (the
     // auto-reply may be decided a moment after the others are moved).
@@ -116,6 +100,36 @@ async fn mail_in_a_watched_mailbox_is_filed_or_queued_then_marked_and_moved() {
             .all(|line| metrics.lines().any(|l| l == *line))
     })
     .await;
+}
+
+/// A reply to a mail filed on a case, a question naming no case, and an auto-reply.
+pub fn reply_question_and_auto_reply() -> [Vec<u8>; 3] {
+    [
+        reply_to(TILBYGNING_MAIL, "Tilbygning"),
+        mail("Spørgsmål om affald", "", "affald@example.dk"),
+        mail(
+            "Ude af kontoret",
+            "Auto-Submitted: auto-replied\r\n",
+            "ferie@example.dk",
+        ),
+    ]
+}
+
+/// What the three test mails became: the question waits for review, the reply was filed by
+/// its thread.
+pub async fn one_queued_and_one_filed_by_thread(app: &TestApp) {
+    let reviewer = app.token_for("mette", &["byg"]);
+    let queue: Value = app
+        .get("/api/v1/review?queue=byg", &reviewer)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let items = queue["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{queue}");
+    assert_eq!(items[0]["subject"], "Spørgsmål om affald");
+    assert_eq!(items[0]["mailbox"], "byg");
+    assert_eq!(items[0]["why"], "no_evidence");
 
     let audit: Value = app
         .get(
