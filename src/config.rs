@@ -35,6 +35,27 @@ pub struct Config {
     pub autofile: AutofileConfig,
     /// Functional mailboxes the service watches and journalises (`[[mailboxes]]`).
     pub mailboxes: Vec<MailboxConfig>,
+    pub threads: ThreadsConfig,
+}
+
+/// Following a filed mail's thread in the caseworker's own Exchange Online mailbox
+/// ("Journalisér også svar i tråden"), through Graph as an app granted `Mail.ReadWrite`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ThreadsConfig {
+    /// The app that reads the caseworkers' mailboxes; unset: no one can follow a thread.
+    pub entra: Option<EntraAppConfig>,
+    /// How often each followed thread is looked at.
+    pub poll_secs: u64,
+}
+
+impl Default for ThreadsConfig {
+    fn default() -> Self {
+        ThreadsConfig {
+            entra: None,
+            poll_secs: 60,
+        }
+    }
 }
 
 /// A functional mailbox (byg@, borgerservice@ …) read over IMAP or, for Exchange Online,
@@ -999,6 +1020,7 @@ impl Default for Config {
             tls: TlsConfig::default(),
             autofile: AutofileConfig::default(),
             mailboxes: Vec::new(),
+            threads: ThreadsConfig::default(),
         }
     }
 }
@@ -1192,6 +1214,11 @@ impl Config {
             mailbox
                 .validate()
                 .map_err(|reason| ConfigError::Invalid(format!("mailbox {name:?}: {reason}")))?;
+        }
+        if let Some(entra) = &self.threads.entra {
+            entra
+                .validate()
+                .map_err(|reason| ConfigError::Invalid(format!("threads.entra: {reason}")))?;
         }
         let mut names = std::collections::BTreeSet::from([crate::connector::ARCHIVE]);
         for connector in &self.connectors {

@@ -247,6 +247,7 @@ impl Server {
             case_sync: case_sync.clone(),
             site: self.site,
             policy,
+            following_threads: config.threads.entra.is_some(),
         };
         let router = api::router(state, config.request_timeout());
         let stop = CancellationToken::new();
@@ -263,16 +264,19 @@ impl Server {
             config.privacy.clone(),
             stop.clone(),
         ));
-        let watchers = crate::mailboxes::spawn_all(
-            &config.mailboxes,
-            crate::mailboxes::Intakes {
-                store: store.clone(),
-                intake: state_intake,
-                policy: state_policy,
-            },
-            stop.clone(),
-        )
-        .map_err(anyhow::Error::msg)?;
+        let intakes = crate::mailboxes::Intakes {
+            store: store.clone(),
+            intake: state_intake,
+            policy: state_policy,
+        };
+        let mut watchers =
+            crate::mailboxes::spawn_all(&config.mailboxes, intakes.clone(), stop.clone())
+                .map_err(anyhow::Error::msg)?;
+        if let Some(follower) = crate::mailboxes::ThreadFollower::new(&config.threads, intakes)
+            .map_err(anyhow::Error::msg)?
+        {
+            watchers.push(tokio::spawn(follower.run(stop.clone())));
+        }
         let worker = Worker::new(store.clone(), connectors, config.filing.clone());
         let workers: Vec<_> = (0..config.filing.workers.max(1))
             .map(|_| tokio::spawn(worker.clone().run(stop.clone())))

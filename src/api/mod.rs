@@ -16,6 +16,7 @@ mod review;
 mod rules;
 mod stats;
 mod sync;
+mod threads;
 mod views;
 
 use std::sync::Arc;
@@ -54,6 +55,8 @@ pub struct AppState {
     pub site: Arc<crate::web::Site>,
     pub case_sync: CaseSync,
     pub policy: crate::autofile::Policy,
+    /// Whether `[threads.entra]` lets caseworkers follow a thread.
+    pub following_threads: bool,
 }
 
 impl FromRef<AppState> for Arc<crate::web::Site> {
@@ -88,6 +91,8 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         )
         .route("/filings/{id}", get(filings::show))
         .route("/filings/{id}/undo", post(filings::undo))
+        .route("/threads", get(threads::list).post(threads::follow))
+        .route("/threads/{id}", axum::routing::delete(threads::stop))
         .route("/review", get(review::list))
         .route("/review/{item}/claim", post(review::claim))
         .route("/review/{item}/dismiss", post(review::dismiss))

@@ -225,10 +225,25 @@ impl GraphClient {
     /// Every member of a collection, across its pages (`@odata.nextLink`, followed only to
     /// Graph itself).
     pub async fn get_all(&self, url: Url) -> Result<Vec<Value>, GraphError> {
+        self.get_all_preferring(url, None).await
+    }
+
+    /// `get_all`, asking each page with a `Prefer` header (Outlook's `IdType="ImmutableId"`).
+    pub async fn get_all_preferring(
+        &self,
+        url: Url,
+        prefer: Option<&str>,
+    ) -> Result<Vec<Value>, GraphError> {
         let mut members = Vec::new();
         let mut next = Some(url);
         while let Some(url) = next.take() {
-            let mut page = self.get_json(&url).await?;
+            let response = self
+                .send(|http| match prefer {
+                    Some(prefer) => http.get(url.clone()).header("prefer", prefer),
+                    None => http.get(url.clone()),
+                })
+                .await?;
+            let mut page = self.json(response).await?;
             if let Some(Value::Array(values)) = page.get_mut("value").map(Value::take) {
                 members.extend(values);
             }

@@ -4,6 +4,7 @@
 
 mod graph;
 mod imap;
+mod threads;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,6 +24,7 @@ use crate::store::{MailKey, Store};
 
 pub use graph::GraphWatcher;
 pub use imap::ImapWatcher;
+pub use threads::ThreadFollower;
 
 /// The keyword on a mail filed automatically.
 pub const FILED_KEYWORD: &str = "$Journaliseret";

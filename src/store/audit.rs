@@ -15,7 +15,7 @@ use super::{Result, Store, StoreError, from_json, to_json};
 use crate::domain::{Millis, new_id, now_millis};
 
 /// The actor of what the service does by itself, such as delivering a filing.
-pub(super) const SYSTEM_ACTOR: &str = "system";
+pub const SYSTEM_ACTOR: &str = "system";
 
 /// How many events a query returns when it does not say.
 const DEFAULT_LIMIT: i64 = 1000;
@@ -54,10 +54,12 @@ pub enum AuditKind {
     ReviewQueued,
     /// Someone took an item of a review queue, or let it go, or dismissed it.
     ReviewChanged,
+    /// A caseworker started or stopped following a filed mail's thread, or its case closed.
+    ThreadFollowChanged,
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 13] = [
+    pub const ALL: [AuditKind; 14] = [
         AuditKind::FilingAccepted,
         AuditKind::FilingDuplicate,
         AuditKind::FilingDelivered,
@@ -71,6 +73,7 @@ impl AuditKind {
         AuditKind::RuleChanged,
         AuditKind::ReviewQueued,
         AuditKind::ReviewChanged,
+        AuditKind::ThreadFollowChanged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -88,6 +91,7 @@ impl AuditKind {
             AuditKind::RuleChanged => "rule_changed",
             AuditKind::ReviewQueued => "review_queued",
             AuditKind::ReviewChanged => "review_changed",
+            AuditKind::ThreadFollowChanged => "thread_follow_changed",
         }
     }
 

@@ -9,6 +9,7 @@ mod audit;
 mod cases;
 mod feedback;
 mod filings;
+mod follows;
 mod intents;
 mod items;
 mod mailboxes;
@@ -23,10 +24,11 @@ mod withdrawals;
 use sqlx::AnyPool;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 
-pub use audit::{AuditEvent, AuditFilter, AuditKind, AuditOrder, MAX_AUDIT_LIMIT};
+pub use audit::{AuditEvent, AuditFilter, AuditKind, AuditOrder, MAX_AUDIT_LIMIT, SYSTEM_ACTOR};
 pub use cases::CaseQuery;
 pub use feedback::Feedback;
 pub use filings::{FilingCreated, FilingOptions, NewFiling};
+pub use follows::{NewFollow, ThreadFollow};
 pub use intents::{Intent, IntentState};
 pub use items::{NewItem, StoredItem, conversation_of};
 pub use mailboxes::{MailKey, MailboxPosition};
@@ -93,6 +95,10 @@ const MIGRATIONS: &[Migration] = &[
     portable(
         11,
         include_str!("../../migrations/portable/0011_mailbox_mails.sql"),
+    ),
+    portable(
+        15,
+        include_str!("../../migrations/portable/0015_thread_follows.sql"),
     ),
 ];
 

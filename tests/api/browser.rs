@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::graph_standin::GraphStandin;
 use crate::helpers::TestApp;
 
 /// Long enough for every scenario on a slow machine, short enough to end a hung browser.
@@ -112,7 +113,12 @@ async fn the_add_in_panes_work_in_chromium() {
         eprintln!("skipped: the browser tests need {missing}");
         return;
     }
-    let app = TestApp::spawn().await;
+    // The service may read Anna's mailbox (the Graph stand-in), so the pane offers to follow
+    // a thread.
+    let graph = GraphStandin::start().await;
+    graph.add_mail_user("anna");
+    let entra = graph.entra_app();
+    let app = TestApp::spawn_with(move |c| c.threads.entra = Some(entra)).await;
     let screenshots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-screenshots");
     let (base, token, admin) = (app.base.clone(), app.token.clone(), app.admin_token.clone());
     let target = screenshots.clone();

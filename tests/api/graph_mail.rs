@@ -39,6 +39,11 @@ pub struct Message {
     pub folder: String,
     pub mime: Vec<u8>,
     pub categories: Vec<String>,
+    /// The MIME's Message-ID, with its angle brackets.
+    pub internet_message_id: String,
+    /// Exchange's conversation: that of the mail it replies to, else its own.
+    pub conversation_id: String,
+    pub received: String,
 }
 
 struct Folder {
@@ -92,6 +97,16 @@ impl Mailboxes {
         let mailbox = self.users.get_mut(&user.to_lowercase()).expect("a user");
         let folder = mailbox.folder(folder).expect("a folder").id.clone();
         let immutable_id = format!("AAkALgImmutable{seq}");
+        let internet_message_id = header(mime, "message-id").unwrap_or_default();
+        let replied_to = header(mime, "in-reply-to").unwrap_or_default();
+        let conversation_id = mailbox
+            .messages
+            .values()
+            .find(|m| !replied_to.is_empty() && m.internet_message_id == replied_to)
+            .map_or_else(
+                || format!("AAQkConversation{seq}"),
+                |m| m.conversation_id.clone(),
+            );
         mailbox.messages.insert(
             immutable_id.clone(),
             Message {
@@ -100,6 +115,9 @@ impl Mailboxes {
                 folder: folder.clone(),
                 mime: mime.to_vec(),
                 categories: Vec::new(),
+                internet_message_id,
+                conversation_id,
+                received: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             },
         );
         mailbox
@@ -138,6 +156,18 @@ impl Mailbox {
             .get(id)
             .or_else(|| self.messages.values().find(|m| m.id == id))
     }
+}
+
+/// A header's value in a MIME message (unfolded lines are enough here).
+fn header(mime: &[u8], name: &str) -> Option<String> {
+    let text = String::from_utf8_lossy(mime);
+    let head = text.split("\r\n\r\n").next()?;
+    head.lines().find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        key.trim()
+            .eq_ignore_ascii_case(name)
+            .then(|| value.trim().to_string())
+    })
 }
 
 fn invalid_user(user: &str) -> Response {
@@ -187,6 +217,9 @@ fn message_json(message: &Message, immutable: bool, select: Option<&str>) -> Val
         "id": id,
         "categories": message.categories,
         "parentFolderId": message.folder,
+        "internetMessageId": message.internet_message_id,
+        "conversationId": message.conversation_id,
+        "receivedDateTime": message.received,
     });
     match select {
         None => all,
@@ -296,6 +329,34 @@ pub fn users(
                 );
             }
             delta(mailbox, base, user, &folder, query, immutable, page)
+        }
+        ("GET", ["messages"]) => {
+            // Exchange filters messages on one property compared with a string literal.
+            let filter = query.get("$filter").map(String::as_str).unwrap_or_default();
+            let wanted = ["internetMessageId", "conversationId"]
+                .into_iter()
+                .find_map(|p| {
+                    let literal = filter
+                        .strip_prefix(p)?
+                        .strip_prefix(" eq '")?
+                        .strip_suffix('\'')?;
+                    Some((p, literal.replace("''", "'")))
+                });
+            if !filter.is_empty() && wanted.is_none() {
+                return bad("ErrorInvalidUrlQueryFilter", "The query filter is invalid.");
+            }
+            let select = query.get("$select").map(String::as_str);
+            let found: Vec<Value> = mailbox
+                .messages
+                .values()
+                .filter(|m| match &wanted {
+                    Some(("internetMessageId", v)) => m.internet_message_id == *v,
+                    Some((_, v)) => m.conversation_id == *v,
+                    None => true,
+                })
+                .map(|m| message_json(m, immutable, select))
+                .collect();
+            axum::Json(json!({"value": found})).into_response()
         }
         ("GET", ["messages", id, "$value"]) => match mailbox.message(id) {
             Some(m) => (

@@ -3,8 +3,7 @@
 //! with the service SIGKILLed twice while it works through 200 mails, each is handled
 //! exactly once.
 
-use journaliser::config::{EntraAppConfig, MailboxConfig, MailboxProtocol};
-use serde_json::json;
+use journaliser::config::{MailboxConfig, MailboxProtocol};
 
 use crate::graph_standin::{CLIENT_ID, CLIENT_SECRET, GraphStandin, TENANT};
 use crate::helpers::*;
@@ -19,14 +18,7 @@ fn watched(standin: &GraphStandin) -> MailboxConfig {
     MailboxConfig {
         name: "byg".into(),
         protocol: MailboxProtocol::Graph,
-        entra: Some(EntraAppConfig {
-            tenant_id: TENANT.into(),
-            client_id: CLIENT_ID.into(),
-            client_secret: serde_json::from_value(json!(CLIENT_SECRET)).unwrap(),
-            login_url: standin.login_url(),
-            graph_url: standin.graph_url(),
-            ..EntraAppConfig::default()
-        }),
+        entra: Some(standin.entra_app()),
         username: MAILBOX.into(),
         groups: vec!["byg".into()],
         poll_secs: 1,

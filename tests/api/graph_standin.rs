@@ -183,6 +183,18 @@ impl GraphStandin {
         format!("{}/v1.0", self.base)
     }
 
+    /// The app registration the stand-in knows, as the service is configured with it.
+    pub fn entra_app(&self) -> journaliser::config::EntraAppConfig {
+        journaliser::config::EntraAppConfig {
+            tenant_id: TENANT.into(),
+            client_id: CLIENT_ID.into(),
+            client_secret: serde_json::from_value(json!(CLIENT_SECRET)).unwrap(),
+            login_url: self.login_url(),
+            graph_url: self.graph_url(),
+            ..journaliser::config::EntraAppConfig::default()
+        }
+    }
+
     /// A user with a mailbox holding Exchange's well-known folders.
     pub fn add_mail_user(&self, user: &str) {
         self.lock().mail.add_user(user);

@@ -21,6 +21,7 @@ mod retention;
 mod retry;
 mod stats;
 mod sync;
+mod threads;
 mod tls;
 mod versions;
 

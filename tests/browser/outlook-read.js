@@ -40,10 +40,17 @@ export async function outlookRead(harness) {
   // The letter as a document of its own, a title of the user's, filed by keyboard.
   await page.locator('.attachment[data-index="1"] label', { hasText: "Separat dokument" }).click();
   await page.locator("#title-input input").fill("Henvendelse om databehandling");
+  // Later replies of the thread filed on the case too, ticked by keyboard.
+  await pane.tabTo("#follow-thread");
+  await page.keyboard.press("Space");
+  assert(await page.$eval("#follow-thread", (box) => box.checked), "the thread followed");
   await pane.tabTo("#action");
   await page.keyboard.press("Enter");
   const result = await pane.text("#result", /Journaliseret som dok\. \S+ på sag 85\.02\.02-G01-73-26/);
   const filingId = await page.$eval("#result", (r) => r.dataset.filingId);
+  await pane.text("#following", /Svar i tråden journaliseres også på sag/);
+  const followed = await harness.api("/api/v1/threads");
+  assertEqual(followed.threads.map((f) => [f.filing_id, f.case_id]), [[filingId, DATA_PROTECTION_CASE]], "the thread followed");
 
   // The mail is marked in Outlook: the category (created in the master list first) and the filing id.
   const mail = host.item("mail-odt");

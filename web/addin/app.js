@@ -355,7 +355,7 @@ export class FilingPane {
    * `suggestions` as the API gives them; `locked` a case the filing must go to (a new
    * version), with `onUnlock` to let the user choose freely instead.
    */
-  show({ suggestions = [], title = "", attachments = [], locked = null, onUnlock = null, actionLabel }) {
+  show({ suggestions = [], title = "", attachments = [], locked = null, onUnlock = null, actionLabel, followThread = false }) {
     this.clear();
     if (actionLabel) this.actionLabel = actionLabel;
     const parts = [];
@@ -380,6 +380,12 @@ export class FilingPane {
       cut ? h("p", { class: "hint", id: "title-cut", text: t("titleCut", { n: MAX_TITLE }) }) : null));
     this.attachmentModes = new Map();
     if (attachments.length) parts.push(this.attachmentBlock(attachments));
+    this.followInput = null;
+    if (followThread) {
+      this.followInput = h("input", { type: "checkbox", id: "follow-thread" });
+      parts.push(h("section", { class: "block follow" }, this.followInput,
+        h("label", { for: "follow-thread", text: t("followThread") })));
+    }
     this.button = h("fluent-button", { appearance: "primary", id: "action", onclick: () => this.act() }, this.actionLabel);
     this.result = h("p", { class: "result", id: "result", role: "status" });
     parts.push(h("div", { class: "actions" }, this.button), this.result);
@@ -538,6 +544,7 @@ export class FilingPane {
       caseLabel: chosen.number ?? chosen.id,
       title: this.titleInput.value?.trim() ?? "",
       attachments: [...this.attachmentModes].map(([index, mode]) => ({ index, mode })),
+      followThread: this.followInput?.checked ?? false,
     };
     this.busy = true;
     this.button.setAttribute("disabled", "");

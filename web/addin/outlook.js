@@ -70,9 +70,10 @@ async function openRead(item) {
     const uploaded = await withSignIn(() => api.postBytes("/api/v1/items", eml, "message/rfc822"));
     if (!current()) return;
     say(t("suggesting"));
-    const [suggestions, existing] = await Promise.all([
+    const [suggestions, existing, threads] = await Promise.all([
       withSignIn(() => api.get(`/api/v1/items/${uploaded.id}/suggestions?limit=5`)),
       earlierFilings(uploaded),
+      withSignIn(() => api.get("/api/v1/threads")).catch(() => ({ available: false })),
     ]);
     if (!current()) return;
     const form = () =>
@@ -80,6 +81,7 @@ async function openRead(item) {
         suggestions: suggestions.suggestions,
         title: uploaded.metadata?.subject ?? (typeof item.subject === "string" ? item.subject : ""),
         attachments: uploaded.metadata?.attachments ?? [],
+        followThread: threads.available === true,
       });
     pane.onAction = (order) => fileMail(item, uploaded, order, current);
     if (existing.length) {
@@ -110,6 +112,11 @@ async function fileMail(item, uploaded, order, current) {
     title: order.title || null,
     attachments: order.attachments,
   });
+  // Later mails of the thread are then filed by the service as they arrive.
+  if (order.followThread) {
+    await api.postJson("/api/v1/threads", { filing_id: accepted.id });
+    notice().append(h("p", { class: "existing", id: "following", text: t("followingThread", { case: order.caseLabel }) }));
+  }
   const settled = await followFiling(accepted, (f) => pane.showFiling(f, order.caseLabel), current);
   if (settled?.state !== "filed") return;
   pane.finish();
