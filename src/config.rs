@@ -67,7 +67,8 @@ pub struct MailboxConfig {
     /// How rules and the review queue name it.
     pub name: String,
     pub protocol: MailboxProtocol,
-    /// The app the service signs in to Graph as (`protocol = "graph"`).
+    /// The app the service signs in as: to Graph (`protocol = "graph"`), or to Exchange
+    /// Online's IMAP by SASL XOAUTH2 with the app's own token (`IMAP.AccessAsApp`).
     pub entra: Option<EntraAppConfig>,
     pub host: String,
     pub port: u16,
@@ -139,15 +140,21 @@ impl MailboxConfig {
             (MailboxProtocol::Graph, None) => {
                 return Err("protocol = \"graph\" needs [mailboxes.entra]".into());
             }
-            (MailboxProtocol::Imap, Some(_)) => {
-                return Err("[mailboxes.entra] goes with protocol = \"graph\"".into());
+            (MailboxProtocol::Imap, Some(entra)) => {
+                entra.validate()?;
+                if !self.password.is_empty() || !self.oauth2_token.is_empty() {
+                    return Err(
+                        "[mailboxes.entra] signs in by itself: give no password or oauth2_token"
+                            .into(),
+                    );
+                }
             }
             (MailboxProtocol::Imap, None) => {}
         }
         if self.host.trim().is_empty() || self.username.trim().is_empty() {
             return Err("host and username are required".into());
         }
-        if self.password.is_empty() == self.oauth2_token.is_empty() {
+        if self.entra.is_none() && self.password.is_empty() == self.oauth2_token.is_empty() {
             return Err("give password or oauth2_token, one of them".into());
         }
         let texts = [

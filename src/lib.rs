@@ -34,7 +34,7 @@ pub mod import;
 /// Receiving uploads: hash, de-duplicate, extract, store.
 pub mod intake;
 /// Clients for mail servers that several rooms use: connections in plain text or TLS, IMAP.
-pub mod mail;
+pub(crate) mod mail;
 /// Functional mailboxes the service watches: each new mail taken in, decided on, marked, moved.
 pub mod mailboxes;
 /// Telling systemd that the service is ready (`Type=notify`).

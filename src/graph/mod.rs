@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::connector::http::oauth::OAuthToken;
 use crate::connector::{ConnectorError, http};
-pub use token::{AppCredential, AppCredentials, GRAPH_SCOPE};
+pub use token::{AppCredential, AppCredentials, EXCHANGE_SCOPE, GRAPH_SCOPE};
 
 /// The longest `Retry-After` waited out inside one call; a longer one is left to the
 /// caller's own retry.

@@ -10,6 +10,8 @@ use crate::connector::http::oauth::{ClientKey, Grant, OAuthToken};
 
 /// The scope of an app-only token for Graph: the permissions granted to the app.
 pub const GRAPH_SCOPE: &str = "https://graph.microsoft.com/.default";
+/// The scope of an app-only token for Exchange Online's IMAP (`IMAP.AccessAsApp`).
+pub const EXCHANGE_SCOPE: &str = "https://outlook.office365.com/.default";
 
 /// The app registration a service signs in as.
 #[derive(Debug, Clone)]
@@ -53,6 +55,11 @@ impl AppCredentials {
 
     /// The token the app signs in to Graph with.
     pub(super) fn token(self) -> Result<OAuthToken, String> {
+        self.token_for(GRAPH_SCOPE)
+    }
+
+    /// The token the app signs in with for the resource of `scope`.
+    pub(crate) fn token_for(self, scope: &str) -> Result<OAuthToken, String> {
         let mut endpoint = self.login_url.clone();
         endpoint
             .path_segments_mut()
@@ -63,7 +70,7 @@ impl AppCredentials {
             AppCredential::Secret(client_secret) => Grant::ClientCredentials {
                 client_id: self.client_id,
                 client_secret,
-                scope: GRAPH_SCOPE.into(),
+                scope: scope.into(),
             },
             AppCredential::Certificate {
                 cert_file,
@@ -71,7 +78,7 @@ impl AppCredentials {
             } => Grant::ClientAssertion {
                 client_id: self.client_id,
                 key: ClientKey::load(&cert_file, &key_file)?,
-                scope: GRAPH_SCOPE.into(),
+                scope: scope.into(),
             },
         };
         Ok(OAuthToken::new("Entra ID sign-in", endpoint, grant))

@@ -16,6 +16,7 @@ use base64::Engine;
 use super::stream::{Connection, Endpoint};
 use crate::config::{MailTls, Secret};
 use crate::connector::ConnectorError;
+use crate::connector::http::oauth::OAuthToken;
 
 /// Response codes (RFC 5530) of a NO that may pass.
 const PASSING: [&str; 5] = [
@@ -38,6 +39,22 @@ pub enum Login {
         username: String,
         token: Secret,
     },
+    /// SASL XOAUTH2 with the app's own token (client credentials), fetched and renewed as
+    /// it expires.
+    App {
+        username: String,
+        token: std::sync::Arc<OAuthToken>,
+        http: reqwest::Client,
+    },
+}
+
+/// The SASL XOAUTH2 command for a user and an access token.
+fn xoauth2(username: &str, token: &str) -> String {
+    let initial = format!("user={username}\x01auth=Bearer {token}\x01\x01");
+    format!(
+        "AUTHENTICATE XOAUTH2 {}",
+        base64::engine::general_purpose::STANDARD.encode(initial)
+    )
 }
 
 pub struct ImapSettings {
@@ -118,20 +135,28 @@ impl Session {
             };
         }
         if !preauthenticated {
-            let command = match &settings.login {
-                Login::Password { username, password } => {
-                    format!("LOGIN {} {}", quoted(username), quoted(password.expose()))
-                }
-                Login::Bearer { username, token } => {
-                    let initial =
-                        format!("user={username}\x01auth=Bearer {}\x01\x01", token.expose());
-                    format!(
-                        "AUTHENTICATE XOAUTH2 {}",
-                        base64::engine::general_purpose::STANDARD.encode(initial)
-                    )
+            let (command, app_token) = match &settings.login {
+                Login::Password { username, password } => (
+                    format!("LOGIN {} {}", quoted(username), quoted(password.expose())),
+                    None,
+                ),
+                Login::Bearer { username, token } => (xoauth2(username, token.expose()), None),
+                Login::App {
+                    username,
+                    token,
+                    http,
+                } => {
+                    let held = token.get(http).await?;
+                    (xoauth2(username, held.expose()), Some((token, held)))
                 }
             };
-            session.run(&command, "LOGIN").await?;
+            if let Err(error) = session.run(&command, "LOGIN").await {
+                // A token the server refused is not offered again.
+                if let Some((token, held)) = app_token {
+                    token.forget(&held).await;
+                }
+                return Err(error);
+            }
         }
         let said = session.run("CAPABILITY", "CAPABILITY").await?;
         for response in said {

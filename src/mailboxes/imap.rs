@@ -11,6 +11,7 @@ use super::{FILED_KEYWORD, Intakes, REVIEW_KEYWORD, keep_watching};
 use crate::autofile::MailboxPolicy;
 use crate::config::MailboxConfig;
 use crate::connector::ConnectorError;
+use crate::graph::{AppCredentials, EXCHANGE_SCOPE};
 use crate::mail::imap::{ImapSettings, Login, Session};
 use crate::mail::stream::{Endpoint, tls_config};
 use crate::store::MailKey;
@@ -35,12 +36,17 @@ impl ImapWatcher {
         policy: MailboxPolicy,
         intakes: Intakes,
     ) -> Result<ImapWatcher, String> {
-        let login = match config.oauth2_token.is_empty() {
-            true => Login::Password {
+        let login = match (&config.entra, config.oauth2_token.is_empty()) {
+            (Some(entra), _) => Login::App {
+                username: config.username.clone(),
+                token: std::sync::Arc::new(AppCredentials::of(entra)?.token_for(EXCHANGE_SCOPE)?),
+                http: crate::connector::http::client(entra.timeout_secs)?,
+            },
+            (None, true) => Login::Password {
                 username: config.username.clone(),
                 password: config.password.clone(),
             },
-            false => Login::Bearer {
+            (None, false) => Login::Bearer {
                 username: config.username.clone(),
                 token: config.oauth2_token.clone(),
             },

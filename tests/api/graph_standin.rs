@@ -35,6 +35,8 @@ use crate::graph_mail::{Mailboxes, Message};
 pub const TENANT: &str = "vejstrand.onmicrosoft.com";
 pub const CLIENT_ID: &str = "5f1c8a9e-journaliser";
 pub const CLIENT_SECRET: &str = "graph-test-secret";
+const GRAPH_SCOPE: &str = "https://graph.microsoft.com/.default";
+const EXCHANGE_SCOPE: &str = "https://outlook.office365.com/.default";
 /// The site as an operator names it.
 pub const SITE: &str = "vejstrand.sharepoint.com:/sites/sager";
 pub const LIBRARY: &str = "Sager";
@@ -83,6 +85,10 @@ struct Session {
 struct Library {
     /// Valid tokens and when they expire.
     tokens: HashMap<String, Instant>,
+    /// The scope each token was issued for: Graph's, or Exchange Online's.
+    scopes: HashMap<String, String>,
+    /// The mailbox the app was given (`Add-MailboxPermission`) for IMAP.
+    imap_mailbox: Option<String>,
     token_lifetime: u64,
     token_requests: usize,
     nodes: BTreeMap<String, Node>,
@@ -151,6 +157,8 @@ impl GraphStandin {
         );
         let library = Arc::new(Mutex::new(Library {
             tokens: HashMap::new(),
+            scopes: HashMap::new(),
+            imap_mailbox: None,
             token_lifetime: 3600,
             token_requests: 0,
             nodes,
@@ -193,6 +201,13 @@ impl GraphStandin {
             graph_url: self.graph_url(),
             ..journaliser::config::EntraAppConfig::default()
         }
+    }
+
+    /// Gives the app an Exchange Online mailbox over IMAP (`Add-MailboxPermission`), and
+    /// the URL the IMAP server checks the app's tokens at.
+    pub fn grant_imap(&self, mailbox: &str) -> String {
+        self.lock().imap_mailbox = Some(mailbox.into());
+        format!("{}/introspect", self.base)
     }
 
     /// A user with a mailbox holding Exchange's well-known folders.
@@ -317,6 +332,12 @@ impl Library {
                     && data.claims["sub"] == CLIENT_ID
                     && data.claims["jti"].is_string()
             })
+    }
+
+    fn is_valid(&self, token: &str) -> bool {
+        self.tokens
+            .get(token)
+            .is_some_and(|expires| Instant::now() < *expires)
     }
 
     fn new_id(&mut self) -> String {
@@ -454,6 +475,9 @@ async fn handle(
             let tenant = tenant.to_string();
             sign_in(&mut library, &base, &tenant, &headers, &body)
         }
+        Some("introspect") if segments.len() == 1 && method == Method::POST => {
+            introspect(&library, &body)
+        }
         Some("upload") if segments.len() == 2 => {
             upload_fragment(&mut library, &base, &method, &segments[1], &headers, body)
         }
@@ -468,11 +492,10 @@ async fn handle(
                 .get("authorization")
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.strip_prefix("Bearer "));
+            // A token for another resource (Exchange's IMAP) is not Graph's.
             let valid = bearer.is_some_and(|token| {
-                library
-                    .tokens
-                    .get(token)
-                    .is_some_and(|expires| Instant::now() < *expires)
+                library.is_valid(token)
+                    && library.scopes.get(token).map(String::as_str) == Some(GRAPH_SCOPE)
             });
             if !valid {
                 return error(
@@ -510,6 +533,25 @@ async fn handle(
         }
         _ => error(StatusCode::BAD_REQUEST, "BadRequest", "Invalid version."),
     }
+}
+
+/// RFC 7662 token introspection, as the IMAP server (dovecot, in Exchange Online's place)
+/// asks of a token it was offered: active when issued for Exchange's IMAP and unexpired, and
+/// then naming the mailbox the app was given.
+fn introspect(library: &Library, body: &[u8]) -> Response {
+    let token = reqwest::Url::parse(&format!("http://x/?{}", String::from_utf8_lossy(body)))
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "token")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+    let active = library.is_valid(&token)
+        && library.scopes.get(&token).map(String::as_str) == Some(EXCHANGE_SCOPE);
+    match (active, &library.imap_mailbox) {
+        (true, Some(mailbox)) => axum::Json(json!({"active": true, "username": mailbox})),
+        _ => axum::Json(json!({"active": false})),
+    }
+    .into_response()
 }
 
 fn sign_in(
@@ -586,6 +628,10 @@ fn sign_in(
         );
     }
     let token = uuid::Uuid::new_v4().to_string();
+    library.scopes.insert(
+        token.clone(),
+        param("scope").unwrap_or_default().to_string(),
+    );
     let lifetime = library.token_lifetime;
     library.tokens.insert(
         token.clone(),

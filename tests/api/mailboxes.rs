@@ -5,9 +5,10 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use journaliser::config::{MailTls, MailboxConfig};
+use journaliser::config::{MailTls, MailboxConfig, Secret};
 use serde_json::{Value, json};
 
+use crate::graph_standin::GraphStandin;
 use crate::helpers::*;
 use crate::mailserver::{MailServer, READER, READER_PASSWORD};
 use crate::process::{Remote, journaliser, output, serve_with};
@@ -100,6 +101,27 @@ async fn mail_in_a_watched_mailbox_is_filed_or_queued_then_marked_and_moved() {
             .all(|line| metrics.lines().any(|l| l == *line))
     })
     .await;
+}
+
+#[tokio::test]
+async fn an_exchange_online_mailbox_over_imap_signs_in_as_the_app_by_xoauth2() {
+    let standin = GraphStandin::start().await;
+    let introspection = standin.grant_imap(READER);
+    let Some(server) = MailServer::start_with_oauth(&introspection) else {
+        return;
+    };
+    let config = MailboxConfig {
+        password: Secret::default(),
+        entra: Some(standin.entra_app()),
+        ..watched(&server)
+    };
+    let _app = TestApp::spawn_with(move |c| c.mailboxes = vec![config]).await;
+    server.deliver(&reply_to(TILBYGNING_MAIL, "Tilbygning"));
+    until(60, "the reply filed and moved", async || {
+        server.flags("Journaliseret").len() == 1
+    })
+    .await;
+    assert!(standin.token_requests() >= 1);
 }
 
 /// A reply to a mail filed on a case, a question naming no case, and an auto-reply.

@@ -57,6 +57,16 @@ pub struct MailServer {
 impl MailServer {
     /// Running servers, or `None` (with a note) where they cannot run here.
     pub fn start() -> Option<MailServer> {
+        MailServer::start_with(None)
+    }
+
+    /// Running servers whose IMAP also takes SASL XOAUTH2, with each token checked at
+    /// `introspection_url` (RFC 7662), as Exchange Online checks Entra ID's tokens.
+    pub fn start_with_oauth(introspection_url: &str) -> Option<MailServer> {
+        MailServer::start_with(Some(introspection_url))
+    }
+
+    fn start_with(introspection_url: Option<&str>) -> Option<MailServer> {
         if let Some(missing) = missing_prerequisite() {
             assert!(
                 std::env::var("CI").as_deref() != Ok("true"),
@@ -73,7 +83,7 @@ impl MailServer {
             postfix: None,
             dovecot: None,
         };
-        server.configure();
+        server.configure(introspection_url);
         server.start_dovecot();
         server.resume_smtp();
         Some(server)
@@ -135,7 +145,7 @@ impl MailServer {
         self.dir.path().join(name)
     }
 
-    fn configure(&self) {
+    fn configure(&self, introspection_url: Option<&str>) {
         let root = self.dir.path();
         // postfix's and dovecot's unprivileged processes must reach into the folder.
         set_mode(root, 0o755);
@@ -233,6 +243,28 @@ smtpd_sasl_path = {root}/run/auth-postfix
             "users",
             &format!("{READER}:{{PLAIN}}{READER_PASSWORD}\n{SENDER}:{{PLAIN}}{SENDER_PASSWORD}\n"),
         );
+        let oauth = match introspection_url {
+            None => String::new(),
+            Some(url) => {
+                write(
+                    "dovecot-oauth2.conf.ext",
+                    &format!(
+                        "introspection_mode = post\nintrospection_url = {url}\n\
+                         username_attribute = username\nactive_attribute = active\n\
+                         active_value = true\n"
+                    ),
+                );
+                format!(
+                    "passdb {{\n  driver = oauth2\n  mechanisms = xoauth2\n  \
+                     args = {}/dovecot-oauth2.conf.ext\n}}\n",
+                    root
+                )
+            }
+        };
+        let mechanisms = match introspection_url {
+            None => "plain login",
+            Some(_) => "plain login xoauth2",
+        };
         write(
             "dovecot.conf",
             &format!(
@@ -246,10 +278,10 @@ ssl = yes
 ssl_cert = <{root}/cert.pem
 ssl_key = <{root}/key.pem
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = {mechanisms}
 mail_location = maildir:{root}/mail/{DOMAIN}/%n
 first_valid_uid = 1
-passdb {{
+{oauth}passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%n {root}/users
 }}
