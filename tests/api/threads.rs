@@ -131,6 +131,36 @@ async fn a_followed_thread_files_its_later_mails_on_the_case_until_stopped() {
         .await
         .unwrap();
     assert_eq!(mine["threads"], json!([]));
+    assert_eq!(mine["available"], true);
+
+    // Followed again, the thread is let go by itself once the case closes in the archive.
+    let again = follow(&app, &app.token, &filing["id"]).await;
+    assert_eq!(again.status(), StatusCode::CREATED);
+    app.wait_settled(filing["id"].as_str().unwrap()).await;
+    std::fs::write(
+        app.archive().join(CASE).join("case.json"),
+        json!({"id": CASE, "number": "27.60.04-P20-21-26", "status": "closed",
+               "title": "Ansøgning om hjælpemiddel – kørestol", "groups": ["social"]})
+        .to_string(),
+    )
+    .unwrap();
+    let synced = reqwest::Client::new()
+        .post(app.url("/api/v1/admin/sync"))
+        .bearer_auth(&app.admin_token)
+        .send()
+        .await
+        .unwrap();
+    assert!(synced.status().is_success(), "{}", synced.status());
+    until(60, "the follow ended with its case", async || {
+        let mine: Value = app
+            .get("/api/v1/threads", &app.token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        mine["threads"] == json!([])
+    })
+    .await;
     let changes: Value = app
         .get(
             "/api/v1/admin/audit?kind=thread_follow_changed",
@@ -140,7 +170,22 @@ async fn a_followed_thread_files_its_later_mails_on_the_case_until_stopped() {
         .json()
         .await
         .unwrap();
-    assert_eq!(changes["events"].as_array().unwrap().len(), 2, "{changes}");
+    let whys: Vec<&Value> = changes["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["details"]["why"])
+        .collect();
+    assert_eq!(
+        whys,
+        [
+            &json!("case_closed"),
+            &Value::Null,
+            &json!("stopped"),
+            &Value::Null
+        ],
+        "{changes}"
+    );
 }
 
 #[tokio::test]
