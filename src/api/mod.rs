@@ -5,12 +5,14 @@
 
 mod audit;
 mod cases;
+mod charts;
 pub mod error;
 mod filings;
 mod health;
 mod intents;
 mod items;
 mod metrics;
+mod overview;
 mod ranker;
 mod review;
 mod rules;
@@ -94,6 +96,8 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/admin/rules", get(rules::list).post(rules::create))
         .route("/admin/rules/test", post(rules::test))
         .route("/admin/stats", get(stats::show))
+        .route("/admin/overview", get(overview::show))
+        .route("/admin/stats/reliability.svg", get(stats::reliability_plot))
         .route(
             "/admin/rules/{id}",
             get(rules::show).put(rules::replace).delete(rules::delete),

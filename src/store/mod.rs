@@ -12,6 +12,7 @@ mod filings;
 mod intents;
 mod items;
 mod mailboxes;
+mod overview;
 mod ranker;
 mod review;
 mod rules;
@@ -30,10 +31,11 @@ pub use filings::{FilingCreated, FilingOptions, NewFiling};
 pub use intents::{Intent, IntentState};
 pub use items::{NewItem, StoredItem, conversation_of};
 pub use mailboxes::MailboxPosition;
+pub use overview::{ConnectorActivity, MailboxActivity};
 pub use ranker::RankerRecord;
 pub use review::{NewReview, ReviewItem, ReviewState};
 pub use snapshot::sqlite_snapshot;
-pub use stats::{Quality, Week};
+pub use stats::{Band, Breakdown, Quality, QualityReport, Week};
 pub use withdrawals::WithdrawalClaim;
 
 /// One schema change, as each database needs it.
@@ -89,6 +91,10 @@ const MIGRATIONS: &[Migration] = &[
     portable(
         10,
         include_str!("../../migrations/portable/0010_autofile.sql"),
+    ),
+    portable(
+        12,
+        include_str!("../../migrations/portable/0012_shown_confidence.sql"),
     ),
 ];
 

@@ -1,0 +1,134 @@
+//! The admin console: its pages and routes refuse a user's token with the API's own 403, and
+//! its overview tells how each connector and mailbox is doing.
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+use crate::helpers::*;
+
+/// Every `/admin/…` path routed in the API, read from the router so that a route added later
+/// is covered too.
+fn admin_routes() -> Vec<String> {
+    let router = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/api/mod.rs"))
+        .unwrap();
+    let mut paths: Vec<String> = router
+        .split("\"/admin/")
+        .skip(1)
+        .map(|rest| format!("/api/v1/admin/{}", &rest[..rest.find('"').unwrap()]))
+        .map(|path| path.replace("{id}", "x"))
+        .collect();
+    paths.sort();
+    paths.dedup();
+    paths
+}
+
+#[tokio::test]
+async fn a_users_token_gets_403_on_every_admin_page_and_route() {
+    let app = TestApp::spawn().await;
+    let routes = admin_routes();
+    assert!(routes.len() >= 10, "{routes:?}");
+    let refusal = |response: reqwest::Response| async move {
+        let status = response.status();
+        (status, response.text().await.unwrap())
+    };
+    let mut api_refusal = None;
+    for path in &routes {
+        let mut refused = 0;
+        for method in [Method::GET, Method::POST, Method::PUT, Method::DELETE] {
+            let response = app
+                .client
+                .request(method.clone(), app.url(path))
+                .bearer_auth(&app.token)
+                .header("content-type", "application/json")
+                .body("{}")
+                .send()
+                .await
+                .unwrap();
+            let (status, body) = refusal(response).await;
+            match status {
+                StatusCode::FORBIDDEN => {
+                    refused += 1;
+                    api_refusal.get_or_insert(body);
+                }
+                StatusCode::METHOD_NOT_ALLOWED => {}
+                other => panic!("{method} {path} answered a user {other}: {body}"),
+            }
+        }
+        assert!(refused > 0, "{path} refused no method");
+    }
+    let api_refusal = api_refusal.unwrap();
+    assert!(api_refusal.contains("\"forbidden\""), "{api_refusal}");
+
+    let pages = std::iter::once(String::new())
+        .chain(journaliser::web::console::SECTIONS.iter().map(|s| s.to_string()));
+    for section in pages {
+        let path = format!("/admin/{section}");
+        let (status, body) = refusal(app.get(&path, &app.token).await).await;
+        assert_eq!(
+            (status, body.as_str()),
+            (StatusCode::FORBIDDEN, api_refusal.as_str()),
+            "{path}"
+        );
+        let admin = app.get(&path, &app.admin_token).await;
+        assert_eq!(admin.status(), StatusCode::OK, "{path}");
+        let policy = admin.headers()["content-security-policy"].to_str().unwrap();
+        assert!(policy.starts_with("default-src 'self'"), "{policy}");
+        assert!(admin.text().await.unwrap().contains("admin.js"), "{path}");
+        // A browser's navigation carries no token: the page comes, and holds no data.
+        let bare = app.client.get(app.url(&path)).send().await.unwrap();
+        assert_eq!(bare.status(), StatusCode::OK, "{path}");
+    }
+    let missing = app.get("/admin/nowhere", &app.admin_token).await;
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_overview_counts_each_connectors_filings_and_lists_the_failed() {
+    let app = TestApp::spawn_with(|config| config.filing.max_attempts = 1).await;
+    let archive = |o: &Value| {
+        o["connectors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["connector"] == "archive")
+            .cloned()
+            .unwrap_or_else(|| panic!("no archive connector: {o}"))
+    };
+    let overview = || async {
+        app.get("/api/v1/admin/overview", &app.admin_token)
+            .await
+            .json::<Value>()
+            .await
+            .unwrap()
+    };
+    let before = overview().await;
+    let failed = app.fail_one_filing("VK-2026-0031").await;
+    let overview = overview().await;
+    let (was, now) = (archive(&before), archive(&overview));
+    for period in ["day", "week"] {
+        assert_eq!(
+            now[period]["failed"].as_u64().unwrap(),
+            was[period]["failed"].as_u64().unwrap() + 1,
+            "{period}: {now}"
+        );
+    }
+    assert!(
+        now["last_error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("archive"),
+        "{now}"
+    );
+    assert!(
+        overview["failed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["id"] == failed["id"]),
+        "{overview}"
+    );
+    assert_eq!(
+        app.get("/api/v1/admin/overview", &app.token).await.status(),
+        StatusCode::FORBIDDEN
+    );
+}
