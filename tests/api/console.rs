@@ -132,3 +132,68 @@ async fn the_overview_counts_each_connectors_filings_and_lists_the_failed() {
         StatusCode::FORBIDDEN
     );
 }
+
+#[tokio::test]
+async fn the_quality_figures_are_prometheus_gauges_too_and_a_plot() {
+    let app = TestApp::spawn().await;
+    for (text, case) in [
+        ("Tegninger til tilbygningen på Strandvejen 41", "VK-2026-0001"),
+        ("Sne på Engvej er ikke ryddet", "VK-2026-0036"),
+    ] {
+        let item: Value = app
+            .post_item(text.as_bytes().to_vec(), "text/plain")
+            .await
+            .json()
+            .await
+            .unwrap();
+        app.suggestions(item["id"].as_str().unwrap()).await;
+        let response = app.file(filing_body(item["id"].as_str().unwrap(), case)).await;
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+    }
+    let stats: Value = app
+        .get("/api/v1/admin/stats", &app.admin_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stats["overall"]["shown"], 2, "{stats}");
+    let banded: u64 = stats["reliability"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(banded, 2, "each shown filing's confidence is in a band: {stats}");
+    let metrics = app.get("/metrics", &app.token).await.text().await.unwrap();
+    let gauge = |figure: &str, connector: &str| -> f64 {
+        let name = format!("journaliser_quality{{figure=\"{figure}\",connector=\"{connector}\"}} ");
+        let line = metrics
+            .lines()
+            .find(|l| l.starts_with(&name))
+            .unwrap_or_else(|| panic!("no {name} in {metrics}"));
+        line[name.len()..].parse().unwrap()
+    };
+    for figure in ["filings", "shown", "top1", "top3", "not_in_list", "auto_filed", "undone"] {
+        assert_eq!(
+            gauge(figure, "all"),
+            stats["overall"][figure].as_f64().unwrap(),
+            "{figure}"
+        );
+    }
+    let archive = stats["connectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "archive")
+        .unwrap();
+    assert_eq!(gauge("top3", "archive"), archive["top3"].as_f64().unwrap());
+
+    let plot = app
+        .get("/api/v1/admin/stats/reliability.svg?lang=en", &app.admin_token)
+        .await;
+    assert_eq!(plot.status(), StatusCode::OK);
+    assert_eq!(plot.headers()["content-type"], "image/svg+xml");
+    let svg = plot.text().await.unwrap();
+    assert!(svg.contains("class=\"band\""), "{svg}");
+    assert!(svg.contains("filings, first suggestion chosen in"), "{svg}");
+}
