@@ -96,4 +96,61 @@ async function adminQuality(harness) {
   await pane.close();
 }
 
-export const ADMIN_SCENARIOS = { adminRefusesUsers, adminOverview, adminQuality };
+async function call(harness, method, path, body) {
+  const response = await fetch(`${harness.base}${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${harness.adminToken}`, "Content-Type": "application/json" },
+    body: body && JSON.stringify(body),
+  });
+  if (!response.ok) throw new Error(`${method} ${path} answered ${response.status}: ${await response.text()}`);
+  return response.json();
+}
+
+async function adminRules(harness) {
+  const first = await call(harness, "POST", "/api/v1/admin/rules", {
+    name: "Naboklager", order: 10, when: { subject_contains: "naboklage" }, then: { action: "review", queue: "byg" },
+  });
+  const second = await call(harness, "POST", "/api/v1/admin/rules", {
+    name: "Tegnestuen", order: 20, when: { from: "tegnestuenkvist.example" }, then: { action: "review", queue: "byg" },
+  });
+  const pane = await openConsole(harness, "rules");
+  const page = pane.page;
+  pane.allowConsoleError(/422/);
+  await page.locator(`tr[data-rule-id="${second.id}"]`).waitFor();
+  await checkBothWidths(pane, "rules");
+
+  // By keyboard: "Flyt op" on the second rule puts it first.
+  await pane.tabTo(`tr[data-rule-id="${second.id}"] [data-action="up"]`);
+  await page.keyboard.press("Enter");
+  await pane.text("#status", /«Tegnestuen» er nu nummer 1/);
+  const ordered = (await harness.api("/api/v1/admin/rules", harness.adminToken)).rules.sort((a, b) => a.order - b.order);
+  assertEqual(ordered.map((r) => r.id), [second.id, first.id], "the order after moving up");
+
+  // Off by keyboard.
+  await pane.tabTo(`tr[data-rule-id="${first.id}"] [data-action="toggle"]`);
+  await page.keyboard.press("Space");
+  await pane.text("#status", /«Naboklager» er slået fra/);
+  assertEqual((await harness.api(`/api/v1/admin/rules/${first.id}`, harness.adminToken)).enabled, false, "the rule is off");
+
+  // Edit: file on a case that does not exist; the reason stands beside the case field.
+  await page.locator(`tr[data-rule-id="${second.id}"] [data-action="edit"]`).click();
+  await page.selectOption("#rule-then-action", "file");
+  await page.fill("#rule-then-case_id", "VK-1999-0000");
+  await page.locator("#rule-save").click();
+  await pane.text('[data-field="then.case_id"] .field-error', /no case with id/);
+  assert(await page.evaluate(() => document.activeElement?.id === "rule-then-case_id"), "the wrong field has focus");
+  await pane.screenshot("admin-rules-error");
+  assertEqual((await harness.api(`/api/v1/admin/rules/${second.id}`, harness.adminToken)).then.action, "review", "nothing stored");
+
+  // Test it on the latest 500, then fix it and save.
+  await page.fill("#rule-then-case_id", "VK-2026-0001");
+  await page.locator("#rule-test").click();
+  await pane.text("#rule-test-result", /Reglen passer på \d+ af de seneste \d+/);
+  await page.locator("#rule-save").click();
+  await pane.text("#status", /er gemt som version/);
+  const saved = await harness.api(`/api/v1/admin/rules/${second.id}`, harness.adminToken);
+  assertEqual([saved.then.action, saved.then.case_id], ["file", "VK-2026-0001"], "the saved rule");
+  await pane.close();
+}
+
+export const ADMIN_SCENARIOS = { adminRefusesUsers, adminOverview, adminQuality, adminRules };

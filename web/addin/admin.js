@@ -7,10 +7,11 @@ import { addStrings } from "./i18n.js";
 import { ADMIN_STRINGS } from "./admin-words.js";
 import { overview } from "./admin-overview.js";
 import { quality } from "./admin-quality.js";
+import { rulesPage } from "./admin-rules.js";
 
 addStrings(ADMIN_STRINGS);
 
-const SECTIONS = { overview, quality };
+const SECTIONS = { overview, quality, rules: rulesPage };
 
 const nav = document.getElementById("sections");
 const target = document.getElementById("section");
