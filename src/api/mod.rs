@@ -4,6 +4,7 @@
 //! rules of their own.
 
 mod audit;
+mod backtest;
 mod cases;
 mod charts;
 pub mod error;
@@ -97,6 +98,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/admin/rules/test", post(rules::test))
         .route("/admin/stats", get(stats::show))
         .route("/admin/overview", get(overview::show))
+        .route("/admin/backtest", post(backtest::run))
         .route("/admin/stats/reliability.svg", get(stats::reliability_plot))
         .route(
             "/admin/rules/{id}",

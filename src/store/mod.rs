@@ -35,7 +35,7 @@ pub use overview::{ConnectorActivity, MailboxActivity};
 pub use ranker::RankerRecord;
 pub use review::{NewReview, ReviewItem, ReviewState};
 pub use snapshot::sqlite_snapshot;
-pub use stats::{Band, Breakdown, Quality, QualityReport, Week};
+pub use stats::{Band, Breakdown, Quality, QualityReport, ShownChoice, Week};
 pub use withdrawals::WithdrawalClaim;
 
 /// One schema change, as each database needs it.

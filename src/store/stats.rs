@@ -67,6 +67,17 @@ pub struct QualityReport {
     pub reliability: Vec<Band>,
 }
 
+/// A person's choice among the suggestions they were shown, for a backtest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShownChoice {
+    pub filing_id: String,
+    pub item_id: String,
+    pub case_id: String,
+    /// 1-based place of the chosen case among those shown; `None` when it was not shown.
+    pub rank: Option<i64>,
+    pub confidence: f64,
+}
+
 /// The confidence bands of the reliability plot, each a tenth wide.
 const BANDS: usize = 10;
 
@@ -231,5 +242,44 @@ impl Store {
             connectors: breakdown(connectors),
             reliability,
         })
+    }
+}
+
+impl Store {
+    /// The latest `limit` filings a person made after being shown suggestions whose first
+    /// confidence was recorded, newest first; only items of `mailbox`, or on cases of
+    /// `group`, when given.
+    pub async fn shown_choices(
+        &self,
+        limit: i64,
+        mailbox: Option<&str>,
+        group: Option<&str>,
+    ) -> Result<Vec<ShownChoice>> {
+        let owner = mailbox.map(|m| format!("{}{m}", crate::autofile::MAILBOX_OWNER_PREFIX));
+        let rows = sqlx::query(
+            "SELECT f.id, f.item_id, f.case_id, fb.chosen_rank, fb.top_confidence
+             FROM filings f JOIN feedback fb ON fb.filing_id = f.id JOIN items i ON i.id = f.item_id
+             WHERE f.decision IS NULL AND f.state <> 'failed' AND fb.top_confidence IS NOT NULL
+               AND ($1 IS NULL OR i.owner = $1)
+               AND ($2 IS NULL OR EXISTS (SELECT 1 FROM case_groups g
+                                          WHERE g.case_id = f.case_id AND g.group_name = $2))
+             ORDER BY f.created_at DESC, f.id DESC LIMIT $3",
+        )
+        .bind(owner)
+        .bind(group)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ShownChoice {
+                    filing_id: row.try_get("id")?,
+                    item_id: row.try_get("item_id")?,
+                    case_id: row.try_get("case_id")?,
+                    rank: row.try_get("chosen_rank")?,
+                    confidence: row.try_get("top_confidence")?,
+                })
+            })
+            .collect()
     }
 }

@@ -134,8 +134,10 @@ async fn the_overview_counts_each_connectors_filings_and_lists_the_failed() {
 }
 
 #[tokio::test]
-async fn the_quality_figures_are_prometheus_gauges_too_and_a_plot() {
+async fn the_quality_figures_are_gauges_and_a_plot_and_a_backtest_replays_them() {
     let app = TestApp::spawn().await;
+    // (confidence of the first suggestion, whether it was the case chosen)
+    let mut shown = Vec::new();
     for (text, case) in [
         ("Tegninger til tilbygningen på Strandvejen 41", "VK-2026-0001"),
         ("Sne på Engvej er ikke ryddet", "VK-2026-0036"),
@@ -146,7 +148,9 @@ async fn the_quality_figures_are_prometheus_gauges_too_and_a_plot() {
             .json()
             .await
             .unwrap();
-        app.suggestions(item["id"].as_str().unwrap()).await;
+        let suggestions = app.suggestions(item["id"].as_str().unwrap()).await;
+        let first = &suggestions["suggestions"][0];
+        shown.push((first["confidence"].as_f64().unwrap(), first["case"]["id"] == case));
         let response = app.file(filing_body(item["id"].as_str().unwrap(), case)).await;
         assert_eq!(response.status(), StatusCode::ACCEPTED);
     }
@@ -196,4 +200,36 @@ async fn the_quality_figures_are_prometheus_gauges_too_and_a_plot() {
     let svg = plot.text().await.unwrap();
     assert!(svg.contains("class=\"band\""), "{svg}");
     assert!(svg.contains("filings, first suggestion chosen in"), "{svg}");
+
+    // The same filings backtested at a threshold of 0.5, against today's (off).
+    let backtest: Value = app
+        .client
+        .post(app.url("/api/v1/admin/backtest"))
+        .bearer_auth(&app.admin_token)
+        .json(&serde_json::json!({"change": {"confidence_threshold": 0.5}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let filed = shown.iter().filter(|(c, _)| *c >= 0.5).count();
+    let wrong = shown.iter().filter(|(c, right)| *c >= 0.5 && !right).count();
+    assert_eq!(backtest["examined"], 2, "{backtest}");
+    assert_eq!(backtest["today"]["auto_filed"], 0, "{backtest}");
+    assert_eq!(backtest["after"]["auto_filed"], filed, "{backtest}");
+    assert_eq!(backtest["after"]["wrong"], wrong, "{backtest}");
+    assert_eq!(backtest["changed_count"], filed, "{backtest}");
+    assert_eq!(backtest["after"]["top1"], stats["overall"]["top1"], "{backtest}");
+    let refused = app
+        .client
+        .post(app.url("/api/v1/admin/backtest"))
+        .bearer_auth(&app.admin_token)
+        .json(&serde_json::json!({"change": {"confidence_threshold": 0.2}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let refused: Value = refused.json().await.unwrap();
+    assert_eq!(refused["field"], "change.confidence_threshold");
 }

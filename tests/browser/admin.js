@@ -153,4 +153,23 @@ async function adminRules(harness) {
   await pane.close();
 }
 
-export const ADMIN_SCENARIOS = { adminRefusesUsers, adminOverview, adminQuality, adminRules };
+async function adminBacktest(harness) {
+  const pane = await openConsole(harness, "backtest");
+  const page = pane.page;
+  await page.locator("#backtest-form").waitFor();
+  await page.fill("#backtest-threshold", "0.5");
+  await pane.tabTo("#backtest-run");
+  await page.keyboard.press("Enter");
+  await page.locator('#backtest-result tr[data-figure="auto_filed"]').waitFor();
+  const api = await call(harness, "POST", "/api/v1/admin/backtest", { change: { confidence_threshold: 0.5 }, limit: 2000 });
+  assert(api.examined >= 3, `the replayed filings are backtested: ${JSON.stringify(api)}`);
+  const cell = async (figure, side) => (await page.locator(`#backtest-result tr[data-figure="${figure}"] [data-column="${side}"]`).textContent()).replace(/\s/g, " ");
+  assertEqual(await cell("auto_filed", "today"), String(api.today.auto_filed), "auto-filed today");
+  assertEqual(await cell("auto_filed", "after"), String(api.after.auto_filed), "auto-filed after");
+  assertEqual(await cell("wrong", "after"), String(api.after.wrong), "wrong after");
+  assertEqual(await page.locator("#backtest-result tr[data-filing-id]").count(), Math.min(api.changed_count, 200), "the changed filings listed");
+  await checkBothWidths(pane, "backtest");
+  await pane.close();
+}
+
+export const ADMIN_SCENARIOS = { adminRefusesUsers, adminOverview, adminQuality, adminBacktest, adminRules };

@@ -5,13 +5,14 @@
 import { api, ApiError, boot, clearError, h, say, showError, t, withSignIn } from "./app.js";
 import { addStrings } from "./i18n.js";
 import { ADMIN_STRINGS } from "./admin-words.js";
+import { backtest } from "./admin-backtest.js";
 import { overview } from "./admin-overview.js";
 import { quality } from "./admin-quality.js";
 import { rulesPage } from "./admin-rules.js";
 
 addStrings(ADMIN_STRINGS);
 
-const SECTIONS = { overview, quality, rules: rulesPage };
+const SECTIONS = { overview, quality, backtest, rules: rulesPage };
 
 const nav = document.getElementById("sections");
 const target = document.getElementById("section");
