@@ -172,4 +172,31 @@ async function adminBacktest(harness) {
   await pane.close();
 }
 
-export const ADMIN_SCENARIOS = { adminRefusesUsers, adminOverview, adminQuality, adminBacktest, adminRules };
+async function adminHistory(harness) {
+  // The filing the overview retried: accepted, failed, queued again, delivered.
+  const requeued = await harness.api("/api/v1/admin/audit?kind=filing_requeued", harness.adminToken);
+  const filingId = requeued.events[0]?.filing_id;
+  assert(filingId, `a requeued filing: ${JSON.stringify(requeued)}`);
+  const events = (await harness.api(`/api/v1/admin/audit?filing_id=${filingId}&order=oldest`, harness.adminToken)).events;
+  const pane = await openConsole(harness, "audit");
+  const page = pane.page;
+  await page.locator(`a[data-history="${filingId}"]`).first().waitFor();
+  await checkBothWidths(pane, "audit");
+  await page.locator("#audit-kind").selectOption("filing_requeued");
+  await page.locator("#audit-show").click();
+  await eventually(async () => (await page.locator("tr[data-event-id]").count()) === requeued.events.length, "the log filtered to requeued filings");
+  await pane.tabTo(`a[data-history="${filingId}"]`);
+  await page.keyboard.press("Enter");
+  await page.locator("#history-facts").waitFor();
+  assertEqual(new URL(page.url()).search, `?filing=${filingId}`, "the history's address");
+  const kinds = await page.$$eval(".history-step", (steps) => steps.map((s) => s.dataset.kind));
+  assertEqual(kinds, events.map((e) => e.kind), "the filing's events in order");
+  for (const kind of ["filing_accepted", "filing_failed", "filing_requeued", "filing_delivered"]) {
+    assert(kinds.includes(kind), `the history has ${kind}: ${kinds}`);
+  }
+  await pane.text("#history-facts", /Journaliseret/);
+  await checkBothWidths(pane, "history");
+  await pane.close();
+}
+
+export const ADMIN_SCENARIOS = { adminRefusesUsers, adminOverview, adminQuality, adminBacktest, adminRules, adminHistory };

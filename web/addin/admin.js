@@ -5,6 +5,7 @@
 import { api, ApiError, boot, clearError, h, say, showError, t, withSignIn } from "./app.js";
 import { addStrings } from "./i18n.js";
 import { ADMIN_STRINGS } from "./admin-words.js";
+import { audit } from "./admin-audit.js";
 import { backtest } from "./admin-backtest.js";
 import { overview } from "./admin-overview.js";
 import { quality } from "./admin-quality.js";
@@ -12,7 +13,7 @@ import { rulesPage } from "./admin-rules.js";
 
 addStrings(ADMIN_STRINGS);
 
-const SECTIONS = { overview, quality, backtest, rules: rulesPage };
+const SECTIONS = { overview, quality, backtest, rules: rulesPage, audit };
 
 const nav = document.getElementById("sections");
 const target = document.getElementById("section");
@@ -62,6 +63,14 @@ nav.addEventListener("click", (event) => {
   event.preventDefault();
   history.pushState(null, "", link.getAttribute("href"));
   show(link.dataset.section).then(() => document.getElementById("content").focus());
+});
+// Links within a section (a filing's history) stay in the page as well.
+target.addEventListener("click", (event) => {
+  const link = event.target.closest("a[href^='/admin/']");
+  if (!link || event.ctrlKey || event.metaKey || event.shiftKey) return;
+  event.preventDefault();
+  history.pushState(null, "", link.getAttribute("href"));
+  show(sectionOf(location.pathname)).then(() => document.getElementById("content").focus());
 });
 window.addEventListener("popstate", () => show(sectionOf(location.pathname)));
 
