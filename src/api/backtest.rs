@@ -78,15 +78,17 @@ pub async fn run(
     }
     let mailbox = change.mailbox.as_deref().filter(|m| !m.is_empty());
     let today = match mailbox {
-        Some(name) => state
-            .policy
-            .mailbox(name)
-            .ok_or_else(|| ApiError::InvalidField {
-                field: "change.mailbox".into(),
-                reason: format!("no watched mailbox is called {name:?}"),
-            })?
-            .settings
-            .confidence_threshold,
+        Some(name) => {
+            state
+                .policy
+                .mailbox(name)
+                .ok_or_else(|| ApiError::InvalidField {
+                    field: "change.mailbox".into(),
+                    reason: format!("no watched mailbox is called {name:?}"),
+                })?
+                .settings
+                .confidence_threshold
+        }
         None => state.policy.settings().confidence_threshold,
     };
     let limit = body.limit.unwrap_or(DEFAULT_FILINGS).clamp(1, MAX_FILINGS);

@@ -145,10 +145,16 @@ mod tests {
         assert_eq!(svg.matches("<circle").count(), 2, "{svg}");
         // 0.95 across 224 px from 48 px; a hit rate of 1 at the top edge.
         assert!(svg.contains(r#"cx="260.8" cy="48.0""#), "{svg}");
-        assert!(svg.contains("16 journaliseringer, første forslag valgt i 100 %"), "{svg}");
+        assert!(
+            svg.contains("16 journaliseringer, første forslag valgt i 100 %"),
+            "{svg}"
+        );
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
         let english = reliability(&bands, Language::English);
-        assert!(english.contains("Confidence of the first suggestion"), "{english}");
+        assert!(
+            english.contains("Confidence of the first suggestion"),
+            "{english}"
+        );
     }
 
     #[test]

@@ -210,11 +210,19 @@ pub async fn scrape(State(state): State<AppState>, _user: CurrentUser) -> ApiRes
     let now = now_millis();
     let report = state
         .store
-        .quality(now - super::stats::DEFAULT_DAYS * 24 * 3600 * 1000, now, None)
+        .quality(
+            now - super::stats::DEFAULT_DAYS * 24 * 3600 * 1000,
+            now,
+            None,
+        )
         .await?;
     state.metrics.quality.clear();
-    let scopes = std::iter::once(("all", &report.overall))
-        .chain(report.connectors.iter().map(|c| (c.name.as_str(), &c.quality)));
+    let scopes = std::iter::once(("all", &report.overall)).chain(
+        report
+            .connectors
+            .iter()
+            .map(|c| (c.name.as_str(), &c.quality)),
+    );
     for (connector, quality) in scopes {
         for (figure, value) in [
             ("filings", quality.filings as f64),

@@ -159,7 +159,7 @@ impl Store {
         )
         .fetch_all(&self.pool)
         .await?;
-        fn entry<'a>(activity: &'a mut Vec<MailboxActivity>, name: String) -> &'a mut MailboxActivity {
+        fn entry(activity: &mut Vec<MailboxActivity>, name: String) -> &mut MailboxActivity {
             if let Some(at) = activity.iter().position(|m| m.name == name) {
                 return &mut activity[at];
             }

@@ -207,7 +207,10 @@ impl Store {
             for name in groups_of.get(&case_id).into_iter().flatten() {
                 groups.entry(name.clone()).or_default().add(&filing);
             }
-            if let (true, Some(confidence)) = (filing.shown, row.try_get::<Option<f64>, _>("top_confidence")?) {
+            if let (true, Some(confidence)) = (
+                filing.shown,
+                row.try_get::<Option<f64>, _>("top_confidence")?,
+            ) {
                 let band = ((confidence.clamp(0.0, 1.0) * BANDS as f64) as usize).min(BANDS - 1);
                 let (count, sum, hits) = &mut bands[band];
                 *count += 1;
@@ -232,7 +235,11 @@ impl Store {
                 to: (i + 1) as f64 / BANDS as f64,
                 count,
                 confidence: if count == 0 { 0.0 } else { sum / count as f64 },
-                top1: if count == 0 { 0.0 } else { hits as f64 / count as f64 },
+                top1: if count == 0 {
+                    0.0
+                } else {
+                    hits as f64 / count as f64
+                },
             })
             .collect();
         Ok(QualityReport {

@@ -148,8 +148,14 @@ async fn the_add_in_panes_work_in_chromium() {
 /// suggestion, another, or one that may not have been suggested, so that the quality page has
 /// every kind of figure to show.
 const REPLAYED: [(&str, &str); 4] = [
-    ("Vedr. tilbygning på Strandvejen 41: tegningerne følger", "VK-2026-0001"),
-    ("Carport på Skovvej 12 – naboens bemærkninger", "VK-2026-0007"),
+    (
+        "Vedr. tilbygning på Strandvejen 41: tegningerne følger",
+        "VK-2026-0001",
+    ),
+    (
+        "Carport på Skovvej 12 – naboens bemærkninger",
+        "VK-2026-0007",
+    ),
     ("Sne på Engvej er stadig ikke ryddet", "VK-2026-0014"),
     ("Spørgsmål om udeservering ved Café Mågen", "VK-2026-0036"),
 ];

@@ -9,8 +9,8 @@ use crate::helpers::*;
 /// Every `/admin/…` path routed in the API, read from the router so that a route added later
 /// is covered too.
 fn admin_routes() -> Vec<String> {
-    let router = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/api/mod.rs"))
-        .unwrap();
+    let router =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/api/mod.rs")).unwrap();
     let mut paths: Vec<String> = router
         .split("\"/admin/")
         .skip(1)
@@ -59,8 +59,11 @@ async fn a_users_token_gets_403_on_every_admin_page_and_route() {
     let api_refusal = api_refusal.unwrap();
     assert!(api_refusal.contains("\"forbidden\""), "{api_refusal}");
 
-    let pages = std::iter::once(String::new())
-        .chain(journaliser::web::console::SECTIONS.iter().map(|s| s.to_string()));
+    let pages = std::iter::once(String::new()).chain(
+        journaliser::web::console::SECTIONS
+            .iter()
+            .map(|s| s.to_string()),
+    );
     for section in pages {
         let path = format!("/admin/{section}");
         let (status, body) = refusal(app.get(&path, &app.token).await).await;
@@ -139,7 +142,10 @@ async fn the_quality_figures_are_gauges_and_a_plot_and_a_backtest_replays_them()
     // (confidence of the first suggestion, whether it was the case chosen)
     let mut shown = Vec::new();
     for (text, case) in [
-        ("Tegninger til tilbygningen på Strandvejen 41", "VK-2026-0001"),
+        (
+            "Tegninger til tilbygningen på Strandvejen 41",
+            "VK-2026-0001",
+        ),
         ("Sne på Engvej er ikke ryddet", "VK-2026-0036"),
     ] {
         let item: Value = app
@@ -150,8 +156,13 @@ async fn the_quality_figures_are_gauges_and_a_plot_and_a_backtest_replays_them()
             .unwrap();
         let suggestions = app.suggestions(item["id"].as_str().unwrap()).await;
         let first = &suggestions["suggestions"][0];
-        shown.push((first["confidence"].as_f64().unwrap(), first["case"]["id"] == case));
-        let response = app.file(filing_body(item["id"].as_str().unwrap(), case)).await;
+        shown.push((
+            first["confidence"].as_f64().unwrap(),
+            first["case"]["id"] == case,
+        ));
+        let response = app
+            .file(filing_body(item["id"].as_str().unwrap(), case))
+            .await;
         assert_eq!(response.status(), StatusCode::ACCEPTED);
     }
     let stats: Value = app
@@ -167,7 +178,10 @@ async fn the_quality_figures_are_gauges_and_a_plot_and_a_backtest_replays_them()
         .iter()
         .map(|b| b["count"].as_u64().unwrap())
         .sum();
-    assert_eq!(banded, 2, "each shown filing's confidence is in a band: {stats}");
+    assert_eq!(
+        banded, 2,
+        "each shown filing's confidence is in a band: {stats}"
+    );
     let metrics = app.get("/metrics", &app.token).await.text().await.unwrap();
     let gauge = |figure: &str, connector: &str| -> f64 {
         let name = format!("journaliser_quality{{figure=\"{figure}\",connector=\"{connector}\"}} ");
@@ -177,7 +191,15 @@ async fn the_quality_figures_are_gauges_and_a_plot_and_a_backtest_replays_them()
             .unwrap_or_else(|| panic!("no {name} in {metrics}"));
         line[name.len()..].parse().unwrap()
     };
-    for figure in ["filings", "shown", "top1", "top3", "not_in_list", "auto_filed", "undone"] {
+    for figure in [
+        "filings",
+        "shown",
+        "top1",
+        "top3",
+        "not_in_list",
+        "auto_filed",
+        "undone",
+    ] {
         assert_eq!(
             gauge(figure, "all"),
             stats["overall"][figure].as_f64().unwrap(),
@@ -193,7 +215,10 @@ async fn the_quality_figures_are_gauges_and_a_plot_and_a_backtest_replays_them()
     assert_eq!(gauge("top3", "archive"), archive["top3"].as_f64().unwrap());
 
     let plot = app
-        .get("/api/v1/admin/stats/reliability.svg?lang=en", &app.admin_token)
+        .get(
+            "/api/v1/admin/stats/reliability.svg?lang=en",
+            &app.admin_token,
+        )
         .await;
     assert_eq!(plot.status(), StatusCode::OK);
     assert_eq!(plot.headers()["content-type"], "image/svg+xml");
@@ -214,13 +239,19 @@ async fn the_quality_figures_are_gauges_and_a_plot_and_a_backtest_replays_them()
         .await
         .unwrap();
     let filed = shown.iter().filter(|(c, _)| *c >= 0.5).count();
-    let wrong = shown.iter().filter(|(c, right)| *c >= 0.5 && !right).count();
+    let wrong = shown
+        .iter()
+        .filter(|(c, right)| *c >= 0.5 && !right)
+        .count();
     assert_eq!(backtest["examined"], 2, "{backtest}");
     assert_eq!(backtest["today"]["auto_filed"], 0, "{backtest}");
     assert_eq!(backtest["after"]["auto_filed"], filed, "{backtest}");
     assert_eq!(backtest["after"]["wrong"], wrong, "{backtest}");
     assert_eq!(backtest["changed_count"], filed, "{backtest}");
-    assert_eq!(backtest["after"]["top1"], stats["overall"]["top1"], "{backtest}");
+    assert_eq!(
+        backtest["after"]["top1"], stats["overall"]["top1"],
+        "{backtest}"
+    );
     let refused = app
         .client
         .post(app.url("/api/v1/admin/backtest"))
