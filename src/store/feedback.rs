@@ -27,16 +27,16 @@ impl Store {
         top_confidence: Option<f64>,
     ) -> Result<()> {
         sqlx::query(
-            "INSERT INTO suggestions_shown (item_id, user_id, case_ids, created_at, top_confidence)
+            "INSERT INTO suggestions_shown (item_id, user_id, case_ids, created_at, top_confidence_ppm)
              VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (item_id, user_id) DO UPDATE SET case_ids = excluded.case_ids,
-               created_at = excluded.created_at, top_confidence = excluded.top_confidence",
+               created_at = excluded.created_at, top_confidence_ppm = excluded.top_confidence_ppm",
         )
         .bind(item_id)
         .bind(user_id)
         .bind(to_json(&case_ids))
         .bind(now_millis())
-        .bind(top_confidence)
+        .bind(top_confidence.map(super::stats::to_ppm))
         .execute(&self.pool)
         .await?;
         Ok(())

@@ -78,6 +78,17 @@ pub struct ShownChoice {
     pub confidence: f64,
 }
 
+const PPM: f64 = 1_000_000.0;
+
+/// A confidence as the store keeps it, in millionths.
+pub(super) fn to_ppm(confidence: f64) -> i64 {
+    (confidence.clamp(0.0, 1.0) * PPM).round() as i64
+}
+
+fn from_ppm(ppm: i64) -> f64 {
+    ppm as f64 / PPM
+}
+
 /// The confidence bands of the reliability plot, each a tenth wide.
 const BANDS: usize = 10;
 
@@ -155,7 +166,7 @@ impl Store {
     ) -> Result<QualityReport> {
         let rows = sqlx::query(
             "SELECT f.created_at, f.case_id, c.connector, fb.chosen_rank, fb.shown_case_ids,
-                    fb.top_confidence, f.decision, f.withdrawn_at
+                    fb.top_confidence_ppm, f.decision, f.withdrawn_at
              FROM filings f JOIN cases c ON c.id = f.case_id
              LEFT JOIN feedback fb ON fb.filing_id = f.id
              WHERE f.created_at >= $1 AND f.created_at < $2 AND f.state <> 'failed'
@@ -209,7 +220,8 @@ impl Store {
             }
             if let (true, Some(confidence)) = (
                 filing.shown,
-                row.try_get::<Option<f64>, _>("top_confidence")?,
+                row.try_get::<Option<i64>, _>("top_confidence_ppm")?
+                    .map(from_ppm),
             ) {
                 let band = ((confidence.clamp(0.0, 1.0) * BANDS as f64) as usize).min(BANDS - 1);
                 let (count, sum, hits) = &mut bands[band];
@@ -264,9 +276,9 @@ impl Store {
     ) -> Result<Vec<ShownChoice>> {
         let owner = mailbox.map(|m| format!("{}{m}", crate::autofile::MAILBOX_OWNER_PREFIX));
         let rows = sqlx::query(
-            "SELECT f.id, f.item_id, f.case_id, fb.chosen_rank, fb.top_confidence
+            "SELECT f.id, f.item_id, f.case_id, fb.chosen_rank, fb.top_confidence_ppm
              FROM filings f JOIN feedback fb ON fb.filing_id = f.id JOIN items i ON i.id = f.item_id
-             WHERE f.decision IS NULL AND f.state <> 'failed' AND fb.top_confidence IS NOT NULL
+             WHERE f.decision IS NULL AND f.state <> 'failed' AND fb.top_confidence_ppm IS NOT NULL
                AND ($1 IS NULL OR i.owner = $1)
                AND ($2 IS NULL OR EXISTS (SELECT 1 FROM case_groups g
                                           WHERE g.case_id = f.case_id AND g.group_name = $2))
@@ -284,7 +296,7 @@ impl Store {
                     item_id: row.try_get("item_id")?,
                     case_id: row.try_get("case_id")?,
                     rank: row.try_get("chosen_rank")?,
-                    confidence: row.try_get("top_confidence")?,
+                    confidence: from_ppm(row.try_get("top_confidence_ppm")?),
                 })
             })
             .collect()
