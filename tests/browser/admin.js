@@ -59,6 +59,14 @@ async function adminOverview(harness) {
   }, "the retried filing is delivered");
   assertEqual(filing.state, "filed", "the retried filing");
 
+  // "Synkronisér nu": the answer per connector, as the API gives it.
+  await page.locator("#sync-now").click();
+  await pane.text("#status", /Sagerne er synkroniseret|Ingen systemer kan liste/);
+  const audited = await harness.api("/api/v1/admin/audit?kind=cases_synced", harness.adminToken);
+  assert(audited.events.length >= 1, "the sync is in the audit log");
+  const listed = audited.events[0].details.connectors;
+  assertEqual(await page.locator("#sync-result li").count(), listed.length, "a line per connector synced");
+
   // The sections by keyboard: Tab to "Kvalitet", Enter.
   await pane.tabTo('nav a[data-section="quality"]');
   await page.keyboard.press("Enter");

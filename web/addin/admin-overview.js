@@ -31,7 +31,30 @@ function connectors(list) {
   ]);
   return h("section", { "aria-labelledby": "connectors-heading" },
     h("h2", { id: "connectors-heading" }, t("connectorsHeading")),
-    table(t("connectorsHeading"), columns, rows, (i) => ({ "data-connector": list[i].connector })));
+    table(t("connectorsHeading"), columns, rows, (i) => ({ "data-connector": list[i].connector })),
+    syncButton());
+}
+
+/** "Synkronisér nu": every connector that can list its cases, now; what each said. */
+function syncButton() {
+  const result = h("ul", { id: "sync-result", "aria-live": "polite" });
+  const button = h("fluent-button", { id: "sync-now" }, t("syncNow"));
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    say(t("syncing"));
+    try {
+      const answer = await withSignIn(() => api.postJson("/api/v1/admin/sync", null));
+      result.replaceChildren(...answer.connectors.map((c) => h("li", { "data-connector": c.connector },
+        c.error ? t("syncFailed", { connector: c.connector, error: c.error })
+          : t("synced", { connector: c.connector, listed: c.listed, changed: c.changed, rejected: c.rejected }))));
+      say(answer.connectors.length ? t("syncDone") : t("syncNothing"));
+    } catch (error) {
+      showError(error);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return h("div", { class: "block" }, button, result);
 }
 
 function failed(list) {
