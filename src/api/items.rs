@@ -148,7 +148,11 @@ pub async fn suggestions(
         .metrics
         .observe_suggest(started.elapsed().as_secs_f64());
     let shown: Vec<String> = suggestions.iter().map(|s| s.case.id.clone()).collect();
-    state.store.record_shown(&item.id, &user.id, &shown).await?;
+    let top_confidence = suggestions.first().map(|s| s.confidence);
+    state
+        .store
+        .record_shown(&item.id, &user.id, &shown, top_confidence)
+        .await?;
     Ok(Json(views::suggestions(&suggestions)))
 }
 

@@ -3,6 +3,7 @@
 //! scrape time).
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -46,6 +47,13 @@ struct QueueLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct QualityLabels {
+    figure: String,
+    /// `all`, or the connector the figure is of.
+    connector: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct MailboxLabels {
     mailbox: String,
     outcome: String,
@@ -61,6 +69,7 @@ pub struct Metrics {
     oldest_queued_seconds: Gauge,
     review_waiting: Family<QueueLabels, Gauge>,
     mailbox_mails: Family<MailboxLabels, Gauge>,
+    quality: Family<QualityLabels, Gauge<f64, AtomicU64>>,
 }
 
 impl Metrics {
@@ -76,6 +85,12 @@ impl Metrics {
         let oldest_queued_seconds = Gauge::default();
         let review_waiting = Family::<QueueLabels, Gauge>::default();
         let mailbox_mails = Family::<MailboxLabels, Gauge>::default();
+        let quality = Family::<QualityLabels, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "quality",
+            "The admin console's quality figures over the last 90 days (GET /api/v1/admin/stats): filings, shown, top1, top3, not_in_list, auto_filed, undone; overall and per connector",
+            quality.clone(),
+        );
         registry.register(
             "review_waiting",
             "Items waiting (or taken) in each review queue",
@@ -122,6 +137,7 @@ impl Metrics {
             oldest_queued_seconds,
             review_waiting,
             mailbox_mails,
+            quality,
         })
     }
 
@@ -190,6 +206,39 @@ pub async fn scrape(State(state): State<AppState>, _user: CurrentUser) -> ApiRes
             .review_waiting
             .get_or_create(&QueueLabels { queue })
             .set(waiting);
+    }
+    let now = now_millis();
+    let report = state
+        .store
+        .quality(
+            now - super::stats::DEFAULT_DAYS * 24 * 3600 * 1000,
+            now,
+            None,
+        )
+        .await?;
+    state.metrics.quality.clear();
+    let scopes = std::iter::once(("all", &report.overall)).chain(
+        report
+            .connectors
+            .iter()
+            .map(|c| (c.name.as_str(), &c.quality)),
+    );
+    for (connector, quality) in scopes {
+        for (figure, value) in [
+            ("filings", quality.filings as f64),
+            ("shown", quality.shown as f64),
+            ("top1", quality.top1),
+            ("top3", quality.top3),
+            ("not_in_list", quality.not_in_list),
+            ("auto_filed", quality.auto_filed as f64),
+            ("undone", quality.undone as f64),
+        ] {
+            let labels = QualityLabels {
+                figure: figure.into(),
+                connector: connector.into(),
+            };
+            state.metrics.quality.get_or_create(&labels).set(value);
+        }
     }
     for mailbox in state.policy.mailboxes() {
         for (outcome, n) in state.store.mailbox_outcomes(&mailbox.name).await? {

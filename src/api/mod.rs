@@ -4,13 +4,16 @@
 //! rules of their own.
 
 mod audit;
+mod backtest;
 mod cases;
+mod charts;
 pub mod error;
 mod filings;
 mod health;
 mod intents;
 mod items;
 mod metrics;
+mod overview;
 mod ranker;
 mod review;
 mod rules;
@@ -99,6 +102,9 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/admin/rules", get(rules::list).post(rules::create))
         .route("/admin/rules/test", post(rules::test))
         .route("/admin/stats", get(stats::show))
+        .route("/admin/overview", get(overview::show))
+        .route("/admin/backtest", post(backtest::run))
+        .route("/admin/stats/reliability.svg", get(stats::reliability_plot))
         .route(
             "/admin/rules/{id}",
             get(rules::show).put(rules::replace).delete(rules::delete),

@@ -219,7 +219,7 @@ fn expected_calibration_error(bins: &[Bin], total: usize) -> f64 {
         .sum()
 }
 
-fn threshold(outcomes: &[Outcome], threshold: f64) -> Threshold {
+pub fn threshold(outcomes: &[Outcome], threshold: f64) -> Threshold {
     let filed: Vec<&Outcome> = outcomes
         .iter()
         .filter(|o| o.confidence >= threshold)

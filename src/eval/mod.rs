@@ -19,6 +19,7 @@ use crate::intake::IntakeError;
 use crate::store::StoreError;
 use crate::suggest::{IndexError, SuggestError};
 
+pub use metrics::{Outcome, POLICIES, Summary, Threshold, threshold};
 pub use replay::{ReplayOptions, replay};
 pub use report::Report;
 pub use schedule::Protocol;

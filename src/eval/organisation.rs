@@ -112,7 +112,12 @@ impl Organisation {
         let took = started.elapsed();
         let shown: Vec<String> = suggestions.iter().map(|s| s.case.id.clone()).collect();
         self.store
-            .record_shown(&item.id, &self.user.id, &shown)
+            .record_shown(
+                &item.id,
+                &self.user.id,
+                &shown,
+                suggestions.first().map(|s| s.confidence),
+            )
             .await?;
         Ok((suggestions, took))
     }

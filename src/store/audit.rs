@@ -518,7 +518,7 @@ mod tests {
         let store = test_store().await;
         let item = case_and_item(&store, "hash-1").await;
         store
-            .record_shown(&item, "anna", &["B".into(), "A".into()])
+            .record_shown(&item, "anna", &["B".into(), "A".into()], None)
             .await
             .unwrap();
         let (filing, created) = file(&store, &item, "anna").await;

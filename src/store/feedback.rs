@@ -17,21 +17,26 @@ pub struct Feedback {
 }
 
 impl Store {
-    /// Remembers the suggestions a user was last shown for an item.
+    /// Remembers the suggestions a user was last shown for an item, and the first one's
+    /// confidence.
     pub async fn record_shown(
         &self,
         item_id: &str,
         user_id: &str,
         case_ids: &[String],
+        top_confidence: Option<f64>,
     ) -> Result<()> {
         sqlx::query(
-            "INSERT INTO suggestions_shown (item_id, user_id, case_ids, created_at) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (item_id, user_id) DO UPDATE SET case_ids = excluded.case_ids, created_at = excluded.created_at",
+            "INSERT INTO suggestions_shown (item_id, user_id, case_ids, created_at, top_confidence_ppm)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (item_id, user_id) DO UPDATE SET case_ids = excluded.case_ids,
+               created_at = excluded.created_at, top_confidence_ppm = excluded.top_confidence_ppm",
         )
         .bind(item_id)
         .bind(user_id)
         .bind(to_json(&case_ids))
         .bind(now_millis())
+        .bind(top_confidence.map(super::stats::to_ppm))
         .execute(&self.pool)
         .await?;
         Ok(())

@@ -13,6 +13,7 @@ mod follows;
 mod intents;
 mod items;
 mod mailboxes;
+mod overview;
 mod ranker;
 mod review;
 mod rules;
@@ -32,10 +33,11 @@ pub use follows::{NewFollow, ThreadFollow};
 pub use intents::{Intent, IntentState};
 pub use items::{NewItem, StoredItem, conversation_of};
 pub use mailboxes::{MailKey, MailboxPosition};
+pub use overview::{ConnectorActivity, MailboxActivity};
 pub use ranker::RankerRecord;
 pub use review::{NewReview, ReviewItem, ReviewState};
 pub use snapshot::sqlite_snapshot;
-pub use stats::{Quality, Week};
+pub use stats::{Band, Breakdown, Quality, QualityReport, ShownChoice, Week};
 pub use withdrawals::WithdrawalClaim;
 
 /// One schema change, as each database needs it.
@@ -95,6 +97,10 @@ const MIGRATIONS: &[Migration] = &[
     portable(
         11,
         include_str!("../../migrations/portable/0011_mailbox_mails.sql"),
+    ),
+    portable(
+        12,
+        include_str!("../../migrations/portable/0012_shown_confidence.sql"),
     ),
     portable(
         15,

@@ -6,6 +6,7 @@
 //! call `/api/v1` with a bearer token like any other client.
 
 mod assets;
+pub mod console;
 pub mod icons;
 pub mod manifest;
 pub mod xml;
@@ -187,6 +188,7 @@ pub fn routes<S>() -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
     Arc<Site>: FromRef<S>,
+    Arc<crate::auth::Authenticator>: FromRef<S>,
 {
     Router::new()
         .route("/addin", get(|| async { Redirect::permanent("/addin/") }))
@@ -196,6 +198,7 @@ where
         .route("/addin/{*path}", get(file))
         .route("/review", get(|| async { Redirect::permanent("/review/") }))
         .route("/review/", get(review))
+        .merge(console::routes())
 }
 
 /// The review queue's page, among the pane's files so that it shares their look and code.

@@ -2,14 +2,17 @@
 //! Chromium (with an injected fake `Office`) against this server's pages and API.
 //!
 //! Missing Node.js or Chromium fails the test under `CI=true` and skips it with a note
-//! otherwise. Screenshots of the panes at 320 px go to `<target>/tmp/browser-screenshots/`.
+//! otherwise. Screenshots of the panes at 320 px, and of the admin console's pages, go to
+//! `<target>/tmp/browser-screenshots/`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use serde_json::Value;
+
 use crate::graph_standin::GraphStandin;
-use crate::helpers::TestApp;
+use crate::helpers::*;
 
 /// Long enough for every scenario on a slow machine, short enough to end a hung browser.
 const DEADLINE: Duration = Duration::from_secs(300);
@@ -41,6 +44,19 @@ fn missing_tools() -> Option<String> {
     (!missing.is_empty()).then(|| missing.join(" and "))
 }
 
+/// Whether to go on: missing tools fail under `CI=true` and skip the test with a note otherwise.
+fn tools_at_hand() -> bool {
+    let Some(missing) = missing_tools() else {
+        return true;
+    };
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "the browser tests need {missing}; CI must install them"
+    );
+    eprintln!("skipped: the browser tests need {missing}");
+    false
+}
+
 fn project() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
 }
@@ -63,8 +79,15 @@ fn install(project: &Path) {
     );
 }
 
-/// Runs the scenarios against `base`; returns whether they passed, and what they printed.
-fn run_scenarios(base: &str, token: &str, admin_token: &str, screenshots: &Path) -> (bool, String) {
+/// Runs the scenarios against `base` (the panes', or with `suite` `["admin"]` the admin
+/// console's); returns whether they passed, and what they printed.
+fn run_scenarios(
+    suite: &[&str],
+    base: &str,
+    token: &str,
+    admin_token: &str,
+    screenshots: &Path,
+) -> (bool, String) {
     let project = project();
     install(&project);
     let log_dir = tempfile::tempdir().unwrap();
@@ -72,6 +95,7 @@ fn run_scenarios(base: &str, token: &str, admin_token: &str, screenshots: &Path)
     let log = std::fs::File::create(&log_path).unwrap();
     let mut child = Command::new("node")
         .arg("run.js")
+        .args(suite)
         .current_dir(&project)
         .env("JOURNALISER_URL", base)
         .env("JOURNALISER_TOKEN", token)
@@ -105,12 +129,7 @@ fn run_scenarios(base: &str, token: &str, admin_token: &str, screenshots: &Path)
 
 #[tokio::test]
 async fn the_add_in_panes_work_in_chromium() {
-    if let Some(missing) = missing_tools() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "the browser tests need {missing}; CI must install them"
-        );
-        eprintln!("skipped: the browser tests need {missing}");
+    if !tools_at_hand() {
         return;
     }
     // The service may read Anna's mailbox (the Graph stand-in), so the pane offers to follow
@@ -124,9 +143,57 @@ async fn the_add_in_panes_work_in_chromium() {
     let target = screenshots.clone();
     // The scripts run on a blocking thread while this runtime keeps serving their requests.
     let (passed, output) =
-        tokio::task::spawn_blocking(move || run_scenarios(&base, &token, &admin, &target))
+        tokio::task::spawn_blocking(move || run_scenarios(&[], &base, &token, &admin, &target))
             .await
             .unwrap();
     assert!(passed, "the browser scenarios failed:\n{output}");
+    eprintln!("{output}screenshots in {}", screenshots.display());
+}
+
+/// Texts filed after their suggestions were shown, and the case each was filed on: the first
+/// suggestion, another, or one that may not have been suggested, so that the quality page has
+/// every kind of figure to show.
+const REPLAYED: [(&str, &str); 4] = [
+    (
+        "Vedr. tilbygning på Strandvejen 41: tegningerne følger",
+        "VK-2026-0001",
+    ),
+    (
+        "Carport på Skovvej 12 – naboens bemærkninger",
+        "VK-2026-0007",
+    ),
+    ("Sne på Engvej er stadig ikke ryddet", "VK-2026-0014"),
+    ("Spørgsmål om udeservering ved Café Mågen", "VK-2026-0036"),
+];
+
+#[tokio::test]
+async fn the_admin_console_works_in_chromium() {
+    if !tools_at_hand() {
+        return;
+    }
+    let app = TestApp::spawn_with(|config| config.filing.max_attempts = 1).await;
+    for (text, case) in REPLAYED {
+        let item: Value = app
+            .post_item(text.as_bytes().to_vec(), "text/plain")
+            .await
+            .json()
+            .await
+            .unwrap();
+        let id = item["id"].as_str().unwrap();
+        app.suggestions(id).await;
+        let filing: Value = app.file(filing_body(id, case)).await.json().await.unwrap();
+        app.wait_settled(filing["id"].as_str().unwrap()).await;
+    }
+    // One filing fails for good, for the overview to retry.
+    app.fail_one_filing("VK-2026-0031").await;
+    let screenshots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-screenshots");
+    let (base, token, admin) = (app.base.clone(), app.token.clone(), app.admin_token.clone());
+    let target = screenshots.clone();
+    let (passed, output) = tokio::task::spawn_blocking(move || {
+        run_scenarios(&["admin"], &base, &token, &admin, &target)
+    })
+    .await
+    .unwrap();
+    assert!(passed, "the admin console's scenarios failed:\n{output}");
     eprintln!("{output}screenshots in {}", screenshots.display());
 }

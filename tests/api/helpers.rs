@@ -175,6 +175,44 @@ impl TestApp {
     pub fn archive(&self) -> PathBuf {
         self.data_dir.join("archive")
     }
+
+    /// On a server allowing one delivery attempt: once everything queued is delivered, a mail
+    /// filed on `case_id` while the archive cannot be written, so that its filing fails for
+    /// good; the archive works again afterwards. Returns the failed filing.
+    pub async fn fail_one_filing(&self, case_id: &str) -> Value {
+        for _ in 0..300 {
+            let queued: Value = self
+                .get("/api/v1/admin/filings?state=queued", &self.admin_token)
+                .await
+                .json()
+                .await
+                .unwrap();
+            if queued["filings"].as_array().unwrap().is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let archive = self.archive();
+        let aside = self.data_dir.join("archive.aside");
+        if archive.is_dir() {
+            std::fs::rename(&archive, &aside).unwrap();
+        }
+        std::fs::write(&archive, b"a file where the archive folder should be").unwrap();
+        let item = self.post_mail(fixture(FIXTURE_MAIL)).await;
+        let filing: Value = self
+            .file(filing_body(item["id"].as_str().unwrap(), case_id))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let failed = self.wait_settled(filing["id"].as_str().unwrap()).await;
+        assert_eq!(failed["state"], "failed", "{failed:#}");
+        std::fs::remove_file(&archive).unwrap();
+        if aside.is_dir() {
+            std::fs::rename(&aside, &archive).unwrap();
+        }
+        failed
+    }
 }
 
 impl Drop for TestApp {

@@ -9,6 +9,7 @@ mod audit;
 mod autofile;
 mod backup;
 mod browser;
+mod console;
 mod entra;
 mod flow;
 mod health;

@@ -33,8 +33,8 @@ export class Harness {
    * Opens `/addin/<file>` with the token in its address. `office` (optional) is the fake
    * Office's options; `host` answers its calls; `config` replaces `/addin/config.json`.
    */
-  async open(file, { office, host, locale = "da-DK", token = this.token, height = 900, colorScheme = "light", config } = {}) {
-    const context = await this.browser.newContext({ viewport: { width: WIDTH, height }, locale, colorScheme });
+  async open(file, { office, host, locale = "da-DK", token = this.token, width = WIDTH, height = 900, colorScheme = "light", config } = {}) {
+    const context = await this.browser.newContext({ viewport: { width, height }, locale, colorScheme });
     this.contexts.add(context);
     const problems = [];
     const allowed = [];
@@ -68,9 +68,9 @@ export class Harness {
     return new PaneUnderTest(this, context, page, problems, allowed);
   }
 
-  /** The API as the test user, for checking what the pane did. */
-  async api(path) {
-    const response = await fetch(`${this.base}${path}`, { headers: { Authorization: `Bearer ${this.token}` } });
+  /** The API as the test user (or another `token`), for checking what the pane did. */
+  async api(path, token = this.token) {
+    const response = await fetch(`${this.base}${path}`, { headers: { Authorization: `Bearer ${token}` } });
     if (!response.ok) throw new Error(`GET ${path} answered ${response.status}: ${await response.text()}`);
     return response.json();
   }
@@ -128,7 +128,8 @@ export class PaneUnderTest {
 
   /**
    * Every control (button, text box, radio, group, …) has an accessible name, read from
-   * Chromium's accessibility tree; the page has its language set; nothing overflows 320 px.
+   * Chromium's accessibility tree; the page has its language set; nothing overflows the
+   * viewport's width (320 px for a pane).
    */
   async checkAccessible(expectedLanguage) {
     const lang = await this.page.evaluate(() => document.documentElement.lang);
@@ -142,8 +143,8 @@ export class PaneUnderTest {
       .map((n) => n.role.value);
     await cdp.detach();
     if (nameless.length) throw new Error(`controls without an accessible name: ${nameless.join(", ")}`);
-    const width = await this.page.evaluate(() => document.documentElement.scrollWidth);
-    if (width > WIDTH) throw new Error(`the pane is ${width} px wide at ${WIDTH} px: it scrolls sideways`);
+    const [width, viewport] = await this.page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+    if (width > viewport) throw new Error(`the page is ${width} px wide at ${viewport} px: it scrolls sideways`);
   }
 
   async screenshot(name) {

@@ -1,6 +1,7 @@
 // Drives the add-in panes in headless Chromium against a running Journaliser server.
 //
 //   JOURNALISER_URL=http://127.0.0.1:8080 JOURNALISER_TOKEN=… JOURNALISER_ADMIN_TOKEN=… node run.js [scenario…]
+//   … node run.js admin      (the admin console's scenarios instead of the panes')
 //
 // The server must have the demo organisation and a running delivery worker; the token is a
 // user's who may see the demo cases. SCREENSHOT_DIR (default ./screenshots) receives a 320 px
@@ -8,6 +9,7 @@
 
 import { chromium } from "playwright-core";
 
+import { ADMIN_SCENARIOS } from "./admin.js";
 import { darkTheme, signInFallback } from "./appearance.js";
 import { dropzone } from "./dropzone.js";
 import { Harness } from "./harness.js";
@@ -16,7 +18,9 @@ import { outlookRead } from "./outlook-read.js";
 import { review } from "./review.js";
 import { word } from "./word.js";
 
-const SCENARIOS = { outlookRead, word, dropzone, outlookCompose, review, darkTheme, signInFallback };
+const PANE_SCENARIOS = { outlookRead, word, dropzone, outlookCompose, review, darkTheme, signInFallback };
+const adminSuite = process.argv[2] === "admin";
+const SCENARIOS = adminSuite ? ADMIN_SCENARIOS : PANE_SCENARIOS;
 
 const base = process.env.JOURNALISER_URL;
 const token = process.env.JOURNALISER_TOKEN;
@@ -25,7 +29,7 @@ if (!base || !token) {
   console.error("set JOURNALISER_URL and JOURNALISER_TOKEN");
   process.exit(2);
 }
-const chosen = process.argv.slice(2);
+const chosen = process.argv.slice(adminSuite ? 3 : 2);
 const unknown = chosen.filter((name) => !(name in SCENARIOS));
 if (unknown.length) {
   console.error(`unknown scenario ${unknown.join(", ")}; known: ${Object.keys(SCENARIOS).join(", ")}`);

@@ -198,7 +198,11 @@ async function request(method, path, { body, contentType } = {}) {
   }
   if (!response.ok) {
     if (response.status === 401) forgetToken();
-    throw new ApiError(response.status, json?.code ?? "", json?.message ?? "");
+    const error = new ApiError(response.status, json?.code ?? "", json?.message ?? "");
+    // A 422 names the field that is wrong, for a form to show the reason beside it.
+    error.field = json?.field ?? null;
+    error.reason = json?.reason ?? null;
+    throw error;
   }
   return json;
 }
@@ -206,6 +210,8 @@ async function request(method, path, { body, contentType } = {}) {
 export const api = {
   get: (path) => request("GET", path),
   delete: (path) => request("DELETE", path),
+  putJson: (path, value) =>
+    request("PUT", path, { body: JSON.stringify(value), contentType: "application/json" }),
   postJson: (path, value) =>
     request("POST", path, { body: JSON.stringify(value), contentType: "application/json" }),
   postBytes: (path, bytes, contentType) => request("POST", path, { body: bytes, contentType }),

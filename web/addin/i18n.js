@@ -239,6 +239,11 @@ const STRINGS = {
 
 let language = "da";
 
+/** A page's own words, `{da: {…}, en: {…}}`, beside the pane's. */
+export function addStrings(more) {
+  for (const [lang, strings] of Object.entries(more)) Object.assign(STRINGS[lang], strings);
+}
+
 /** Danish for any Danish tag (`da`, `da-DK`), English for everything else. */
 export function setLanguage(tag) {
   language = /^da\b/i.test(tag ?? "da") ? "da" : "en";

@@ -1,0 +1,210 @@
+// The admin console at /admin/: a user's token sees only a refusal; an admin reads the
+// overview, retries a failed filing by keyboard, and reads the quality page, whose numbers
+// are the API's. Each page is checked at 1280 px and at 768 px.
+
+import { assert, assertEqual, eventually } from "./harness.js";
+
+const WIDE = 1280;
+const NARROW = 768;
+
+async function openConsole(harness, section, token = harness.adminToken) {
+  const page = await harness.open(`../admin/${section}`, { token, width: WIDE, height: 900 });
+  return page;
+}
+
+/** The page's accessibility checks at both widths, and a screenshot at each. */
+async function checkBothWidths(pane, name) {
+  await pane.checkAccessible("da");
+  await pane.screenshot(`admin-${name}`);
+  await pane.page.setViewportSize({ width: NARROW, height: 900 });
+  await pane.checkAccessible("da");
+  await pane.screenshot(`admin-${name}-768`);
+  await pane.page.setViewportSize({ width: WIDE, height: 900 });
+}
+
+async function adminRefusesUsers(harness) {
+  const user = await harness.open("../admin/quality", { width: WIDE });
+  user.allowConsoleError(/403/);
+  await user.text(".refused", /Kun for administratorer/);
+  assert(await user.page.locator("#sections").isHidden(), "the sections are hidden from a user");
+  assertEqual(await user.page.locator("table").count(), 0, "no figures for a user");
+  await checkBothWidths(user, "refused");
+  await user.close();
+}
+
+async function adminOverview(harness) {
+  const api = await harness.api("/api/v1/admin/overview", harness.adminToken);
+  const failed = api.failed[0];
+  assert(failed, `a failed filing to retry: ${JSON.stringify(api)}`);
+  const pane = await openConsole(harness, "");
+  const page = pane.page;
+  const archive = page.locator('tr[data-connector="archive"]');
+  await archive.waitFor();
+  const archiveFigures = api.connectors.find((c) => c.connector === "archive");
+  assertEqual(await archive.locator('[data-column="week-failed"]').textContent(), String(archiveFigures.week.failed), "failed in 7 days");
+  assertEqual(await archive.locator('[data-column="week-filed"]').textContent(), String(archiveFigures.week.filed), "filed in 7 days");
+  await pane.text('tr[data-connector="archive"] [data-column="last-error"]', /archive/);
+  const row = page.locator(`tr[data-filing-id="${failed.id}"]`);
+  await row.waitFor();
+  await checkBothWidths(pane, "overview");
+
+  // "Prøv igen" by keyboard: Tab to it, Enter.
+  await pane.tabTo(`tr[data-filing-id="${failed.id}"] fluent-button`);
+  await page.keyboard.press("Enter");
+  await eventually(() => row.evaluate((r) => r.dataset.retried === "true"), "the row says it was retried");
+  await pane.text("#status", /sat i kø igen/);
+  const filing = await eventually(async () => {
+    const f = await harness.api(`/api/v1/filings/${failed.id}`, harness.adminToken);
+    return f.state === "filed" && f;
+  }, "the retried filing is delivered");
+  assertEqual(filing.state, "filed", "the retried filing");
+
+  // "Synkronisér nu": the answer per connector, as the API gives it.
+  await page.locator("#sync-now").click();
+  await pane.text("#status", /Sagerne er synkroniseret|Ingen systemer kan liste/);
+  const audited = await harness.api("/api/v1/admin/audit?kind=cases_synced", harness.adminToken);
+  assert(audited.events.length >= 1, "the sync is in the audit log");
+  const listed = audited.events[0].details.connectors;
+  assertEqual(await page.locator("#sync-result li").count(), listed.length, "a line per connector synced");
+
+  // The sections by keyboard: Tab to "Kvalitet", Enter.
+  await pane.tabTo('nav a[data-section="quality"]');
+  await page.keyboard.press("Enter");
+  await page.locator("#overall").waitFor();
+  assertEqual(new URL(page.url()).pathname, "/admin/quality", "the address follows the section");
+  await pane.close();
+}
+
+async function adminQuality(harness) {
+  const pane = await openConsole(harness, "quality");
+  const page = pane.page;
+  await page.locator("#overall").waitFor();
+  const stats = await harness.api("/api/v1/admin/stats", harness.adminToken);
+  assert(stats.overall.shown >= 3, `replayed filings were shown suggestions: ${JSON.stringify(stats.overall)}`);
+  const shown = async (figure) => (await page.locator(`#overall [data-figure="${figure}"] .value`).textContent()).replace(/\s/g, " ");
+  const percent = (x) => new Intl.NumberFormat("da-DK", { style: "percent", maximumFractionDigits: 1 }).format(x).replace(/\s/g, " ");
+  for (const figure of ["filings", "shown", "auto_filed", "undone"]) {
+    assertEqual(await shown(figure), new Intl.NumberFormat("da-DK").format(stats.overall[figure]), figure);
+  }
+  for (const figure of ["top1", "top3", "not_in_list"]) {
+    assertEqual(await shown(figure), percent(stats.overall[figure]), figure);
+  }
+  for (const week of stats.weeks) {
+    const cell = page.locator(`tr[data-week="${week.week}"] [data-column="top1"]`);
+    assertEqual((await cell.textContent()).replace(/\s/g, " "), percent(week.top1), `top-1 in the week of ${week.week}`);
+  }
+  const archive = stats.connectors.find((c) => c.name === "archive");
+  const cell = page.locator('tr[data-connector="archive"] [data-column="top3"]');
+  assertEqual((await cell.textContent()).replace(/\s/g, " "), percent(archive.top3), "top-3 of the archive");
+  const plot = page.locator("#reliability-plot");
+  await plot.waitFor();
+  assert((await plot.getAttribute("alt")).includes("journaliseringer"), "the plot's text alternative");
+  assert(await plot.evaluate((img) => img.complete && img.naturalWidth > 0), "the plot is drawn");
+  await checkBothWidths(pane, "quality");
+  await pane.close();
+}
+
+async function call(harness, method, path, body) {
+  const response = await fetch(`${harness.base}${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${harness.adminToken}`, "Content-Type": "application/json" },
+    body: body && JSON.stringify(body),
+  });
+  if (!response.ok) throw new Error(`${method} ${path} answered ${response.status}: ${await response.text()}`);
+  return response.json();
+}
+
+async function adminRules(harness) {
+  const first = await call(harness, "POST", "/api/v1/admin/rules", {
+    name: "Naboklager", order: 10, when: { subject_contains: "naboklage" }, then: { action: "review", queue: "byg" },
+  });
+  const second = await call(harness, "POST", "/api/v1/admin/rules", {
+    name: "Tegnestuen", order: 20, when: { from: "tegnestuenkvist.example" }, then: { action: "review", queue: "byg" },
+  });
+  const pane = await openConsole(harness, "rules");
+  const page = pane.page;
+  pane.allowConsoleError(/422/);
+  await page.locator(`tr[data-rule-id="${second.id}"]`).waitFor();
+  await checkBothWidths(pane, "rules");
+
+  // By keyboard: "Flyt op" on the second rule puts it first.
+  await pane.tabTo(`tr[data-rule-id="${second.id}"] [data-action="up"]`);
+  await page.keyboard.press("Enter");
+  await pane.text("#status", /«Tegnestuen» er nu nummer 1/);
+  const ordered = (await harness.api("/api/v1/admin/rules", harness.adminToken)).rules.sort((a, b) => a.order - b.order);
+  assertEqual(ordered.map((r) => r.id), [second.id, first.id], "the order after moving up");
+
+  // Off by keyboard.
+  await pane.tabTo(`tr[data-rule-id="${first.id}"] [data-action="toggle"]`);
+  await page.keyboard.press("Space");
+  await pane.text("#status", /«Naboklager» er slået fra/);
+  assertEqual((await harness.api(`/api/v1/admin/rules/${first.id}`, harness.adminToken)).enabled, false, "the rule is off");
+
+  // Edit: file on a case that does not exist; the reason stands beside the case field.
+  await page.locator(`tr[data-rule-id="${second.id}"] [data-action="edit"]`).click();
+  await page.selectOption("#rule-then-action", "file");
+  await page.fill("#rule-then-case_id", "VK-1999-0000");
+  await page.locator("#rule-save").click();
+  await pane.text('[data-field="then.case_id"] .field-error', /no case with id/);
+  assert(await page.evaluate(() => document.activeElement?.id === "rule-then-case_id"), "the wrong field has focus");
+  await pane.screenshot("admin-rules-error");
+  assertEqual((await harness.api(`/api/v1/admin/rules/${second.id}`, harness.adminToken)).then.action, "review", "nothing stored");
+
+  // Test it on the latest 500, then fix it and save.
+  await page.fill("#rule-then-case_id", "VK-2026-0001");
+  await page.locator("#rule-test").click();
+  await pane.text("#rule-test-result", /Reglen passer på \d+ af de seneste \d+/);
+  await page.locator("#rule-save").click();
+  await pane.text("#status", /er gemt som version/);
+  const saved = await harness.api(`/api/v1/admin/rules/${second.id}`, harness.adminToken);
+  assertEqual([saved.then.action, saved.then.case_id], ["file", "VK-2026-0001"], "the saved rule");
+  await pane.close();
+}
+
+async function adminBacktest(harness) {
+  const pane = await openConsole(harness, "backtest");
+  const page = pane.page;
+  await page.locator("#backtest-form").waitFor();
+  await page.fill("#backtest-threshold", "0.5");
+  await pane.tabTo("#backtest-run");
+  await page.keyboard.press("Enter");
+  await page.locator('#backtest-result tr[data-figure="auto_filed"]').waitFor();
+  const api = await call(harness, "POST", "/api/v1/admin/backtest", { change: { confidence_threshold: 0.5 }, limit: 2000 });
+  assert(api.examined >= 3, `the replayed filings are backtested: ${JSON.stringify(api)}`);
+  const cell = async (figure, side) => (await page.locator(`#backtest-result tr[data-figure="${figure}"] [data-column="${side}"]`).textContent()).replace(/\s/g, " ");
+  assertEqual(await cell("auto_filed", "today"), String(api.today.auto_filed), "auto-filed today");
+  assertEqual(await cell("auto_filed", "after"), String(api.after.auto_filed), "auto-filed after");
+  assertEqual(await cell("wrong", "after"), String(api.after.wrong), "wrong after");
+  assertEqual(await page.locator("#backtest-result tr[data-filing-id]").count(), Math.min(api.changed_count, 200), "the changed filings listed");
+  await checkBothWidths(pane, "backtest");
+  await pane.close();
+}
+
+async function adminHistory(harness) {
+  // The filing the overview retried: accepted, failed, queued again, delivered.
+  const requeued = await harness.api("/api/v1/admin/audit?kind=filing_requeued", harness.adminToken);
+  const filingId = requeued.events[0]?.filing_id;
+  assert(filingId, `a requeued filing: ${JSON.stringify(requeued)}`);
+  const events = (await harness.api(`/api/v1/admin/audit?filing_id=${filingId}&order=oldest`, harness.adminToken)).events;
+  const pane = await openConsole(harness, "audit");
+  const page = pane.page;
+  await page.locator(`a[data-history="${filingId}"]`).first().waitFor();
+  await checkBothWidths(pane, "audit");
+  await page.locator("#audit-kind").selectOption("filing_requeued");
+  await page.locator("#audit-show").click();
+  await eventually(async () => (await page.locator("tr[data-event-id]").count()) === requeued.events.length, "the log filtered to requeued filings");
+  await pane.tabTo(`a[data-history="${filingId}"]`);
+  await page.keyboard.press("Enter");
+  await page.locator("#history-facts").waitFor();
+  assertEqual(new URL(page.url()).search, `?filing=${filingId}`, "the history's address");
+  const kinds = await page.$$eval(".history-step", (steps) => steps.map((s) => s.dataset.kind));
+  assertEqual(kinds, events.map((e) => e.kind), "the filing's events in order");
+  for (const kind of ["filing_accepted", "filing_failed", "filing_requeued", "filing_delivered"]) {
+    assert(kinds.includes(kind), `the history has ${kind}: ${kinds}`);
+  }
+  await pane.text("#history-facts", /Journaliseret/);
+  await checkBothWidths(pane, "history");
+  await pane.close();
+}
+
+export const ADMIN_SCENARIOS = { adminRefusesUsers, adminOverview, adminQuality, adminBacktest, adminRules, adminHistory };
