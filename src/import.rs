@@ -28,27 +28,58 @@ pub enum ImportError {
 
 /// Reads a JSON array of cases, or CSV with the columns `id, number, title, kle, facet,
 /// status, parties, groups, opened`. In CSV, `parties` is `kind:value` pairs separated by `;`
-/// and `groups` is names separated by `;`.
+/// and `groups` is names separated by `;`. The first bad row stops it.
 pub fn read_cases(path: &Path) -> Result<Vec<CaseInput>, ImportError> {
     let name = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|source| ImportError::Read {
         path: name.clone(),
         source,
     })?;
-    let is_json = path
+    let json = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("json"))
-        || bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
-    if is_json {
-        return serde_json::from_slice(&bytes).map_err(|e| ImportError::Parse {
-            path: name,
-            message: e.to_string(),
-        });
-    }
-    read_csv(&bytes).map_err(|message| ImportError::Parse {
-        path: name,
+        || looks_like_json(&bytes);
+    let parse = |message: String| ImportError::Parse {
+        path: name.clone(),
         message,
-    })
+    };
+    read_rows(&bytes, json)
+        .map_err(parse)?
+        .into_iter()
+        .map(|row| row.input.map_err(|e| parse(format!("row {}: {e}", row.row))))
+        .collect()
+}
+
+/// Whether an upload of cases is a JSON array rather than CSV.
+pub fn looks_like_json(bytes: &[u8]) -> bool {
+    bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[')
+}
+
+/// One row of an import as read, before anything is written: the case, or what is wrong
+/// with it. Rows count from 1 for JSON members and from 2 (after the header) for CSV lines,
+/// as a spreadsheet shows them.
+#[derive(Debug)]
+pub struct RowRead {
+    pub row: usize,
+    pub input: Result<CaseInput, String>,
+}
+
+/// Every row of an upload, each read on its own so that all the bad ones are named at once;
+/// an error only when the whole is unreadable (not a JSON array, no CSV header).
+pub fn read_rows(bytes: &[u8], json: bool) -> Result<Vec<RowRead>, String> {
+    if json {
+        let members: Vec<serde_json::Value> =
+            serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        return Ok(members
+            .into_iter()
+            .enumerate()
+            .map(|(at, member)| RowRead {
+                row: at + 1,
+                input: serde_json::from_value(member).map_err(|e| e.to_string()),
+            })
+            .collect());
+    }
+    read_csv(bytes)
 }
 
 #[derive(serde::Deserialize)]
@@ -70,7 +101,7 @@ struct CsvRow {
     opened: String,
 }
 
-fn read_csv(bytes: &[u8]) -> Result<Vec<CaseInput>, String> {
+fn read_csv(bytes: &[u8]) -> Result<Vec<RowRead>, String> {
     let delimiter = if bytes
         .split(|b| *b == b'\n')
         .next()
@@ -84,31 +115,39 @@ fn read_csv(bytes: &[u8]) -> Result<Vec<CaseInput>, String> {
         .delimiter(delimiter)
         .trim(csv::Trim::All)
         .from_reader(bytes);
-    let mut out = Vec::new();
-    for (line, row) in reader.deserialize::<CsvRow>().enumerate() {
-        let row = row.map_err(|e| format!("row {}: {e}", line + 2))?;
-        let parties = PartyInput::parse_list(&row.parties)
-            .map_err(|party| format!("row {}: party {party} is not kind:value", line + 2))?;
-        let optional = |s: String| Some(s).filter(|s| !s.is_empty());
-        out.push(CaseInput {
-            id: row.id,
-            number: row.number,
-            title: row.title,
-            kle: optional(row.kle),
-            facet: optional(row.facet),
-            status: optional(row.status).unwrap_or_else(|| "open".into()),
-            parties,
-            groups: row
-                .groups
-                .split(';')
-                .map(str::trim)
-                .filter(|g| !g.is_empty())
-                .map(String::from)
-                .collect(),
-            opened: optional(row.opened),
-        });
-    }
-    Ok(out)
+    reader.headers().map_err(|e| e.to_string())?;
+    let rows = reader
+        .deserialize::<CsvRow>()
+        .enumerate()
+        .map(|(line, row)| RowRead {
+            row: line + 2,
+            input: row.map_err(|e| e.to_string()).and_then(csv_case),
+        })
+        .collect();
+    Ok(rows)
+}
+
+fn csv_case(row: CsvRow) -> Result<CaseInput, String> {
+    let parties = PartyInput::parse_list(&row.parties)
+        .map_err(|party| format!("party {party} is not kind:value"))?;
+    let optional = |s: String| Some(s).filter(|s| !s.is_empty());
+    Ok(CaseInput {
+        id: row.id,
+        number: row.number,
+        title: row.title,
+        kle: optional(row.kle),
+        facet: optional(row.facet),
+        status: optional(row.status).unwrap_or_else(|| "open".into()),
+        parties,
+        groups: row
+            .groups
+            .split(';')
+            .map(str::trim)
+            .filter(|g| !g.is_empty())
+            .map(String::from)
+            .collect(),
+        opened: optional(row.opened),
+    })
 }
 
 /// How an import treats parties the store already knows for a case.
@@ -218,21 +257,36 @@ mod tests {
     fn csv_rows_carry_parties_and_groups() {
         let csv = "id,number,title,kle,facet,status,parties,groups,opened\n\
                    S1,02.34.02-G01-1-26,Carport,02.34.02,G01,open,email:a@b.example; cvr:10000009,byg;plan,2026-01-02\n";
-        let cases = read_csv(csv.as_bytes()).unwrap();
-        assert_eq!(cases[0].parties.len(), 2);
-        assert_eq!(cases[0].parties[1].kind, "cvr");
-        assert_eq!(cases[0].groups, ["byg", "plan"]);
+        let rows = read_csv(csv.as_bytes()).unwrap();
+        let case = rows[0].input.as_ref().unwrap();
+        assert_eq!(case.parties.len(), 2);
+        assert_eq!(case.parties[1].kind, "cvr");
+        assert_eq!(case.groups, ["byg", "plan"]);
     }
 
     #[test]
     fn semicolon_separated_csv_from_spreadsheets_is_read() {
         let csv = "id;number;title\nS1;1;Carport\n";
-        assert_eq!(read_csv(csv.as_bytes()).unwrap()[0].title, "Carport");
+        let rows = read_csv(csv.as_bytes()).unwrap();
+        assert_eq!(rows[0].input.as_ref().unwrap().title, "Carport");
     }
 
     #[test]
-    fn malformed_party_names_its_row() {
-        let csv = "id,number,title,parties\nS1,1,Carport,nocolon\n";
-        assert!(read_csv(csv.as_bytes()).unwrap_err().contains("row 2"));
+    fn every_bad_row_is_named_with_its_line() {
+        let csv = "id,number,title,parties\nS1,1,Carport,nocolon\nS2,2,Garage,\nS3,3\n";
+        let rows = read_csv(csv.as_bytes()).unwrap();
+        let bad: Vec<usize> = rows.iter().filter(|r| r.input.is_err()).map(|r| r.row).collect();
+        assert_eq!(bad, [2, 4]);
+        assert!(rows[0].input.as_ref().unwrap_err().contains("kind:value"));
+    }
+
+    #[test]
+    fn json_members_are_read_one_by_one() {
+        let json = br#"[{"id": "S1", "number": "1", "title": "Carport"}, {"id": "S2"}]"#;
+        let rows = read_rows(json, true).unwrap();
+        assert!(rows[0].input.is_ok());
+        assert_eq!(rows[1].row, 2);
+        assert!(rows[1].input.as_ref().unwrap_err().contains("number"), "{rows:?}");
+        assert!(read_rows(b"{}", true).is_err());
     }
 }
