@@ -123,6 +123,20 @@ enum Import {
         #[arg(long, conflicts_with = "from_connector", default_value = crate::connector::ARCHIVE)]
         connector: String,
     },
+    /// Import KL's KLE plan (KLE-XML 2.0): the subjects, and the action facets if given. A
+    /// newer plan updates the one imported before; what it removes or moves is kept as history.
+    Kle {
+        #[command(flatten)]
+        common: Common,
+        /// KLE-Emneplan file.
+        emneplan: PathBuf,
+        /// KLE-Handlingsfacetter file.
+        facetter: Option<PathBuf>,
+        /// The files are excerpts of a plan: only numbers, titles and dates are required, not
+        /// every element KL's schema requires.
+        #[arg(long)]
+        excerpt: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -309,6 +323,52 @@ impl Cli {
                 .await?;
                 services.store.close().await;
                 eprintln!("imported {count} cases");
+                Ok(())
+            }
+            Command::Import(Import::Kle {
+                common,
+                emneplan,
+                facetter,
+                excerpt,
+            }) => {
+                let config = load(common)?;
+                let strictness = if *excerpt {
+                    crate::kle::Strictness::Excerpt
+                } else {
+                    crate::kle::Strictness::Schema
+                };
+                let mut plans = vec![crate::kle::read_file(
+                    emneplan,
+                    crate::kle::PlanKind::Subjects,
+                    strictness,
+                )?];
+                if let Some(facetter) = facetter {
+                    plans.push(crate::kle::read_file(
+                        facetter,
+                        crate::kle::PlanKind::Facets,
+                        strictness,
+                    )?);
+                }
+                std::fs::create_dir_all(&config.data_dir).with_context(|| {
+                    format!(
+                        "cannot create the data directory {}",
+                        config.data_dir.display()
+                    )
+                })?;
+                let store = crate::store::Store::open(&config.store_url()).await?;
+                for plan in &plans {
+                    let summary = crate::kle::import(&store, plan).await?;
+                    eprintln!(
+                        "imported the KLE {} plan published {}: {} new, {} changed, {} unchanged, {} now history",
+                        plan.kind.as_str(),
+                        plan.published,
+                        summary.added,
+                        summary.changed,
+                        summary.unchanged,
+                        summary.now_historic
+                    );
+                }
+                store.close().await;
                 Ok(())
             }
             Command::Eval(Eval::Replay {

@@ -33,6 +33,8 @@ pub mod graph;
 pub mod import;
 /// Receiving uploads: hash, de-duplicate, extract, store.
 pub mod intake;
+/// KL's classification of tasks (KLE): the organisation's subject plan and facets, with history.
+pub mod kle;
 /// Clients for mail servers that several rooms use: connections in plain text or TLS, IMAP.
 pub mod mail;
 /// Functional mailboxes the service watches: each new mail taken in, decided on, marked, moved.

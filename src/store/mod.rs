@@ -11,6 +11,7 @@ mod feedback;
 mod filings;
 mod intents;
 mod items;
+mod kle;
 mod mailboxes;
 mod ranker;
 mod review;
@@ -90,6 +91,7 @@ const MIGRATIONS: &[Migration] = &[
         10,
         include_str!("../../migrations/portable/0010_autofile.sql"),
     ),
+    portable(13, include_str!("../../migrations/portable/0013_kle.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]
