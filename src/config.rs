@@ -35,6 +35,24 @@ pub struct Config {
     pub autofile: AutofileConfig,
     /// Functional mailboxes the service watches and journalises (`[[mailboxes]]`).
     pub mailboxes: Vec<MailboxConfig>,
+    pub new_case: NewCaseConfig,
+}
+
+/// Proposals for a new case when no suggestion fits.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NewCaseConfig {
+    /// The organisation's naming pattern for case titles: `{kle_title}`, `{kle}`, `{party}`
+    /// and `{subject}`; a part left empty drops the separator before it.
+    pub title_pattern: String,
+}
+
+impl Default for NewCaseConfig {
+    fn default() -> Self {
+        NewCaseConfig {
+            title_pattern: "{kle_title} – {party} – {subject}".into(),
+        }
+    }
 }
 
 /// A functional mailbox (byg@, borgerservice@ …) read over IMAP: every new mail goes through
@@ -902,6 +920,7 @@ impl Default for Config {
             tls: TlsConfig::default(),
             autofile: AutofileConfig::default(),
             mailboxes: Vec::new(),
+            new_case: NewCaseConfig::default(),
         }
     }
 }

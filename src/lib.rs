@@ -39,6 +39,8 @@ pub mod kle;
 pub mod mail;
 /// Functional mailboxes the service watches: each new mail taken in, decided on, marked, moved.
 pub mod mailboxes;
+/// A new case when no suggestion fits: its proposed title, KLE subject, facet and parties.
+pub mod newcase;
 /// Telling systemd that the service is ready (`Type=notify`).
 #[cfg(unix)]
 pub mod notify;

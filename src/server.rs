@@ -247,6 +247,7 @@ impl Server {
             case_sync: case_sync.clone(),
             site: self.site,
             policy,
+            new_case: Arc::new(config.new_case.clone()),
         };
         let router = api::router(state, config.request_timeout());
         let stop = CancellationToken::new();

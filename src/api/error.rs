@@ -114,6 +114,12 @@ impl From<SuggestError> for ApiError {
     }
 }
 
+impl From<crate::newcase::ProposalError> for ApiError {
+    fn from(e: crate::newcase::ProposalError) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
 impl From<tokio::task::JoinError> for ApiError {
     fn from(e: tokio::task::JoinError) -> Self {
         ApiError::Internal(format!("task failed: {e}"))

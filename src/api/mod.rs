@@ -54,6 +54,7 @@ pub struct AppState {
     pub site: Arc<crate::web::Site>,
     pub case_sync: CaseSync,
     pub policy: crate::autofile::Policy,
+    pub new_case: Arc<crate::config::NewCaseConfig>,
 }
 
 impl FromRef<AppState> for Arc<crate::web::Site> {
@@ -78,6 +79,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         )
         .route("/items/{id}", get(items::show))
         .route("/items/{id}/suggestions", get(items::suggestions))
+        .route("/items/{id}/case-proposal", get(items::case_proposal))
         .route("/cases", get(cases::search))
         .route("/cases/{id}", get(cases::show))
         .route("/filings", post(filings::create))

@@ -5,6 +5,7 @@
 //! and a subject the new plan marks as removed or moved, or no longer lists, stays in the store
 //! marked as history. Cases keep the numbers they were given whatever the plan does.
 
+pub mod rank;
 mod xml;
 
 use std::path::Path;

@@ -15,6 +15,7 @@ mod health;
 mod intents;
 mod items;
 mod limits;
+mod newcase;
 mod privacy;
 mod restart;
 mod retention;
