@@ -248,6 +248,7 @@ impl Server {
             site: self.site,
             policy,
             new_case: Arc::new(config.new_case.clone()),
+            connectors: connectors.clone(),
         };
         let router = api::router(state, config.request_timeout());
         let stop = CancellationToken::new();
@@ -274,6 +275,12 @@ impl Server {
             stop.clone(),
         )
         .map_err(anyhow::Error::msg)?;
+        let creator = crate::newcase::create::Creator {
+            store: store.clone(),
+            connectors: connectors.clone(),
+            config: config.filing.clone(),
+        };
+        let creating = tokio::spawn(creator.run(stop.clone()));
         let worker = Worker::new(store.clone(), connectors, config.filing.clone());
         let workers: Vec<_> = (0..config.filing.workers.max(1))
             .map(|_| tokio::spawn(worker.clone().run(stop.clone())))
@@ -308,6 +315,7 @@ impl Server {
             for worker in workers {
                 worker.await?;
             }
+            creating.await?;
             Ok::<_, tokio::task::JoinError>(())
         };
         for watcher in watchers {

@@ -55,6 +55,7 @@ pub struct AppState {
     pub case_sync: CaseSync,
     pub policy: crate::autofile::Policy,
     pub new_case: Arc<crate::config::NewCaseConfig>,
+    pub connectors: crate::connector::Connectors,
 }
 
 impl FromRef<AppState> for Arc<crate::web::Site> {
@@ -80,7 +81,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/items/{id}", get(items::show))
         .route("/items/{id}/suggestions", get(items::suggestions))
         .route("/items/{id}/case-proposal", get(items::case_proposal))
-        .route("/cases", get(cases::search))
+        .route("/cases", get(cases::search).post(cases::create))
         .route("/cases/{id}", get(cases::show))
         .route("/filings", post(filings::create))
         .route("/intents", post(intents::create))

@@ -1,6 +1,8 @@
 //! A new case when no suggestion fits: what it should be called, which KLE subject and facet
 //! it belongs to, its parties and groups, and the open cases it may duplicate.
 
+pub mod create;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 

@@ -292,6 +292,9 @@ impl Store {
                            AND (f.withdrawn_at IS NULL OR f.attempts > 0)
                            AND (f.lease_until IS NULL OR f.lease_until < $2)
                            AND NOT EXISTS (
+                               SELECT 1 FROM case_creations cc
+                               WHERE cc.id = f.case_id AND cc.state = 'queued')
+                           AND NOT EXISTS (
                                SELECT 1 FROM filings e
                                WHERE e.case_id = f.case_id AND e.state = 'queued' AND e.id <> f.id
                                  AND (e.withdrawn_at IS NULL OR e.attempts > 0)

@@ -7,6 +7,7 @@
 
 mod audit;
 mod cases;
+mod creations;
 mod feedback;
 mod filings;
 mod intents;
@@ -26,6 +27,7 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 
 pub use audit::{AuditEvent, AuditFilter, AuditKind, AuditOrder, MAX_AUDIT_LIMIT};
 pub use cases::CaseQuery;
+pub use creations::{Creation, CreationState};
 pub use feedback::Feedback;
 pub use filings::{FilingCreated, FilingOptions, NewFiling};
 pub use intents::{Intent, IntentState};

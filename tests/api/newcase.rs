@@ -123,3 +123,102 @@ async fn only_cases_the_user_may_see_shape_the_proposal() {
         .await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 }
+
+fn case_order(connector: &str, key: &str) -> Value {
+    serde_json::json!({
+        "connector": connector, "title": "Byggesager – Henrik Damgaard – Udestue",
+        "kle": "02.34.02", "facet": "G01",
+        "parties": [{"kind": "email", "value": "henrik.damgaard@borger.example"}],
+        "groups": [], "create_key": key,
+    })
+}
+
+#[tokio::test]
+async fn a_case_is_created_once_per_key_and_a_filing_on_it_waits_until_it_is_made() {
+    let app = TestApp::spawn().await;
+    let create = || async {
+        app.client
+            .post(app.url("/api/v1/cases"))
+            .bearer_auth(&app.token)
+            .json(&case_order("archive", "udestue-1"))
+            .send()
+            .await
+            .unwrap()
+    };
+    let first = create().await;
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let first: Value = first.json().await.unwrap();
+    let id = first["case"]["id"].as_str().unwrap().to_string();
+    // Filed at once, before the archive has the case: the filing waits for it.
+    let item = app
+        .post_mail(mail(
+            "henrik.damgaard@borger.example",
+            "Udestue",
+            "Tegninger til udestuen.",
+        ))
+        .await;
+    let response = app
+        .file(filing_body(item["id"].as_str().unwrap(), &id))
+        .await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let filing: Value = response.json().await.unwrap();
+    let filed = app.wait_settled(filing["id"].as_str().unwrap()).await;
+    assert_eq!(filed["state"], "filed", "{filed:#}");
+
+    let again = create().await;
+    assert_eq!(again.status(), StatusCode::OK);
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again["case"]["id"], id.as_str());
+    assert_eq!(again["creation"]["state"], "created", "{again:#}");
+    let record: Value =
+        serde_json::from_slice(&std::fs::read(app.archive().join(&id).join("case.json")).unwrap())
+            .unwrap();
+    assert_eq!(record["kle"], "02.34.02");
+    assert_eq!(archived_documents(&app.archive(), &id).len(), 1);
+    let case_folders = std::fs::read_dir(app.archive())
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("NS-")
+        })
+        .count();
+    assert_eq!(case_folders, 1);
+
+    // The new case is suggested at once for mail about it.
+    let other = app
+        .post_mail(mail(
+            "henrik.damgaard@borger.example",
+            "SV: Udestue",
+            "Mere om udestuen.",
+        ))
+        .await;
+    let suggestions = app.suggestions(other["id"].as_str().unwrap()).await;
+    let ids: Vec<&str> = suggestions["suggestions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["case"]["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&id.as_str()), "{suggestions:#}");
+}
+
+#[tokio::test]
+async fn orders_a_target_cannot_take_are_refused_with_a_reason() {
+    let app = TestApp::spawn().await;
+    let mut order = case_order("archive", "x");
+    order["groups"] = serde_json::json!(["jura"]);
+    let response = app
+        .client
+        .post(app.url("/api/v1/cases"))
+        .bearer_auth(&app.token)
+        .json(&order)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body: Value = response.json().await.unwrap();
+    assert!(body.to_string().contains("groups you belong to"), "{body}");
+}
