@@ -160,6 +160,18 @@ enum Eval {
         #[arg(long)]
         json: bool,
     },
+    /// Propose a KLE subject for every case with one and a filed document, from its first
+    /// document as if the case did not exist, and report top-1 and top-3 at subject and group
+    /// level.
+    Kle {
+        /// `demo` for the demo organisation (made in a temporary directory), or the data
+        /// directory of an organisation (its store and index are only read).
+        #[arg(long, value_name = "demo|DIR")]
+        corpus: String,
+        /// Print the report as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 impl Cli {
@@ -369,6 +381,39 @@ impl Cli {
                     );
                 }
                 store.close().await;
+                Ok(())
+            }
+            Command::Eval(Eval::Kle { corpus, json }) => {
+                let mut config = Config::load(self.config.as_deref(), std::env::vars())?;
+                config.log.filter = "warn".into();
+                crate::telemetry::init(&config.log);
+                let demo = corpus == "demo";
+                let temporary = std::env::temp_dir().join(format!(
+                    "journaliser-eval-kle-{}",
+                    uuid::Uuid::new_v4().simple()
+                ));
+                config.data_dir = match demo {
+                    true => temporary.clone(),
+                    false => PathBuf::from(corpus),
+                };
+                if !demo {
+                    anyhow::ensure!(config.data_dir.is_dir(), "no data directory {corpus}");
+                }
+                let services = Services::open(config).await?;
+                if demo {
+                    crate::demo::seed_if_empty(&services).await?;
+                }
+                let report = crate::eval::kle::evaluate(&services.store, &services.index).await;
+                services.store.close().await;
+                if demo {
+                    let _ = std::fs::remove_dir_all(&temporary);
+                }
+                let report = report?;
+                if *json {
+                    println!("{}", serde_json::to_string_pretty(&report)?);
+                } else {
+                    print!("{report}");
+                }
                 Ok(())
             }
             Command::Eval(Eval::Replay {

@@ -10,6 +10,7 @@ mod filings;
 mod health;
 mod intents;
 mod items;
+mod kle;
 mod metrics;
 mod ranker;
 mod review;
@@ -83,6 +84,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/items/{id}/case-proposal", get(items::case_proposal))
         .route("/cases", get(cases::search).post(cases::create))
         .route("/cases/{id}", get(cases::show))
+        .route("/kle", get(kle::search))
         .route("/filings", post(filings::create))
         .route("/intents", post(intents::create))
         .route(

@@ -368,5 +368,16 @@ mod tests {
             .map(|e| e.number)
             .collect();
         assert_eq!(in_force, ["90.01.00", "90.02.01"]);
+        let found = |words: &[&str]| {
+            let store = store.clone();
+            let words: Vec<String> = words.iter().map(|w| w.to_string()).collect();
+            async move {
+                let entries = store.search_kle(Level::Subject, &words, 10).await.unwrap();
+                entries.into_iter().map(|e| e.number).collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(found(&["90.01"]).await, ["90.01.00"]);
+        assert_eq!(found(&["NY", "plads"]).await, ["90.02.01"]);
+        assert_eq!(found(&["flyttes"]).await, Vec::<String>::new());
     }
 }

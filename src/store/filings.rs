@@ -521,6 +521,26 @@ fn withdrawal_from_row(row: &AnyRow) -> Result<Option<Withdrawal>> {
     }))
 }
 
+impl Store {
+    /// Each case's first filed document (the item of its earliest filing not failed or
+    /// withdrawn), by case id.
+    pub async fn first_filed_items(&self) -> Result<std::collections::HashMap<String, String>> {
+        let rows = sqlx::query(
+            "SELECT case_id, item_id FROM filings
+             WHERE state <> 'failed' AND withdrawn_at IS NULL
+             ORDER BY created_at DESC, id DESC",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut first = std::collections::HashMap::new();
+        for row in rows {
+            // Rows come newest first, so the last one kept for a case is its first.
+            first.insert(row.try_get("case_id")?, row.try_get("item_id")?);
+        }
+        Ok(first)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

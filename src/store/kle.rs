@@ -162,4 +162,33 @@ impl Store {
             .map(entry_from)
             .collect()
     }
+
+    /// Entries in force of `level` whose number, title or guidance holds every word (`02.34`
+    /// finds the subjects of that group), by number.
+    pub async fn search_kle(
+        &self,
+        level: Level,
+        words: &[String],
+        limit: usize,
+    ) -> Result<Vec<Entry>> {
+        let mut sql =
+            String::from("SELECT * FROM kle_entries WHERE history IS NULL AND level = $1");
+        for i in 0..words.len().min(8) {
+            sql.push_str(&format!(" AND search_text LIKE ${}", i + 2));
+        }
+        sql.push_str(&format!(" ORDER BY number LIMIT {}", limit.clamp(1, 200)));
+        let mut query = sqlx::query(&sql).bind(level.as_str());
+        // As in case search: wildcards in a word are dropped rather than escaped, the same on
+        // both databases.
+        for word in words.iter().take(8) {
+            let pattern = format!("%{}%", word.to_lowercase().replace(['%', '_', '\\'], ""));
+            query = query.bind(plain(&pattern));
+        }
+        query
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(entry_from)
+            .collect()
+    }
 }
