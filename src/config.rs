@@ -45,12 +45,15 @@ pub struct NewCaseConfig {
     /// The organisation's naming pattern for case titles: `{kle_title}`, `{kle}`, `{party}`
     /// and `{subject}`; a part left empty drops the separator before it.
     pub title_pattern: String,
+    /// The connector instance new cases are created in (one that can create cases).
+    pub connector: String,
 }
 
 impl Default for NewCaseConfig {
     fn default() -> Self {
         NewCaseConfig {
             title_pattern: "{kle_title} – {party} – {subject}".into(),
+            connector: crate::connector::ARCHIVE.into(),
         }
     }
 }

@@ -25,6 +25,8 @@ const SIMILAR: usize = 5;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Proposal {
+    /// Where the case would be created.
+    pub connector: String,
     pub title: String,
     pub kle: Vec<Proposed>,
     pub facet: Vec<ProposedFacet>,
@@ -136,6 +138,7 @@ pub async fn propose(
         ],
     );
     Ok(Proposal {
+        connector: settings.connector.clone(),
         title,
         kle: ranked.subjects,
         facet: ranked.facets.into_iter().map(ProposedFacet::from).collect(),

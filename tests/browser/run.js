@@ -11,12 +11,13 @@ import { chromium } from "playwright-core";
 import { darkTheme, signInFallback } from "./appearance.js";
 import { dropzone } from "./dropzone.js";
 import { Harness } from "./harness.js";
+import { newCase } from "./newcase.js";
 import { outlookCompose } from "./outlook-compose.js";
 import { outlookRead } from "./outlook-read.js";
 import { review } from "./review.js";
 import { word } from "./word.js";
 
-const SCENARIOS = { outlookRead, word, dropzone, outlookCompose, review, darkTheme, signInFallback };
+const SCENARIOS = { outlookRead, word, dropzone, outlookCompose, review, darkTheme, signInFallback, newCase };
 
 const base = process.env.JOURNALISER_URL;
 const token = process.env.JOURNALISER_TOKEN;

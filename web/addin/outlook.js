@@ -80,6 +80,7 @@ async function openRead(item) {
         suggestions: suggestions.suggestions,
         title: uploaded.metadata?.subject ?? (typeof item.subject === "string" ? item.subject : ""),
         attachments: uploaded.metadata?.attachments ?? [],
+        itemId: uploaded.id,
       });
     pane.onAction = (order) => fileMail(item, uploaded, order, current);
     if (existing.length) {
