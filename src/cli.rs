@@ -123,6 +123,20 @@ enum Import {
         #[arg(long, conflicts_with = "from_connector", default_value = crate::connector::ARCHIVE)]
         connector: String,
     },
+    /// Import KL's KLE plan (KLE-XML 2.0): the subjects, and the action facets if given. A
+    /// newer plan updates the one imported before; what it removes or moves is kept as history.
+    Kle {
+        #[command(flatten)]
+        common: Common,
+        /// KLE-Emneplan file.
+        emneplan: PathBuf,
+        /// KLE-Handlingsfacetter file.
+        facetter: Option<PathBuf>,
+        /// The files are excerpts of a plan: only numbers, titles and dates are required, not
+        /// every element KL's schema requires.
+        #[arg(long)]
+        excerpt: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -142,6 +156,18 @@ enum Eval {
         /// Give cases opaque titles, so that folder names do not help the text match.
         #[arg(long)]
         no_case_titles: bool,
+        /// Print the report as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Propose a KLE subject for every case with one and a filed document, from its first
+    /// document as if the case did not exist, and report top-1 and top-3 at subject and group
+    /// level.
+    Kle {
+        /// `demo` for the demo organisation (made in a temporary directory), or the data
+        /// directory of an organisation (its store and index are only read).
+        #[arg(long, value_name = "demo|DIR")]
+        corpus: String,
         /// Print the report as one JSON object.
         #[arg(long)]
         json: bool,
@@ -309,6 +335,85 @@ impl Cli {
                 .await?;
                 services.store.close().await;
                 eprintln!("imported {count} cases");
+                Ok(())
+            }
+            Command::Import(Import::Kle {
+                common,
+                emneplan,
+                facetter,
+                excerpt,
+            }) => {
+                let config = load(common)?;
+                let strictness = if *excerpt {
+                    crate::kle::Strictness::Excerpt
+                } else {
+                    crate::kle::Strictness::Schema
+                };
+                let mut plans = vec![crate::kle::read_file(
+                    emneplan,
+                    crate::kle::PlanKind::Subjects,
+                    strictness,
+                )?];
+                if let Some(facetter) = facetter {
+                    plans.push(crate::kle::read_file(
+                        facetter,
+                        crate::kle::PlanKind::Facets,
+                        strictness,
+                    )?);
+                }
+                std::fs::create_dir_all(&config.data_dir).with_context(|| {
+                    format!(
+                        "cannot create the data directory {}",
+                        config.data_dir.display()
+                    )
+                })?;
+                let store = crate::store::Store::open(&config.store_url()).await?;
+                for plan in &plans {
+                    let summary = crate::kle::import(&store, plan).await?;
+                    eprintln!(
+                        "imported the KLE {} plan published {}: {} new, {} changed, {} unchanged, {} now history",
+                        plan.kind.as_str(),
+                        plan.published,
+                        summary.added,
+                        summary.changed,
+                        summary.unchanged,
+                        summary.now_historic
+                    );
+                }
+                store.close().await;
+                Ok(())
+            }
+            Command::Eval(Eval::Kle { corpus, json }) => {
+                let mut config = Config::load(self.config.as_deref(), std::env::vars())?;
+                config.log.filter = "warn".into();
+                crate::telemetry::init(&config.log);
+                let demo = corpus == "demo";
+                let temporary = std::env::temp_dir().join(format!(
+                    "journaliser-eval-kle-{}",
+                    uuid::Uuid::new_v4().simple()
+                ));
+                config.data_dir = match demo {
+                    true => temporary.clone(),
+                    false => PathBuf::from(corpus),
+                };
+                if !demo {
+                    anyhow::ensure!(config.data_dir.is_dir(), "no data directory {corpus}");
+                }
+                let services = Services::open(config).await?;
+                if demo {
+                    crate::demo::seed_if_empty(&services).await?;
+                }
+                let report = crate::eval::kle::evaluate(&services.store, &services.index).await;
+                services.store.close().await;
+                if demo {
+                    let _ = std::fs::remove_dir_all(&temporary);
+                }
+                let report = report?;
+                if *json {
+                    println!("{}", serde_json::to_string_pretty(&report)?);
+                } else {
+                    print!("{report}");
+                }
                 Ok(())
             }
             Command::Eval(Eval::Replay {

@@ -36,6 +36,27 @@ pub struct Config {
     /// Functional mailboxes the service watches and journalises (`[[mailboxes]]`).
     pub mailboxes: Vec<MailboxConfig>,
     pub threads: ThreadsConfig,
+    pub new_case: NewCaseConfig,
+}
+
+/// Proposals for a new case when no suggestion fits.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NewCaseConfig {
+    /// The organisation's naming pattern for case titles: `{kle_title}`, `{kle}`, `{party}`
+    /// and `{subject}`; a part left empty drops the separator before it.
+    pub title_pattern: String,
+    /// The connector instance new cases are created in (one that can create cases).
+    pub connector: String,
+}
+
+impl Default for NewCaseConfig {
+    fn default() -> Self {
+        NewCaseConfig {
+            title_pattern: "{kle_title} – {party} – {subject}".into(),
+            connector: crate::connector::ARCHIVE.into(),
+        }
+    }
 }
 
 /// Following a filed mail's thread in the caseworker's own Exchange Online mailbox
@@ -1028,6 +1049,7 @@ impl Default for Config {
             autofile: AutofileConfig::default(),
             mailboxes: Vec::new(),
             threads: ThreadsConfig::default(),
+            new_case: NewCaseConfig::default(),
         }
     }
 }

@@ -46,7 +46,10 @@ pub fn read_cases(path: &Path) -> Result<Vec<CaseInput>, ImportError> {
     read_rows(&bytes, json)
         .map_err(parse)?
         .into_iter()
-        .map(|row| row.input.map_err(|e| parse(format!("row {}: {e}", row.row))))
+        .map(|row| {
+            row.input
+                .map_err(|e| parse(format!("row {}: {e}", row.row)))
+        })
         .collect()
 }
 
@@ -275,7 +278,11 @@ mod tests {
     fn every_bad_row_is_named_with_its_line() {
         let csv = "id,number,title,parties\nS1,1,Carport,nocolon\nS2,2,Garage,\nS3,3\n";
         let rows = read_csv(csv.as_bytes()).unwrap();
-        let bad: Vec<usize> = rows.iter().filter(|r| r.input.is_err()).map(|r| r.row).collect();
+        let bad: Vec<usize> = rows
+            .iter()
+            .filter(|r| r.input.is_err())
+            .map(|r| r.row)
+            .collect();
         assert_eq!(bad, [2, 4]);
         assert!(rows[0].input.as_ref().unwrap_err().contains("kind:value"));
     }
@@ -286,7 +293,10 @@ mod tests {
         let rows = read_rows(json, true).unwrap();
         assert!(rows[0].input.is_ok());
         assert_eq!(rows[1].row, 2);
-        assert!(rows[1].input.as_ref().unwrap_err().contains("number"), "{rows:?}");
+        assert!(
+            rows[1].input.as_ref().unwrap_err().contains("number"),
+            "{rows:?}"
+        );
         assert!(read_rows(b"{}", true).is_err());
     }
 }

@@ -33,10 +33,14 @@ pub mod graph;
 pub mod import;
 /// Receiving uploads: hash, de-duplicate, extract, store.
 pub mod intake;
+/// KL's classification of tasks (KLE): the organisation's subject plan and facets, with history.
+pub mod kle;
 /// Clients for mail servers that several rooms use: connections in plain text or TLS, IMAP.
 pub(crate) mod mail;
 /// Functional mailboxes the service watches: each new mail taken in, decided on, marked, moved.
 pub mod mailboxes;
+/// A new case when no suggestion fits: its proposed title, KLE subject, facet and parties.
+pub mod newcase;
 /// Telling systemd that the service is ready (`Type=notify`).
 #[cfg(unix)]
 pub mod notify;

@@ -248,6 +248,8 @@ impl Server {
             site: self.site,
             policy,
             following_threads: config.threads.entra.is_some(),
+            new_case: Arc::new(config.new_case.clone()),
+            connectors: connectors.clone(),
         };
         let router = api::router(state, config.request_timeout());
         let stop = CancellationToken::new();
@@ -277,6 +279,12 @@ impl Server {
         {
             watchers.push(tokio::spawn(follower.run(stop.clone())));
         }
+        let creator = crate::newcase::create::Creator {
+            store: store.clone(),
+            connectors: connectors.clone(),
+            config: config.filing.clone(),
+        };
+        let creating = tokio::spawn(creator.run(stop.clone()));
         let worker = Worker::new(store.clone(), connectors, config.filing.clone());
         let workers: Vec<_> = (0..config.filing.workers.max(1))
             .map(|_| tokio::spawn(worker.clone().run(stop.clone())))
@@ -311,6 +319,7 @@ impl Server {
             for worker in workers {
                 worker.await?;
             }
+            creating.await?;
             Ok::<_, tokio::task::JoinError>(())
         };
         for watcher in watchers {

@@ -1,4 +1,5 @@
-//! `GET /api/v1/cases?q=` (search by number, title or party) and `GET /api/v1/cases/{id}`.
+//! `GET /api/v1/cases?q=` (search by number, title or party), `GET /api/v1/cases/{id}`, and
+//! `POST /api/v1/cases` (a new case, created in its target exactly once).
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -57,4 +58,30 @@ pub async fn show(
         .await?
         .ok_or(ApiError::NotFound("case"))?;
     Ok(Json(views::case(&case)))
+}
+
+/// Accepts a new case: `201` with the case (in the store and index at once) and its creation's
+/// state; the same `create_key` again answers the same case with `200`.
+pub async fn create(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    super::error::ApiJson(order): super::error::ApiJson<crate::newcase::create::CaseOrder>,
+) -> ApiResult<(axum::http::StatusCode, Json<Value>)> {
+    let (case, creation, new) = crate::newcase::create::accept(
+        &state.store,
+        &state.index,
+        &state.connectors,
+        &state.extractor.cpr_hasher,
+        &user,
+        order,
+    )
+    .await?;
+    let status = match new {
+        true => axum::http::StatusCode::CREATED,
+        false => axum::http::StatusCode::OK,
+    };
+    Ok((
+        status,
+        Json(json!({"case": views::case_summary(&case), "creation": views::creation(&creation)})),
+    ))
 }

@@ -114,6 +114,23 @@ impl From<SuggestError> for ApiError {
     }
 }
 
+impl From<crate::newcase::ProposalError> for ApiError {
+    fn from(e: crate::newcase::ProposalError) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+impl From<crate::newcase::create::CreateError> for ApiError {
+    fn from(e: crate::newcase::create::CreateError) -> Self {
+        use crate::newcase::create::CreateError;
+        match e {
+            CreateError::Store(e) => e.into(),
+            CreateError::Index(e) => ApiError::Internal(e.to_string()),
+            invalid => ApiError::BadRequest(invalid.to_string()),
+        }
+    }
+}
+
 impl From<tokio::task::JoinError> for ApiError {
     fn from(e: tokio::task::JoinError) -> Self {
         ApiError::Internal(format!("task failed: {e}"))

@@ -156,6 +156,24 @@ pub async fn suggestions(
     Ok(Json(views::suggestions(&suggestions)))
 }
 
+/// What a new case for the item would be, when no suggestion fits.
+pub async fn case_proposal(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<crate::newcase::Proposal>> {
+    let item = own_item(&state, &user, &id).await?;
+    let proposal = crate::newcase::propose(
+        &state.store,
+        &state.index,
+        &state.new_case,
+        &item,
+        &user.groups,
+    )
+    .await?;
+    Ok(Json(proposal))
+}
+
 /// An item is visible to the user who uploaded it, and while it waits in a review queue to
 /// those who may handle that queue.
 async fn own_item(state: &AppState, user: &User, id: &str) -> ApiResult<StoredItem> {

@@ -12,6 +12,7 @@ mod filings;
 mod health;
 mod intents;
 mod items;
+mod kle;
 mod metrics;
 mod overview;
 mod ranker;
@@ -60,6 +61,8 @@ pub struct AppState {
     pub policy: crate::autofile::Policy,
     /// Whether `[threads.entra]` lets caseworkers follow a thread.
     pub following_threads: bool,
+    pub new_case: Arc<crate::config::NewCaseConfig>,
+    pub connectors: crate::connector::Connectors,
 }
 
 impl FromRef<AppState> for Arc<crate::web::Site> {
@@ -84,8 +87,10 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         )
         .route("/items/{id}", get(items::show))
         .route("/items/{id}/suggestions", get(items::suggestions))
-        .route("/cases", get(cases::search))
+        .route("/items/{id}/case-proposal", get(items::case_proposal))
+        .route("/cases", get(cases::search).post(cases::create))
         .route("/cases/{id}", get(cases::show))
+        .route("/kle", get(kle::search))
         .route("/filings", post(filings::create))
         .route("/intents", post(intents::create))
         .route(

@@ -81,6 +81,11 @@ pub fn case_summary(case: &Case) -> Value {
     json!({"id": case.id, "number": case.number, "title": case.title, "kle": case.kle, "status": case.status})
 }
 
+/// How far a case's creation in its target has come.
+pub fn creation(creation: &crate::store::Creation) -> Value {
+    json!({"state": creation.state, "attempts": creation.attempts, "error": creation.last_error})
+}
+
 pub fn case(case: &Case) -> Value {
     let parties: Vec<Value> = case
         .parties

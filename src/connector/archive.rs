@@ -245,6 +245,20 @@ impl ArchiveConnector {
         Ok(cases)
     }
 
+    /// A case folder with its `case.json`, written atomically; a folder already holding one
+    /// is the case made before.
+    fn create_case_blocking(&self, case: &Case) -> Result<String, ConnectorError> {
+        let case_dir = self.root.join(case_folder(&case.id));
+        let record = case_dir.join("case.json");
+        if record.exists() {
+            return read_case_folder(&case_dir, case.id.clone()).map(|made| made.number);
+        }
+        std::fs::create_dir_all(&case_dir).map_err(io_error)?;
+        write_atomically(&record, &case_record(case)).map_err(io_error)?;
+        sync_dir(&self.root).map_err(io_error)?;
+        Ok(case.number.clone())
+    }
+
     fn read_case_blocking(&self, id: &str) -> Result<Option<CaseInput>, ConnectorError> {
         let path = self.root.join(self.folder_of(id));
         if !path.is_dir() {
@@ -302,6 +316,22 @@ impl Connector for ArchiveConnector {
             read_case: true,
             withdraw: true,
         }
+    }
+
+    fn creates_cases(&self) -> bool {
+        true
+    }
+
+    fn create_case<'a>(&'a self, case: &'a Case) -> BoxFuture<'a, Result<String, ConnectorError>> {
+        let root = self.root.clone();
+        let case = case.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || {
+                ArchiveConnector { root }.create_case_blocking(&case)
+            })
+            .await
+            .map_err(|e| ConnectorError::Transient(format!("archive task: {e}")))?
+        })
     }
 
     fn file(&self, request: FilingRequest) -> BoxFuture<'_, Result<FiledDocument, ConnectorError>> {

@@ -207,6 +207,18 @@ pub enum Withdrawal {
 pub trait Connector: Send + Sync {
     fn capabilities(&self) -> Capabilities;
 
+    /// Whether `create_case` works.
+    fn creates_cases(&self) -> bool {
+        false
+    }
+
+    /// Creates `case` in the target under `case.id` and answers the number the target gives
+    /// it. Calling it again for the same id answers the case made the first time, without a
+    /// second one. Only when `creates_cases()`; otherwise a permanent error.
+    fn create_case<'a>(&'a self, _case: &'a Case) -> BoxFuture<'a, Result<String, ConnectorError>> {
+        Box::pin(async { Err(unsupported("creating a case")) })
+    }
+
     /// Files a document. Calling it again with the same idempotency key returns the document
     /// filed the first time, without filing a second one.
     fn file(&self, request: FilingRequest) -> BoxFuture<'_, Result<FiledDocument, ConnectorError>>;

@@ -454,6 +454,20 @@ impl Connector for WebdavConnector {
         }
     }
 
+    fn creates_cases(&self) -> bool {
+        true
+    }
+
+    /// The case's collection with its properties; MKCOL on one already there is answered 405,
+    /// which counts as made.
+    fn create_case<'a>(&'a self, case: &'a Case) -> BoxFuture<'a, Result<String, ConnectorError>> {
+        Box::pin(async move {
+            self.make_case_collection(&case_collection(&case.id), case)
+                .await?;
+            Ok(case.number.clone())
+        })
+    }
+
     fn file(&self, request: FilingRequest) -> BoxFuture<'_, Result<FiledDocument, ConnectorError>> {
         Box::pin(async move { self.file_request(&request).await })
     }

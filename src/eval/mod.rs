@@ -6,6 +6,7 @@
 //! `../shared/data/enron`): each user is an organisation of its own, each folder a case. See
 //! `journaliser eval replay --help`.
 
+pub mod kle;
 mod manifest;
 mod metrics;
 mod organisation;

@@ -19,6 +19,7 @@ use crate::suggest::Suggester;
 
 pub use intents::{record_intent, reference_in};
 pub use undo::{UndoOrder, Undone, undo};
+pub(crate) use worker::backoff;
 pub use worker::{Outcome, Worker};
 
 #[derive(Debug, thiserror::Error)]

@@ -201,15 +201,20 @@ impl Worker {
     /// Exponential backoff with ±20 % jitter, so that many filings failing together do not
     /// all come back at the same moment.
     pub(super) fn backoff(&self, attempts: u32) -> Duration {
-        let exponent = attempts.saturating_sub(1).min(30);
-        let base = self
-            .config
-            .initial_backoff_secs
-            .saturating_mul(1u64 << exponent)
-            .min(self.config.max_backoff_secs);
-        let jitter = rand::rng().random_range(0.8..1.2);
-        Duration::from_secs_f64(base as f64 * jitter)
+        backoff(&self.config, attempts)
     }
+}
+
+/// Exponential backoff with ±20 % jitter after `attempts` failed attempts, as configured for
+/// deliveries; case creations wait the same way.
+pub(crate) fn backoff(config: &FilingConfig, attempts: u32) -> Duration {
+    let exponent = attempts.saturating_sub(1).min(30);
+    let base = config
+        .initial_backoff_secs
+        .saturating_mul(1u64 << exponent)
+        .min(config.max_backoff_secs);
+    let jitter = rand::rng().random_range(0.8..1.2);
+    Duration::from_secs_f64(base as f64 * jitter)
 }
 
 /// The attachments chosen for filing, read out of the original mail on a blocking thread

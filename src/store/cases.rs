@@ -35,53 +35,7 @@ impl Store {
     /// Inserts or replaces a case with its parties and groups, in one transaction.
     pub async fn upsert_case(&self, case: &Case) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO cases (id, connector, number, title, kle, facet, status, opened, search_text, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-             ON CONFLICT (id) DO UPDATE SET connector = excluded.connector,
-                number = excluded.number, title = excluded.title, kle = excluded.kle,
-                facet = excluded.facet, status = excluded.status, opened = excluded.opened,
-                search_text = excluded.search_text, updated_at = excluded.updated_at",
-        )
-        .bind(&case.id)
-        .bind(&case.connector)
-        .bind(plain(&case.number))
-        .bind(plain(&case.title))
-        .bind(case.kle.as_deref().map(plain))
-        .bind(case.facet.as_deref().map(plain))
-        .bind(case.status.as_str())
-        .bind(case.opened.as_deref().map(plain))
-        .bind(plain(&search_text(case)))
-        .bind(now_millis())
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("DELETE FROM case_parties WHERE case_id = $1")
-            .bind(&case.id)
-            .execute(&mut *tx)
-            .await?;
-        for party in &case.parties {
-            sqlx::query(
-                "INSERT INTO case_parties (case_id, kind, value, display) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT DO NOTHING",
-            )
-            .bind(&case.id)
-            .bind(party.kind.as_str())
-            .bind(plain(&party.value))
-            .bind(plain(&party.display))
-            .execute(&mut *tx)
-            .await?;
-        }
-        sqlx::query("DELETE FROM case_groups WHERE case_id = $1")
-            .bind(&case.id)
-            .execute(&mut *tx)
-            .await?;
-        for group in &case.groups {
-            sqlx::query("INSERT INTO case_groups (case_id, group_name) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                .bind(&case.id)
-                .bind(plain(group))
-                .execute(&mut *tx)
-                .await?;
-        }
+        write_case(&mut tx, case).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -278,6 +232,63 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// Inserts or replaces a case with its parties and groups inside the caller's transaction.
+pub(super) async fn write_case(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    case: &Case,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO cases (id, connector, number, title, kle, facet, status, opened, search_text, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         ON CONFLICT (id) DO UPDATE SET connector = excluded.connector,
+            number = excluded.number, title = excluded.title, kle = excluded.kle,
+            facet = excluded.facet, status = excluded.status, opened = excluded.opened,
+            search_text = excluded.search_text, updated_at = excluded.updated_at",
+    )
+    .bind(&case.id)
+    .bind(&case.connector)
+    .bind(plain(&case.number))
+    .bind(plain(&case.title))
+    .bind(case.kle.as_deref().map(plain))
+    .bind(case.facet.as_deref().map(plain))
+    .bind(case.status.as_str())
+    .bind(case.opened.as_deref().map(plain))
+    .bind(plain(&search_text(case)))
+    .bind(now_millis())
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("DELETE FROM case_parties WHERE case_id = $1")
+        .bind(&case.id)
+        .execute(&mut **tx)
+        .await?;
+    for party in &case.parties {
+        sqlx::query(
+            "INSERT INTO case_parties (case_id, kind, value, display) VALUES ($1, $2, $3, $4)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(&case.id)
+        .bind(party.kind.as_str())
+        .bind(plain(&party.value))
+        .bind(plain(&party.display))
+        .execute(&mut **tx)
+        .await?;
+    }
+    sqlx::query("DELETE FROM case_groups WHERE case_id = $1")
+        .bind(&case.id)
+        .execute(&mut **tx)
+        .await?;
+    for group in &case.groups {
+        sqlx::query(
+            "INSERT INTO case_groups (case_id, group_name) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(&case.id)
+        .bind(plain(group))
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -296,6 +296,9 @@ impl Store {
                            AND (f.withdrawn_at IS NULL OR f.attempts > 0)
                            AND (f.lease_until IS NULL OR f.lease_until < $2)
                            AND NOT EXISTS (
+                               SELECT 1 FROM case_creations cc
+                               WHERE cc.id = f.case_id AND cc.state = 'queued')
+                           AND NOT EXISTS (
                                SELECT 1 FROM filings e
                                WHERE e.case_id = f.case_id AND e.state = 'queued' AND e.id <> f.id
                                  AND (e.withdrawn_at IS NULL OR e.attempts > 0)
@@ -522,6 +525,26 @@ fn withdrawal_from_row(row: &AnyRow) -> Result<Option<Withdrawal>> {
     }))
 }
 
+impl Store {
+    /// Each case's first filed document (the item of its earliest filing not failed or
+    /// withdrawn), by case id.
+    pub async fn first_filed_items(&self) -> Result<std::collections::HashMap<String, String>> {
+        let rows = sqlx::query(
+            "SELECT case_id, item_id FROM filings
+             WHERE state <> 'failed' AND withdrawn_at IS NULL
+             ORDER BY created_at DESC, id DESC",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut first = std::collections::HashMap::new();
+        for row in rows {
+            // Rows come newest first, so the last one kept for a case is its first.
+            first.insert(row.try_get("case_id")?, row.try_get("item_id")?);
+        }
+        Ok(first)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -566,6 +589,22 @@ mod tests {
             .unwrap()
             .filing
             .id
+    }
+
+    /// A case as the API accepts one for creation.
+    fn store_case(id: &str) -> crate::domain::case::Case {
+        crate::domain::case::Case {
+            id: id.into(),
+            connector: "archive".into(),
+            number: id.into(),
+            title: "Ny sag".into(),
+            kle: None,
+            facet: None,
+            status: crate::domain::case::CaseStatus::Open,
+            parties: vec![],
+            groups: vec![],
+            opened: None,
+        }
     }
 
     async fn claim(store: &Store) -> Option<Filing> {
@@ -646,6 +685,56 @@ mod tests {
         assert_eq!(first.id, a1);
         store.mark_failed(&first, "afvist").await.unwrap();
         assert_eq!(claim(&store).await.unwrap().id, a2);
+    }
+
+    #[tokio::test]
+    async fn a_filing_on_a_case_being_created_waits_until_the_target_has_it() {
+        let store = test_store().await;
+        let new_case = store_case("NS-1");
+        let (creation, _) = store
+            .accept_case_creation(&new_case, "anna", "k")
+            .await
+            .unwrap();
+        let filing = queue(&store, "NS-1", "n1").await;
+        assert!(
+            claim(&store).await.is_none(),
+            "a filing waits while its case is being created"
+        );
+        let claimed = store
+            .claim_due_creation(now_millis(), 60_000)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(claimed.id, creation.id);
+        assert!(store.mark_case_created(&claimed, "2026-17").await.unwrap());
+        assert_eq!(claim(&store).await.unwrap().id, filing);
+        assert_eq!(store.case("NS-1").await.unwrap().unwrap().number, "2026-17");
+    }
+
+    #[tokio::test]
+    async fn a_filing_on_a_case_that_could_not_be_created_fails_with_it() {
+        let store = test_store().await;
+        let new_case = store_case("NS-2");
+        store
+            .accept_case_creation(&new_case, "anna", "k")
+            .await
+            .unwrap();
+        let filing = queue(&store, "NS-2", "n2").await;
+        let claimed = store
+            .claim_due_creation(now_millis(), 60_000)
+            .await
+            .unwrap()
+            .unwrap();
+        store
+            .mark_creation_failed(&claimed, "refused", None)
+            .await
+            .unwrap();
+        let failed = store.filing(&filing).await.unwrap().unwrap();
+        assert_eq!(failed.state, FilingState::Failed);
+        assert_eq!(
+            store.case("NS-2").await.unwrap().unwrap().status,
+            crate::domain::case::CaseStatus::Closed
+        );
     }
 
     #[tokio::test]

@@ -7,11 +7,13 @@
 
 mod audit;
 mod cases;
+mod creations;
 mod feedback;
 mod filings;
 mod follows;
 mod intents;
 mod items;
+mod kle;
 mod mailboxes;
 mod overview;
 mod ranker;
@@ -27,6 +29,7 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 
 pub use audit::{AuditEvent, AuditFilter, AuditKind, AuditOrder, MAX_AUDIT_LIMIT, SYSTEM_ACTOR};
 pub use cases::CaseQuery;
+pub use creations::{Creation, CreationState};
 pub use feedback::Feedback;
 pub use filings::{FilingCreated, FilingOptions, NewFiling};
 pub use follows::{NewFollow, ThreadFollow};
@@ -102,6 +105,7 @@ const MIGRATIONS: &[Migration] = &[
         12,
         include_str!("../../migrations/portable/0012_shown_confidence.sql"),
     ),
+    portable(13, include_str!("../../migrations/portable/0013_kle.sql")),
     portable(
         15,
         include_str!("../../migrations/portable/0015_thread_follows.sql"),

@@ -16,4 +16,9 @@ pub use features::Feature;
 pub use index::{IndexError, SearchIndex, TextHit, TextQuery};
 pub use model::{Model, starting_weights};
 pub use rank::{Reason, SuggestError, Suggester, Suggestion, WeightChange};
-pub use subject::thread_subject;
+pub use subject::{bare_subject, thread_subject};
+
+/// The Danish analysis the index applies to text, for matching words outside the index.
+pub fn danish_analyzer() -> tantivy::tokenizer::TextAnalyzer {
+    analyzer::AnalyzerSettings::embedded().analyzer()
+}

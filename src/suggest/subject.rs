@@ -12,15 +12,10 @@ const SUFFIX_MARKERS: &[&str] = &["-reply"];
 /// The subject without reply/forward markers, lower-cased with runs of space collapsed;
 /// `None` when too little is left to tell threads apart.
 pub fn thread_subject(subject: &str) -> Option<String> {
-    let mut rest = subject.trim();
-    loop {
-        let stripped = strip_marker(rest).or_else(|| strip_tag(rest));
-        match stripped {
-            Some(shorter) => rest = shorter.trim_start(),
-            None => break,
-        }
-    }
-    let mut words: Vec<String> = rest.split_whitespace().map(str::to_lowercase).collect();
+    let mut words: Vec<String> = bare_subject(subject)
+        .split_whitespace()
+        .map(str::to_lowercase)
+        .collect();
     // Some mail systems (GroupWise, Notes) mark a reply at the end: "Wolf -Reply -Reply".
     while words
         .last()
@@ -30,6 +25,15 @@ pub fn thread_subject(subject: &str) -> Option<String> {
     }
     let key = words.join(" ");
     (key.chars().filter(|c| c.is_alphanumeric()).count() >= 5).then_some(key)
+}
+
+/// The subject without the reply and forward markers and tags at its start, as written.
+pub fn bare_subject(subject: &str) -> &str {
+    let mut rest = subject.trim();
+    while let Some(shorter) = strip_marker(rest).or_else(|| strip_tag(rest)) {
+        rest = shorter.trim_start();
+    }
+    rest
 }
 
 /// `Re:`, `SV:`, `Fwd[2]:` and the like at the start.

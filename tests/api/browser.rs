@@ -138,6 +138,27 @@ async fn the_add_in_panes_work_in_chromium() {
     graph.add_mail_user("anna");
     let entra = graph.entra_app();
     let app = TestApp::spawn_with(move |c| c.threads.entra = Some(entra)).await;
+    // The plan's excerpt, for choosing a new case's subject by searching it.
+    let plan = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/kle/openesdh");
+    let imported = Command::new(env!("CARGO_BIN_EXE_journaliser"))
+        .args([
+            "--config",
+            "/dev/null",
+            "import",
+            "kle",
+            "--excerpt",
+            "--data-dir",
+        ])
+        .arg(&app.data_dir)
+        .arg(plan.join("test-kle-emneplan.xml"))
+        .arg(plan.join("test-kle-facetter.xml"))
+        .output()
+        .unwrap();
+    assert!(
+        imported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&imported.stderr)
+    );
     let screenshots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-screenshots");
     let (base, token, admin) = (app.base.clone(), app.token.clone(), app.admin_token.clone());
     let target = screenshots.clone();

@@ -16,6 +16,8 @@ mod health;
 mod intents;
 mod items;
 mod limits;
+mod newcase;
+mod newcase_restart;
 mod privacy;
 mod restart;
 mod retention;

@@ -355,8 +355,9 @@ export class FilingPane {
    * `suggestions` as the API gives them; `locked` a case the filing must go to (a new
    * version), with `onUnlock` to let the user choose freely instead.
    */
-  show({ suggestions = [], title = "", attachments = [], locked = null, onUnlock = null, actionLabel, followThread = false }) {
+  show({ suggestions = [], title = "", attachments = [], locked = null, onUnlock = null, actionLabel, followThread = false, itemId = null }) {
     this.clear();
+    this.newCase = null;
     if (actionLabel) this.actionLabel = actionLabel;
     const parts = [];
     if (locked) {
@@ -370,6 +371,7 @@ export class FilingPane {
       );
     } else {
       parts.push(this.suggestionBlock(suggestions), this.searchBlock());
+      if (itemId) parts.push(this.newCaseBlock(itemId));
     }
     this.titleInput = h("fluent-text-input", { id: "title-input", maxlength: String(MAX_TITLE) }, t("titleLabel"));
     // The service takes titles of at most 250 characters: a longer subject is cut, and said so.
@@ -487,6 +489,93 @@ export class FilingPane {
       h("fluent-field", { "label-position": "after" }, label, radio), why);
   }
 
+  /** "Opret ny sag": the service's proposal for a new case, every field changeable. */
+  newCaseBlock(itemId) {
+    const form = h("div", { id: "new-case-form" });
+    const open = h("fluent-button", { appearance: "secondary", id: "new-case" }, t("newCase"));
+    open.addEventListener("click", async () => {
+      try {
+        const proposal = await withSignIn(() => api.get(`/api/v1/items/${encodeURIComponent(itemId)}/case-proposal`));
+        open.remove();
+        this.openNewCase(form, proposal);
+      } catch (error) {
+        showError(error);
+      }
+    });
+    return h("section", { class: "block", "aria-labelledby": "new-case-heading" },
+      h("h2", { id: "new-case-heading", text: t("newCaseHeading") }),
+      h("p", { class: "hint", text: t("newCaseHint") }), open, form);
+  }
+
+  openNewCase(form, proposal) {
+    const title = h("fluent-text-input", { id: "new-case-title", maxlength: String(MAX_TITLE) }, t("newCaseTitle"));
+    const kle = h("fluent-text-input", { type: "search", id: "new-case-kle", autocomplete: "off" }, t("kleLabel"));
+    const kleResults = h("div", { class: "kle-results", id: "kle-results" });
+    const facet = h("fluent-text-input", { id: "new-case-facet" }, t("facetLabel"));
+    const groups = h("fluent-text-input", { id: "new-case-groups" }, t("groupsLabel"));
+    const parties = [...proposal.parties];
+    const partyList = h("ul", { class: "parties", id: "new-case-parties" });
+    const renderParties = () => partyList.replaceChildren(...parties.map((party, index) =>
+      h("li", { class: "party" }, h("span", { class: "party-name", text: party.display }), " ",
+        h("fluent-button", {
+          appearance: "subtle",
+          "aria-label": t("removeParty", { party: party.display }),
+          onclick: () => { parties.splice(index, 1); renderParties(); },
+        }, "×"))));
+    renderParties();
+    const choose = (number) => {
+      kle.value = number;
+      kleResults.replaceChildren();
+    };
+    const proposed = proposal.kle.slice(0, 3).map((k) =>
+      h("fluent-button", { appearance: "subtle", class: "kle-option", "data-number": k.number, onclick: () => choose(k.number) },
+        t("kleProposed", { number: k.number, title: k.title ?? "", pct: formatPercent(k.confidence) })));
+    let timer = null;
+    kle.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(async () => {
+        const query = kle.value?.trim() ?? "";
+        if (!query) return kleResults.replaceChildren();
+        try {
+          const found = await withSignIn(() => api.get(`/api/v1/kle?limit=8&q=${encodeURIComponent(query)}`));
+          kleResults.replaceChildren(...found.kle.map((k) =>
+            h("fluent-button", { appearance: "subtle", class: "kle-option", "data-number": k.number, onclick: () => choose(k.number) },
+              `${k.number} ${k.title}`)));
+        } catch (error) {
+          showError(error);
+        }
+      }, 250);
+    });
+    const similar = proposal.similar_open_cases.length
+      ? h("p", { class: "similar", id: "similar-open", role: "note",
+          text: t("similarOpen", { cases: proposal.similar_open_cases.map(caseName).join(", ") }) })
+      : null;
+    form.replaceChildren(similar ?? "", title, h("div", { class: "kle-proposed" }, proposed), kle, kleResults, facet,
+      h("h3", { text: t("partiesHeading") }), partyList, groups);
+    title.value = proposal.title;
+    kle.value = proposal.kle[0]?.number ?? "";
+    facet.value = proposal.facet[0]?.code ?? "";
+    groups.value = proposal.groups.join(", ");
+    // One key for every try of this form: a retry after a lost answer gives the same case.
+    this.newCase = {
+      key: crypto.randomUUID(),
+      connector: proposal.connector,
+      order: () => ({
+        connector: proposal.connector,
+        title: title.value?.trim() ?? "",
+        kle: kle.value?.trim() || null,
+        facet: facet.value?.trim() || null,
+        parties: parties.map(({ kind, value, display }) => ({ kind, value, display })),
+        groups: (groups.value ?? "").split(",").map((g) => g.trim()).filter(Boolean),
+        create_key: this.newCase.key,
+      }),
+    };
+    for (const radio of this.root.querySelectorAll("fluent-radio-group.cases fluent-radio")) radio.checked = false;
+    this.caseId = null;
+    this.button.textContent = t("createAndFile");
+    title.focus();
+  }
+
   attachmentBlock(attachments) {
     const headingId = uniqueId("attachments-heading");
     const list = h("ul", { class: "attachments" });
@@ -534,6 +623,21 @@ export class FilingPane {
 
   async act() {
     if (this.busy) return;
+    if (this.newCase && !this.caseId) {
+      this.busy = true;
+      this.setResult(t("creatingCase"));
+      try {
+        const created = await withSignIn(() => api.postJson("/api/v1/cases", this.newCase.order()));
+        this.remember(created.case);
+        this.caseId = created.case.id;
+      } catch (error) {
+        this.setResult("");
+        showError(error, () => this.act());
+        return;
+      } finally {
+        this.busy = false;
+      }
+    }
     if (!this.caseId) {
       this.setResult(t("chooseCase"));
       return;

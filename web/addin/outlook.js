@@ -82,6 +82,7 @@ async function openRead(item) {
         title: uploaded.metadata?.subject ?? (typeof item.subject === "string" ? item.subject : ""),
         attachments: uploaded.metadata?.attachments ?? [],
         followThread: threads.available === true,
+        itemId: uploaded.id,
       });
     pane.onAction = (order) => fileMail(item, uploaded, order, current);
     if (existing.length) {
