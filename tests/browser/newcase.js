@@ -46,7 +46,9 @@ export async function newCase(harness) {
   await pane.screenshot("outlook-new-case");
 
   const facet = await page.$eval("#new-case-facet", (i) => i.value);
-  await page.locator("#action").click();
+  // By keyboard: the subject's search results may still move the page under a pointer.
+  await pane.tabTo("#action");
+  await page.keyboard.press("Enter");
   await pane.text("#result", /Journaliseret som dok\. \S+ på sag NS-/);
   const filingId = await page.$eval("#result", (r) => r.dataset.filingId);
   const filing = await harness.api(`/api/v1/filings/${filingId}`);

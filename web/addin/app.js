@@ -383,10 +383,12 @@ export class FilingPane {
     this.attachmentModes = new Map();
     if (attachments.length) parts.push(this.attachmentBlock(attachments));
     this.followInput = null;
+    this.followBlock = null;
     if (followThread) {
       this.followInput = h("input", { type: "checkbox", id: "follow-thread" });
-      parts.push(h("section", { class: "block follow" }, this.followInput,
-        h("label", { for: "follow-thread", text: t("followThread") })));
+      this.followBlock = h("section", { class: "block follow" }, this.followInput,
+        h("label", { for: "follow-thread", text: t("followThread") }));
+      parts.push(this.followBlock);
     }
     this.button = h("fluent-button", { appearance: "primary", id: "action", onclick: () => this.act() }, this.actionLabel);
     this.result = h("p", { class: "result", id: "result", role: "status" });
@@ -572,6 +574,9 @@ export class FilingPane {
     };
     for (const radio of this.root.querySelectorAll("fluent-radio-group.cases fluent-radio")) radio.checked = false;
     this.caseId = null;
+    // A thread is followed onto a case that exists; a new case is followed once made.
+    this.followBlock?.remove();
+    this.followInput = null;
     this.button.textContent = t("createAndFile");
     title.focus();
   }
