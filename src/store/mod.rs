@@ -12,6 +12,7 @@ mod filings;
 mod intents;
 mod items;
 mod mailboxes;
+mod past;
 mod ranker;
 mod review;
 mod rules;
@@ -26,10 +27,11 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 pub use audit::{AuditEvent, AuditFilter, AuditKind, AuditOrder, MAX_AUDIT_LIMIT};
 pub use cases::CaseQuery;
 pub use feedback::Feedback;
-pub use filings::{FilingCreated, FilingOptions, NewFiling};
+pub use filings::{FilingCreated, FilingOptions, NewFiling, dedupe_key};
 pub use intents::{Intent, IntentState};
-pub use items::{NewItem, StoredItem, conversation_of};
+pub use items::{FiledPlace, NewItem, StoredItem, conversation_of};
 pub use mailboxes::MailboxPosition;
+pub use past::PastFiling;
 pub use ranker::RankerRecord;
 pub use review::{NewReview, ReviewItem, ReviewState};
 pub use snapshot::sqlite_snapshot;
@@ -89,6 +91,10 @@ const MIGRATIONS: &[Migration] = &[
     portable(
         10,
         include_str!("../../migrations/portable/0010_autofile.sql"),
+    ),
+    portable(
+        14,
+        include_str!("../../migrations/portable/0014_filing_order.sql"),
     ),
 ];
 
@@ -264,6 +270,17 @@ impl Store {
     pub async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    /// Bytes the database takes on disk (for SQLite without its write-ahead log).
+    pub async fn size_on_disk(&self) -> Result<i64> {
+        let sql = match self.backend {
+            Backend::Postgres => "SELECT pg_database_size(current_database())",
+            Backend::Sqlite => {
+                "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()"
+            }
+        };
+        Ok(sqlx::query_scalar(sql).fetch_one(&self.pool).await?)
     }
 
     pub async fn close(&self) {
