@@ -9,10 +9,10 @@ pub mod auth;
 /// Auto-journalisation: the one policy that files, queues for review or leaves each new item,
 /// and the admins' routing rules it reads.
 pub mod autofile;
-/// `journaliser bench`: a synthetic organisation at a given size, measured as users meet it.
-pub mod bench;
 /// A consistent copy of a running service's data directory, and bringing it back.
 pub mod backup;
+/// `journaliser bench`: a synthetic organisation at a given size, measured as users meet it.
+pub mod bench;
 /// Command-line interface: serve, token, import cases, eval replay.
 pub mod cli;
 /// One typed configuration, read from defaults, `journaliser.toml` and `JOURNALISER_*` variables.

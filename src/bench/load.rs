@@ -37,7 +37,13 @@ pub async fn load(
     let mut cases = Vec::with_capacity(organisation.cases.len());
     for input in organisation.case_inputs() {
         let mut case = input.into_case(ARCHIVE, &services.extractor.cpr_hasher)?;
-        store_case(&services.store, &services.index, &mut case, Parties::Replace).await?;
+        store_case(
+            &services.store,
+            &services.index,
+            &mut case,
+            Parties::Replace,
+        )
+        .await?;
         cases.push(case);
     }
     services.index.commit()?;

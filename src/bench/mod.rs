@@ -110,7 +110,11 @@ async fn measure_one(
     server: Option<&str>,
     rounds: Rounds,
 ) -> anyhow::Result<Row> {
-    let store = if server.is_some() { "postgres" } else { "sqlite" };
+    let store = if server.is_some() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
     let data_dir = base.join(format!("{store}-{documents}"));
     let database = format!("journaliser_bench_{documents}");
     let mut config = config.clone();
@@ -187,7 +191,9 @@ async fn admin_connection(url: &str) -> anyhow::Result<sqlx::postgres::PgConnect
 
 /// `url` naming database `name` instead of its own.
 fn with_database(url: &str, name: &str) -> String {
-    let (address, query) = url.split_once('?').map_or((url, None), |(a, q)| (a, Some(q)));
+    let (address, query) = url
+        .split_once('?')
+        .map_or((url, None), |(a, q)| (a, Some(q)));
     let authority_start = address.find("://").map_or(0, |i| i + 3);
     let path_start = address[authority_start..]
         .find('/')

@@ -122,7 +122,9 @@ pub fn percentile(values: &[f64], q: f64) -> f64 {
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let rows: Vec<&Row> = std::iter::once(&self.sqlite).chain(&self.postgres).collect();
+        let rows: Vec<&Row> = std::iter::once(&self.sqlite)
+            .chain(&self.postgres)
+            .collect();
         let line = |f: &mut fmt::Formatter<'_>, label: &str, value: &dyn Fn(&Row) -> String| {
             write!(f, "{label:<34}")?;
             for row in &rows {
@@ -133,23 +135,49 @@ impl fmt::Display for Report {
         line(f, "", &|r| r.store.to_string())?;
         line(f, "documents", &|r| r.documents.to_string())?;
         line(f, "cases", &|r| r.cases.to_string())?;
-        line(f, "bulk load (documents/s)", &|r| format!("{:.0}", r.bulk_docs_per_s))?;
+        line(f, "bulk load (documents/s)", &|r| {
+            format!("{:.0}", r.bulk_docs_per_s)
+        })?;
         line(f, "store on disk (MB)", &|r| format!("{:.1}", r.store_mb))?;
         line(f, "index on disk (MB)", &|r| format!("{:.1}", r.index_mb))?;
-        line(f, "serve start-up until /readyz (s)", &|r| format!("{:.2}", r.startup_s))?;
+        line(f, "serve start-up until /readyz (s)", &|r| {
+            format!("{:.2}", r.startup_s)
+        })?;
         line(f, "RSS after start (MB)", &|r| format!("{:.0}", r.rss_mb))?;
-        line(f, "RSS after the run (MB)", &|r| format!("{:.0}", r.rss_after_mb))?;
-        line(f, "uploads, 4 clients (mails/s)", &|r| format!("{:.0}", r.uploads_per_s))?;
-        line(f, "suggest p50, 1 client (ms)", &|r| format!("{:.1}", r.suggest_p50_ms_1))?;
-        line(f, "suggest p99, 1 client (ms)", &|r| format!("{:.1}", r.suggest_p99_ms_1))?;
-        line(f, "suggest p50, 8 clients (ms)", &|r| format!("{:.1}", r.suggest_p50_ms_8))?;
-        line(f, "suggest p99, 8 clients (ms)", &|r| format!("{:.1}", r.suggest_p99_ms_8))?;
-        line(f, "filing accept p50 (ms)", &|r| format!("{:.1}", r.accept_p50_ms))?;
-        line(f, "filing accept p99 (ms)", &|r| format!("{:.1}", r.accept_p99_ms))?;
-        line(f, "first suggestion right", &|r| format!("{:.3}", r.suggest_top1))?;
+        line(f, "RSS after the run (MB)", &|r| {
+            format!("{:.0}", r.rss_after_mb)
+        })?;
+        line(f, "uploads, 4 clients (mails/s)", &|r| {
+            format!("{:.0}", r.uploads_per_s)
+        })?;
+        line(f, "suggest p50, 1 client (ms)", &|r| {
+            format!("{:.1}", r.suggest_p50_ms_1)
+        })?;
+        line(f, "suggest p99, 1 client (ms)", &|r| {
+            format!("{:.1}", r.suggest_p99_ms_1)
+        })?;
+        line(f, "suggest p50, 8 clients (ms)", &|r| {
+            format!("{:.1}", r.suggest_p50_ms_8)
+        })?;
+        line(f, "suggest p99, 8 clients (ms)", &|r| {
+            format!("{:.1}", r.suggest_p99_ms_8)
+        })?;
+        line(f, "filing accept p50 (ms)", &|r| {
+            format!("{:.1}", r.accept_p50_ms)
+        })?;
+        line(f, "filing accept p99 (ms)", &|r| {
+            format!("{:.1}", r.accept_p99_ms)
+        })?;
+        line(f, "first suggestion right", &|r| {
+            format!("{:.3}", r.suggest_top1)
+        })?;
         if !self.plot.is_empty() {
             writeln!(f)?;
-            writeln!(f, "{:<34} {:>14} {:>14}", "documents", "p99 1 (ms)", "p99 8 (ms)")?;
+            writeln!(
+                f,
+                "{:<34} {:>14} {:>14}",
+                "documents", "p99 1 (ms)", "p99 8 (ms)"
+            )?;
             for point in &self.plot {
                 writeln!(
                     f,
@@ -178,7 +206,10 @@ pub fn plot(points: &[Point]) -> String {
     let (min_docs, max_docs) = points.iter().fold((f64::MAX, 1.0f64), |(lo, hi), p| {
         (lo.min(p.documents as f64), hi.max(p.documents as f64))
     });
-    let (lo, hi) = (min_docs.max(1.0).log10(), max_docs.log10().max(min_docs.log10() + 1.0));
+    let (lo, hi) = (
+        min_docs.max(1.0).log10(),
+        max_docs.log10().max(min_docs.log10() + 1.0),
+    );
     let x = |docs: usize| LEFT + ((docs as f64).log10() - lo) / (hi - lo) * (WIDTH - LEFT - RIGHT);
     let y = |ms: f64| HEIGHT - BOTTOM - ms / max_ms * (HEIGHT - BOTTOM - TOP);
     let mut svg = format!(
@@ -208,7 +239,11 @@ pub fn plot(points: &[Point]) -> String {
         ));
     }
     for (label, colour, value) in [
-        ("1 client", "#1f5fa8", (|p: &Point| p.suggest_p99_ms_1) as fn(&Point) -> f64),
+        (
+            "1 client",
+            "#1f5fa8",
+            (|p: &Point| p.suggest_p99_ms_1) as fn(&Point) -> f64,
+        ),
         ("8 clients", "#c0392b", |p: &Point| p.suggest_p99_ms_8),
     ] {
         let path: Vec<String> = points

@@ -157,8 +157,7 @@ pub(crate) async fn accept_checked(
         Some(title) => title,
         None => default_title(&item.extracted.metadata),
     };
-    let dedupe_key =
-        crate::store::dedupe_key(&case.id, item.message_id.as_deref(), &item.sha256);
+    let dedupe_key = crate::store::dedupe_key(&case.id, item.message_id.as_deref(), &item.sha256);
     if let Some(document_id) = &options.version_of
         && !store.is_document_of_case(&case.id, document_id).await?
     {

@@ -155,7 +155,13 @@ mod tests {
         let stored = store.insert_past_filings(batch()).await.unwrap();
         assert_eq!(stored.len(), 2);
         assert_eq!(store.count_live_filings().await.unwrap(), 2);
-        assert!(store.claim_due_filing(i64::MAX, 1000).await.unwrap().is_none());
+        assert!(
+            store
+                .claim_due_filing(crate::domain::now_millis() + 86_400_000, 1000)
+                .await
+                .unwrap()
+                .is_none()
+        );
         assert!(store.insert_past_filings(batch()).await.unwrap().is_empty());
         assert_eq!(store.count_live_filings().await.unwrap(), 2);
     }

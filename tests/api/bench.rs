@@ -28,14 +28,23 @@ const FIGURES: [&str; 14] = [
 
 fn assert_row(row: &Value, store: &str) {
     assert_eq!(row["store"], store, "{row}");
-    assert_eq!((row["documents"].as_u64(), row["cases"].as_u64()), (Some(20_000), Some(2_000)));
+    assert_eq!(
+        (row["documents"].as_u64(), row["cases"].as_u64()),
+        (Some(20_000), Some(2_000))
+    );
     for figure in FIGURES {
         let value = row[figure].as_f64();
         assert!(value.is_some_and(|v| v > 0.0), "{store} {figure}: {row}");
     }
     let requests = &row["requests"];
     assert_eq!(requests["uploads"], 400, "{row}");
-    assert_eq!((requests["suggestions_1"].as_u64(), requests["suggestions_8"].as_u64()), (Some(200), Some(200)));
+    assert_eq!(
+        (
+            requests["suggestions_1"].as_u64(),
+            requests["suggestions_8"].as_u64()
+        ),
+        (Some(200), Some(200))
+    );
     assert_eq!(requests["accepts"], 100, "{row}");
 }
 
@@ -61,7 +70,14 @@ async fn the_small_bench_measures_every_figure() {
     let plot = dir.path().join("plot.svg");
     let mut command = journaliser(dir.path());
     command
-        .args(["--config", "/dev/null", "bench", "--small", "--json", "--dir"])
+        .args([
+            "--config",
+            "/dev/null",
+            "bench",
+            "--small",
+            "--json",
+            "--dir",
+        ])
         .arg(dir.path().join("bench"))
         .arg("--plot")
         .arg(&plot);
