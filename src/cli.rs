@@ -1,5 +1,5 @@
-//! Command-line interface: `serve`, `token`, `manifest`, `backup`, `restore`, `import cases`
-//! and `eval replay`.
+//! Command-line interface: `serve`, `token`, `manifest`, `backup`, `restore`, `import cases`,
+//! `eval replay` and `bench`.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -105,6 +105,35 @@ enum Command {
     /// Measure the suggestions.
     #[command(subcommand)]
     Eval(Eval),
+    /// Build a synthetic organisation in a fresh data directory through the bulk paths and
+    /// measure the service on it: bulk load, sizes on disk, start-up, memory, uploads,
+    /// suggestions and filings over HTTP.
+    Bench {
+        /// Cases in the organisation.
+        #[arg(long, default_value_t = 100_000)]
+        cases: usize,
+        /// Documents filed on them before the service starts.
+        #[arg(long, default_value_t = 1_000_000)]
+        documents: usize,
+        /// 2,000 cases and 20,000 documents, and fewer requests: a quick check.
+        #[arg(long, conflicts_with_all = ["cases", "documents"])]
+        small: bool,
+        /// Build the organisations here (missing or empty); default a temporary directory,
+        /// removed afterwards.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Measure the same organisation on this PostgreSQL server too; a database
+        /// `journaliser_bench_<documents>` is made anew there.
+        #[arg(long, value_name = "URL")]
+        postgres: Option<String>,
+        /// Also measure 10,000, 100,000 and 1,000,000 documents (those below --documents) and
+        /// draw suggestion p99 against documents into this SVG file.
+        #[arg(long, value_name = "FILE")]
+        plot: Option<PathBuf>,
+        /// Print the results as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -436,6 +465,45 @@ impl Cli {
                     progress: true,
                 };
                 let report = crate::eval::replay(&options, &config.extract).await?;
+                if *json {
+                    println!("{}", serde_json::to_string_pretty(&report)?);
+                } else {
+                    print!("{report}");
+                }
+                Ok(())
+            }
+            Command::Bench {
+                cases,
+                documents,
+                small,
+                dir,
+                postgres,
+                plot,
+                json,
+            } => {
+                let mut config = Config::load(self.config.as_deref(), std::env::vars())?;
+                // A million filings would each log a line over the progress bar.
+                config.log.filter = "warn".into();
+                crate::telemetry::init(&config.log);
+                let (cases, documents) = match small {
+                    true => (2_000, 20_000),
+                    false => (*cases, *documents),
+                };
+                let options = crate::bench::BenchOptions {
+                    cases,
+                    documents,
+                    small: *small,
+                    dir: dir.clone(),
+                    postgres: postgres.clone(),
+                    plot: plot.is_some(),
+                    config_file: self.config.clone(),
+                    progress: !*json,
+                };
+                let report = crate::bench::run(&options, &config).await?;
+                if let Some(file) = plot {
+                    std::fs::write(file, crate::bench::plot(&report.plot))
+                        .with_context(|| format!("cannot write {}", file.display()))?;
+                }
                 if *json {
                     println!("{}", serde_json::to_string_pretty(&report)?);
                 } else {

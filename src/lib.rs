@@ -11,6 +11,8 @@ pub mod auth;
 pub mod autofile;
 /// A consistent copy of a running service's data directory, and bringing it back.
 pub mod backup;
+/// `journaliser bench`: a synthetic organisation at a given size, measured as users meet it.
+pub mod bench;
 /// Command-line interface: serve, token, import cases, eval replay.
 pub mod cli;
 /// One typed configuration, read from defaults, `journaliser.toml` and `JOURNALISER_*` variables.

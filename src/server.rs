@@ -133,10 +133,9 @@ impl Services {
             return Ok(());
         }
         let cases = self.store.all_cases().await?;
-        let filings = self.store.live_filings().await?;
         tracing::info!(
             cases = cases.len(),
-            filed = filings.len(),
+            filed = stored.1,
             "rebuilding the search index from the store"
         );
         self.index.clear()?;
@@ -145,11 +144,17 @@ impl Services {
         }
         let by_id: std::collections::HashMap<&str, &crate::domain::case::Case> =
             cases.iter().map(|c| (c.id.as_str(), c)).collect();
-        for (item_id, case_id) in &filings {
-            if let (Some(item), Some(case)) =
-                (self.store.item(item_id).await?, by_id.get(case_id.as_str()))
-            {
-                self.index.put_filed_item(item_id, case, &item.extracted)?;
+        let mut after = None;
+        loop {
+            let page = self.store.live_filed_items(after.as_ref(), 2_000).await?;
+            let Some((_, _, last)) = page.last() else {
+                break;
+            };
+            after = Some(last.clone());
+            for (item, case_id, _) in &page {
+                if let Some(case) = by_id.get(case_id.as_str()) {
+                    self.index.put_filed_item(&item.id, case, &item.extracted)?;
+                }
             }
         }
         self.index.commit()?;

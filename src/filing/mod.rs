@@ -158,10 +158,7 @@ pub(crate) async fn accept_checked(
         Some(title) => title,
         None => default_title(&item.extracted.metadata),
     };
-    let dedupe_key = match &item.message_id {
-        Some(message_id) => format!("{}\nmessage-id:{message_id}", case.id),
-        None => format!("{}\nsha256:{}", case.id, item.sha256),
-    };
+    let dedupe_key = crate::store::dedupe_key(&case.id, item.message_id.as_deref(), &item.sha256);
     if let Some(document_id) = &options.version_of
         && !store.is_document_of_case(&case.id, document_id).await?
     {

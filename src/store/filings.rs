@@ -23,6 +23,15 @@ pub struct NewFiling<'a> {
     pub created_by: &'a str,
 }
 
+/// The dedupe key of a filing on `case_id` of the mail with `message_id`, or else of the
+/// content with this hash.
+pub fn dedupe_key(case_id: &str, message_id: Option<&str>, sha256: &str) -> String {
+    match message_id {
+        Some(message_id) => format!("{case_id}\nmessage-id:{message_id}"),
+        None => format!("{case_id}\nsha256:{sha256}"),
+    }
+}
+
 /// What a filing may carry beyond `NewFiling`.
 #[derive(Debug, Clone, Default)]
 pub struct FilingOptions {
@@ -215,20 +224,6 @@ impl Store {
         .bind(conversation)
         .fetch_all(&self.pool)
         .await?)
-    }
-
-    /// `(item_id, case_id)` of every filing that has not failed: the filed documents the search
-    /// index holds.
-    pub async fn live_filings(&self) -> Result<Vec<(String, String)>> {
-        let rows = sqlx::query(
-            "SELECT item_id, case_id FROM filings WHERE state <> 'failed' AND withdrawn_at IS NULL
-             ORDER BY created_at",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get("item_id")?, r.try_get("case_id")?)))
-            .collect()
     }
 
     /// Number of filings that have not failed, for comparing the store with the index.

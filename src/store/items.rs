@@ -14,6 +14,13 @@ pub struct NewItem<'a> {
     pub extracted: &'a Extracted,
 }
 
+/// Where a page of `live_filed_items` ended.
+#[derive(Debug, Clone)]
+pub struct FiledPlace {
+    created_at: Millis,
+    filing_id: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct StoredItem {
     pub id: String,
@@ -74,6 +81,40 @@ impl Store {
         .fetch_one(&self.pool)
         .await?;
         Ok((item_from_row(&row)?, inserted))
+    }
+
+    /// The next `limit` items of live filings with the case each is on, in the order they were
+    /// filed, after `after` (the last row's place of the page before): the index and the
+    /// ranker memory are rebuilt from these pages rather than with a query per item.
+    pub async fn live_filed_items(
+        &self,
+        after: Option<&FiledPlace>,
+        limit: i64,
+    ) -> Result<Vec<(StoredItem, String, FiledPlace)>> {
+        let columns: Vec<String> = ITEM_COLUMNS.split(", ").map(|c| format!("i.{c}")).collect();
+        let (at, id) = after.map_or((i64::MIN, ""), |p| (p.created_at, p.filing_id.as_str()));
+        let rows = sqlx::query(&format!(
+            "SELECT {}, f.case_id, f.created_at AS filed_at, f.id AS filing_id
+             FROM filings f JOIN items i ON i.id = f.item_id
+             WHERE f.state <> 'failed' AND f.withdrawn_at IS NULL
+               AND (f.created_at > $1 OR (f.created_at = $1 AND f.id > $2))
+             ORDER BY f.created_at, f.id LIMIT $3",
+            columns.join(", ")
+        ))
+        .bind(at)
+        .bind(id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let place = FiledPlace {
+                    created_at: row.try_get("filed_at")?,
+                    filing_id: row.try_get("filing_id")?,
+                };
+                Ok((item_from_row(row)?, row.try_get("case_id")?, place))
+            })
+            .collect()
     }
 
     /// The latest `limit` items, newest first: what a rule or a threshold is tried on.

@@ -16,6 +16,7 @@ mod items;
 mod kle;
 mod mailboxes;
 mod overview;
+mod past;
 mod ranker;
 mod review;
 mod rules;
@@ -31,12 +32,13 @@ pub use audit::{AuditEvent, AuditFilter, AuditKind, AuditOrder, MAX_AUDIT_LIMIT,
 pub use cases::CaseQuery;
 pub use creations::{Creation, CreationState};
 pub use feedback::Feedback;
-pub use filings::{FilingCreated, FilingOptions, NewFiling};
+pub use filings::{FilingCreated, FilingOptions, NewFiling, dedupe_key};
 pub use follows::{NewFollow, ThreadFollow};
 pub use intents::{Intent, IntentState};
-pub use items::{NewItem, StoredItem, conversation_of};
+pub use items::{FiledPlace, NewItem, StoredItem, conversation_of};
 pub use mailboxes::{MailKey, MailboxPosition};
 pub use overview::{ConnectorActivity, MailboxActivity};
+pub use past::PastFiling;
 pub use ranker::RankerRecord;
 pub use review::{NewReview, ReviewItem, ReviewState};
 pub use snapshot::sqlite_snapshot;
@@ -106,6 +108,10 @@ const MIGRATIONS: &[Migration] = &[
         include_str!("../../migrations/portable/0012_shown_confidence.sql"),
     ),
     portable(13, include_str!("../../migrations/portable/0013_kle.sql")),
+    portable(
+        14,
+        include_str!("../../migrations/portable/0014_filing_order.sql"),
+    ),
     portable(
         15,
         include_str!("../../migrations/portable/0015_thread_follows.sql"),
@@ -284,6 +290,17 @@ impl Store {
     pub async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    /// Bytes the database takes on disk (for SQLite without its write-ahead log).
+    pub async fn size_on_disk(&self) -> Result<i64> {
+        let sql = match self.backend {
+            Backend::Postgres => "SELECT pg_database_size(current_database())",
+            Backend::Sqlite => {
+                "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()"
+            }
+        };
+        Ok(sqlx::query_scalar(sql).fetch_one(&self.pool).await?)
     }
 
     pub async fn close(&self) {

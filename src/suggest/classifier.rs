@@ -22,6 +22,11 @@ pub type Class = u32;
 const AGGRESSIVENESS: f32 = 1.0;
 /// How many of the best-scoring other cases each filing is separated from.
 const RIVALS: usize = 5;
+/// The most cases one term keeps weights for. A word used on every case of a large
+/// authority would otherwise make each filing and each suggestion visit a weight per case
+/// (100,000 of them); past this many, the case whose weight for the term matters least gives
+/// its place up, and its centroid loses the term.
+const CASES_PER_TERM: usize = 256;
 
 #[derive(Debug, Clone, Copy)]
 struct Weight {
@@ -159,8 +164,11 @@ impl Classifier {
             let cosine = fit.map_or(0.0, |f| f.cosine);
             // ‖c − x‖² = ‖c‖² − 2 c·x + ‖x‖².
             *norm = (*norm - 2.0 * cosine * norm.sqrt() + 1.0).max(0.0);
+        }
+        if (class as usize) < self.centroid_norms.len() {
             for (term, value) in &x.0 {
-                entry(self.weights.entry(*term).or_default(), class).centroid -= value;
+                let weights = self.weights.entry(*term).or_default();
+                entry(weights, &mut self.centroid_norms, class).centroid -= value;
             }
         }
         let step = fit.map_or(0.0, |f| f.margin).clamp(0.0, AGGRESSIVENESS);
@@ -179,7 +187,8 @@ impl Classifier {
         let norm = &mut self.centroid_norms[index];
         *norm += 2.0 * cosine * norm.sqrt() + 1.0;
         for (term, value) in &x.0 {
-            entry(self.weights.entry(*term).or_default(), class).centroid += value;
+            let weights = self.weights.entry(*term).or_default();
+            entry(weights, &mut self.centroid_norms, class).centroid += value;
         }
     }
 
@@ -187,26 +196,43 @@ impl Classifier {
     fn shift(&mut self, x: &Vector, class: Class, rival: Option<Class>, step: f32) {
         for (term, value) in &x.0 {
             let weights = self.weights.entry(*term).or_default();
-            entry(weights, class).margin += step * value;
+            entry(weights, &mut self.centroid_norms, class).margin += step * value;
             if let Some(rival) = rival {
-                entry(weights, rival).margin -= step * value;
+                entry(weights, &mut self.centroid_norms, rival).margin -= step * value;
             }
         }
     }
 }
 
-fn entry(weights: &mut Vec<Weight>, class: Class) -> &mut Weight {
-    match weights.iter().position(|w| w.class == class) {
-        Some(i) => &mut weights[i],
-        None => {
-            weights.push(Weight {
-                class,
-                margin: 0.0,
-                centroid: 0.0,
-            });
-            weights.last_mut().expect("just pushed")
+/// The weight of `class` for a term, made if missing; a full list first drops the weight that
+/// matters least (smallest margin and centroid), taking the term out of that case's centroid
+/// length in `norms`.
+fn entry<'a>(weights: &'a mut Vec<Weight>, norms: &mut [f32], class: Class) -> &'a mut Weight {
+    if let Some(i) = weights.iter().position(|w| w.class == class) {
+        return &mut weights[i];
+    }
+    if weights.len() >= CASES_PER_TERM {
+        let least = weights
+            .iter()
+            .enumerate()
+            .min_by(|a, b| {
+                let size = |w: &Weight| w.margin.abs() + w.centroid.abs();
+                size(a.1).total_cmp(&size(b.1))
+            })
+            .map(|(i, _)| i);
+        if let Some(least) = least {
+            let dropped = weights.swap_remove(least);
+            if let Some(norm) = norms.get_mut(dropped.class as usize) {
+                *norm = (*norm - dropped.centroid * dropped.centroid).max(0.0);
+            }
         }
     }
+    weights.push(Weight {
+        class,
+        margin: 0.0,
+        centroid: 0.0,
+    });
+    weights.last_mut().expect("just pushed")
 }
 
 #[cfg(test)]
@@ -287,6 +313,19 @@ mod tests {
         let fit = fits(&classifier, &[7]);
         assert!(fit[&2].margin >= fit[&0].margin + 1.0 - 1e-5, "{fit:?}");
         assert!(fit[&2].margin >= fit[&1].margin + 1.0 - 1e-5, "{fit:?}");
+    }
+
+    #[test]
+    fn a_word_on_every_case_keeps_weights_for_a_bounded_number_of_them() {
+        let mut classifier = Classifier::default();
+        for class in 0..(CASES_PER_TERM as Class + 40) {
+            classifier.learn(&counts(&[7, 1000 + class]), class);
+        }
+        assert_eq!(classifier.weights[&7].len(), CASES_PER_TERM);
+        // The latest case still wins on its own word.
+        let last = CASES_PER_TERM as Class + 39;
+        assert_eq!(best(&classifier, &[7, 1000 + last]), Some(last));
+        assert!(classifier.centroid_norms.iter().all(|n| *n >= 0.0));
     }
 
     #[test]

@@ -72,6 +72,9 @@ pub struct Suggester {
     shown: Arc<Mutex<Shown>>,
 }
 
+/// Filed items read from the store at a time when the memory is rebuilt.
+const REBUILD_PAGE: i64 = 2_000;
+
 /// How many items' suggestions are remembered for their filing.
 const SHOWN_ITEMS: usize = 4096;
 
@@ -126,17 +129,21 @@ impl Suggester {
             None => Model::default(),
         };
         let mut memory = Memory::default();
-        let filings = store.live_filings().await?;
-        for (item_id, case_id) in &filings {
-            if let Some(item) = store.item(item_id).await? {
-                memory.learn(&Clues::of(&item), case_id);
+        let mut filed = 0;
+        let mut after = None;
+        loop {
+            let page = store.live_filed_items(after.as_ref(), REBUILD_PAGE).await?;
+            let Some((_, _, last)) = page.last() else {
+                break;
+            };
+            after = Some(last.clone());
+            filed += page.len();
+            for (item, case_id, _) in &page {
+                memory.learn(&Clues::of(item), case_id);
             }
         }
-        if !filings.is_empty() {
-            tracing::info!(
-                filed = filings.len(),
-                "ranker memory rebuilt from the store"
-            );
+        if filed > 0 {
+            tracing::info!(filed, "ranker memory rebuilt from the store");
         }
         Ok(Suggester {
             store,
@@ -316,6 +323,24 @@ impl Suggester {
         let index = self.index.clone();
         tokio::task::spawn_blocking(move || index.put_filed_item(&item.id, &case, &item.extracted))
             .await??;
+        Ok(())
+    }
+
+    /// Learns from filings made before the service knew of them (a bulk load): the memory
+    /// and the index take the items in; the model's weights stay as they are, since nobody
+    /// chose among suggestions. Blocks on the index; the index takes them in at its next
+    /// commit.
+    pub fn learn_past(&self, filings: &[(StoredItem, &Case)]) -> Result<(), SuggestError> {
+        let clues: Vec<Clues> = filings.iter().map(|(item, _)| Clues::of(item)).collect();
+        {
+            let mut memory = self.memory.write().map_err(|_| SuggestError::Poisoned)?;
+            for (clues, (_, case)) in clues.iter().zip(filings) {
+                memory.learn(clues, &case.id);
+            }
+        }
+        for (item, case) in filings {
+            self.index.put_filed_item(&item.id, case, &item.extracted)?;
+        }
         Ok(())
     }
 
