@@ -8,6 +8,7 @@ mod addin;
 mod audit;
 mod autofile;
 mod backup;
+mod bench;
 mod browser;
 mod console;
 mod entra;
