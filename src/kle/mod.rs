@@ -272,7 +272,8 @@ mod tests {
         );
     }
 
-    fn subject(number: &str, title: &str, history: Option<History>) -> Entry {
+    /// A subject of a test plan, below its group.
+    pub(super) fn subject(number: &str, title: &str, history: Option<History>) -> Entry {
         Entry {
             number: number.into(),
             level: Level::Subject,

@@ -399,16 +399,7 @@ mod tests {
     async fn an_unused_subject_is_found_by_the_plan_and_a_moved_one_by_its_replacement() {
         let (store, index) = organisation().await;
         let day = chrono::NaiveDate::from_ymd_opt(2016, 1, 1).unwrap();
-        let entry = |number: &str, title: &str, history| Entry {
-            number: number.into(),
-            level: Level::Subject,
-            parent: Some(number[..5].into()),
-            title: title.into(),
-            guidance: String::new(),
-            created: None,
-            changed: None,
-            history,
-        };
+        let entry = super::super::tests::subject;
         let plan = super::super::Plan {
             kind: PlanKind::Subjects,
             published: day,

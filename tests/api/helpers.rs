@@ -172,6 +172,24 @@ impl TestApp {
         );
     }
 
+    /// Waits, for at most 30 seconds, until no filing is queued (the demo's are delivered).
+    pub async fn until_nothing_queued(&self) {
+        for _ in 0..300 {
+            let queued = self
+                .get_json("/api/v1/admin/filings?state=queued", &self.admin_token)
+                .await;
+            if queued["filings"].as_array().unwrap().is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// A GET's answer as JSON.
+    pub async fn get_json(&self, path: &str, token: &str) -> Value {
+        self.get(path, token).await.json().await.unwrap()
+    }
+
     pub fn archive(&self) -> PathBuf {
         self.data_dir.join("archive")
     }
@@ -180,18 +198,7 @@ impl TestApp {
     /// filed on `case_id` while the archive cannot be written, so that its filing fails for
     /// good; the archive works again afterwards. Returns the failed filing.
     pub async fn fail_one_filing(&self, case_id: &str) -> Value {
-        for _ in 0..300 {
-            let queued: Value = self
-                .get("/api/v1/admin/filings?state=queued", &self.admin_token)
-                .await
-                .json()
-                .await
-                .unwrap();
-            if queued["filings"].as_array().unwrap().is_empty() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        self.until_nothing_queued().await;
         let archive = self.archive();
         let aside = self.data_dir.join("archive.aside");
         if archive.is_dir() {

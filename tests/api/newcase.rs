@@ -69,21 +69,12 @@ async fn only_cases_the_user_may_see_shape_the_proposal() {
     let body = "Min mor har brug for mere hjemmehjælp til personlig pleje og rengøring efter \
                 sin hofteoperation. Visitationen bedes revurdere hjemmehjælpen.";
     let outsider = app.token_for("ib", &[]);
-    let response = app
-        .post_item_as(
-            &outsider,
-            mail("michael.bach@borger.example", "Hjemmehjælp", body),
-            "message/rfc822",
-        )
-        .await;
-    let item: Value = response.json().await.unwrap();
-    let id = item["id"].as_str().unwrap();
-    let proposal: Value = app
-        .get(&format!("/api/v1/items/{id}/case-proposal"), &outsider)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let (_, proposal) = proposal_for(
+        &app,
+        &outsider,
+        mail("michael.bach@borger.example", "Hjemmehjælp", body),
+    )
+    .await;
     assert_eq!(
         proposal["similar_open_cases"],
         serde_json::json!([]),
@@ -99,21 +90,12 @@ async fn only_cases_the_user_may_see_shape_the_proposal() {
     );
 
     let insider = app.token_for("anna", &["social"]);
-    let response = app
-        .post_item_as(
-            &insider,
-            mail("michael.bach@borger.example", "Hjemmehjælp", body),
-            "message/rfc822",
-        )
-        .await;
-    let item: Value = response.json().await.unwrap();
-    let id = item["id"].as_str().unwrap();
-    let proposal: Value = app
-        .get(&format!("/api/v1/items/{id}/case-proposal"), &insider)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let (id, proposal) = proposal_for(
+        &app,
+        &insider,
+        mail("michael.bach@borger.example", "Hjemmehjælp", body),
+    )
+    .await;
     assert_eq!(proposal["kle"][0]["number"], "27.36.04", "{proposal:#}");
     assert_eq!(proposal["similar_open_cases"][0]["id"], "VK-2026-0009");
 
@@ -221,4 +203,20 @@ async fn orders_a_target_cannot_take_are_refused_with_a_reason() {
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let body: Value = response.json().await.unwrap();
     assert!(body.to_string().contains("groups you belong to"), "{body}");
+}
+
+/// The item `mail` becomes, uploaded by the holder of `token`, and the proposal for a new
+/// case from it.
+async fn proposal_for(app: &TestApp, token: &str, mail: Vec<u8>) -> (String, Value) {
+    let item: Value = app
+        .post_item_as(token, mail, "message/rfc822")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = item["id"].as_str().unwrap().to_string();
+    let proposal = app
+        .get_json(&format!("/api/v1/items/{id}/case-proposal"), token)
+        .await;
+    (id, proposal)
 }

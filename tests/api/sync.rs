@@ -53,18 +53,7 @@ async fn an_admin_sync_brings_in_new_and_changed_cases_only() {
     );
 
     // The demo's filings are delivered first: each delivery writes its case's record.
-    for _ in 0..300 {
-        let queued: Value = app
-            .get("/api/v1/admin/filings?state=queued", &app.admin_token)
-            .await
-            .json()
-            .await
-            .unwrap();
-        if queued["filings"].as_array().unwrap().is_empty() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    app.until_nothing_queued().await;
 
     // A folder made by hand in the archive is a new case; a case.json that renames a
     // restricted case but names no groups is a change that keeps the groups.

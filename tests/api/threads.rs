@@ -90,14 +90,11 @@ async fn a_followed_thread_files_its_later_mails_on_the_case_until_stopped() {
     })
     .await;
     let audit: Value = app
-        .get(
+        .get_json(
             &format!("/api/v1/admin/audit?kind=filing_accepted&actor=anna&case_id={CASE}"),
             &app.admin_token,
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     let automatic: Vec<&Value> = audit["events"]
         .as_array()
         .unwrap()
@@ -124,12 +121,7 @@ async fn a_followed_thread_files_its_later_mails_on_the_case_until_stopped() {
         (&stopped["following"], &stopped["ended_why"]),
         (&json!(false), &json!("stopped"))
     );
-    let mine: Value = app
-        .get("/api/v1/threads", &app.token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let mine: Value = app.get_json("/api/v1/threads", &app.token).await;
     assert_eq!(mine["threads"], json!([]));
     assert_eq!(mine["available"], true);
 
@@ -152,24 +144,16 @@ async fn a_followed_thread_files_its_later_mails_on_the_case_until_stopped() {
         .unwrap();
     assert!(synced.status().is_success(), "{}", synced.status());
     until(60, "the follow ended with its case", async || {
-        let mine: Value = app
-            .get("/api/v1/threads", &app.token)
-            .await
-            .json()
-            .await
-            .unwrap();
+        let mine: Value = app.get_json("/api/v1/threads", &app.token).await;
         mine["threads"] == json!([])
     })
     .await;
     let changes: Value = app
-        .get(
+        .get_json(
             "/api/v1/admin/audit?kind=thread_follow_changed",
             &app.admin_token,
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     let whys: Vec<&Value> = changes["events"]
         .as_array()
         .unwrap()
