@@ -193,9 +193,10 @@ enum Eval {
     /// document as if the case did not exist, and report top-1 and top-3 at subject and group
     /// level.
     Kle {
-        /// `demo` for the demo organisation (made in a temporary directory), or the data
+        /// `demo` for the demo organisation, `bench` for the scale bench's small one (2,000
+        /// cases, 20,000 documents; both made in a temporary directory), or the data
         /// directory of an organisation (its store and index are only read).
-        #[arg(long, value_name = "demo|DIR")]
+        #[arg(long, value_name = "demo|bench|DIR")]
         corpus: String,
         /// Print the report as one JSON object.
         #[arg(long)]
@@ -416,28 +417,35 @@ impl Cli {
                 let mut config = Config::load(self.config.as_deref(), std::env::vars())?;
                 config.log.filter = "warn".into();
                 crate::telemetry::init(&config.log);
-                let demo = corpus == "demo";
+                let made = matches!(corpus.as_str(), "demo" | "bench");
                 let temporary = std::env::temp_dir().join(format!(
                     "journaliser-eval-kle-{}",
                     uuid::Uuid::new_v4().simple()
                 ));
-                config.data_dir = match demo {
+                config.data_dir = match made {
                     true => temporary.clone(),
                     false => PathBuf::from(corpus),
                 };
-                if !demo {
+                if !made {
                     anyhow::ensure!(config.data_dir.is_dir(), "no data directory {corpus}");
                 }
                 let services = Services::open(config).await?;
-                if demo {
-                    crate::demo::seed_if_empty(&services).await?;
-                }
-                let report = crate::eval::kle::evaluate(&services.store, &services.index).await;
+                let built = match corpus.as_str() {
+                    "demo" => crate::demo::seed_if_empty(&services).await.map(|_| ()),
+                    "bench" => crate::bench::build(&services, 2_000, 20_000, !*json).await,
+                    _ => Ok(()),
+                };
+                let report = match built {
+                    Ok(()) => {
+                        Ok(crate::eval::kle::evaluate(&services.store, &services.index).await)
+                    }
+                    Err(error) => Err(error),
+                };
                 services.store.close().await;
-                if demo {
+                if made {
                     let _ = std::fs::remove_dir_all(&temporary);
                 }
-                let report = report?;
+                let report = report??;
                 if *json {
                     println!("{}", serde_json::to_string_pretty(&report)?);
                 } else {

@@ -22,8 +22,14 @@ const VOCABULARY: usize = 40_000;
 /// How strongly case sizes are skewed: the share of documents of the n-th largest case goes
 /// as n^-SKEW (at 100,000 cases the largest holds about 1 % of them).
 const CASE_SKEW: f64 = 0.7;
-/// Words a case's own mails keep coming back to.
+/// Words a case's own mails keep coming back to; the first `SUBJECT_WORDS` of them are its
+/// KLE subject's, shared with every case on that subject.
 const TOPIC_WORDS: usize = 12;
+/// KLE subjects the organisation's cases are on (a municipality uses on the order of a
+/// thousand of the plan's), drawn with a Zipf skew: building permits are common, most
+/// subjects rare.
+const KLE_SUBJECTS: usize = 1_000;
+const SUBJECT_WORDS: usize = 4;
 /// The years the filings span, ending at `END`.
 const YEARS: i64 = 4;
 
@@ -310,9 +316,19 @@ impl Organisation {
         let mut rng = StdRng::seed_from_u64(SEED);
         let words = vocabulary(&mut rng);
         let word_ranks = Zipf::new(words.len(), 1.05);
+        let mut subjects: Vec<Subject> = Vec::with_capacity(KLE_SUBJECTS);
+        let mut numbers = std::collections::HashSet::new();
+        while subjects.len() < KLE_SUBJECTS {
+            let subject = Subject::new(&mut rng);
+            if numbers.insert(subject.kle.clone()) {
+                subjects.push(subject);
+            }
+        }
+        let subject_ranks = Zipf::new(subjects.len(), 1.0);
         let mut made = Vec::with_capacity(cases);
         for n in 0..cases {
-            made.push(make_case(&mut rng, &words, &word_ranks, n));
+            let subject = &subjects[subject_ranks.sample(&mut rng)];
+            made.push(make_case(&mut rng, &words, &word_ranks, subject, n));
         }
         let mut by_size: Vec<usize> = (0..cases).collect();
         for i in (1..by_size.len()).rev() {
@@ -489,23 +505,49 @@ fn word_in(words: &[String], rank: usize, danish: bool) -> &str {
     }
 }
 
-fn make_case(rng: &mut StdRng, words: &[String], ranks: &Zipf, n: usize) -> BenchCase {
+/// A KLE subject: its number and the words its cases share.
+struct Subject {
+    kle: String,
+    words: Vec<usize>,
+}
+
+impl Subject {
+    fn new(rng: &mut StdRng) -> Subject {
+        Subject {
+            kle: format!(
+                "{:02}.{:02}.{:02}",
+                rng.random_range(0..30),
+                rng.random_range(0..50),
+                rng.random_range(0..20)
+            ),
+            words: (0..SUBJECT_WORDS).map(|_| topic_word(rng)).collect(),
+        }
+    }
+}
+
+/// Topic words are the middle of the vocabulary: rare enough to tell cases apart.
+fn topic_word(rng: &mut StdRng) -> usize {
+    rng.random_range(200..VOCABULARY)
+}
+
+fn make_case(
+    rng: &mut StdRng,
+    words: &[String],
+    ranks: &Zipf,
+    subject: &Subject,
+    n: usize,
+) -> BenchCase {
     let danish = rng.random_bool(0.8);
-    // Topic words are the middle of the vocabulary: rare enough to tell cases apart.
-    let topic: Vec<usize> = (0..TOPIC_WORDS)
-        .map(|_| rng.random_range(200..VOCABULARY))
-        .collect();
-    let title_words: Vec<&str> = topic[..3]
+    let mut topic = subject.words.clone();
+    topic.extend((SUBJECT_WORDS..TOPIC_WORDS).map(|_| topic_word(rng)));
+    // A title names the subject and what sets the case apart, as "Byggetilladelse –
+    // Strandvejen 41" does.
+    let title_words: Vec<&str> = [topic[0], topic[SUBJECT_WORDS], topic[SUBJECT_WORDS + 1]]
         .iter()
         .chain(std::iter::once(&ranks.sample(rng)))
         .map(|rank| word_in(words, *rank, danish))
         .collect();
-    let kle = format!(
-        "{:02}.{:02}.{:02}",
-        rng.random_range(0..30),
-        rng.random_range(0..50),
-        rng.random_range(0..20)
-    );
+    let kle = subject.kle.clone();
     let year = 22 + n % 5;
     let number = format!("{kle}-G01-{}-{year}", n + 1);
     let parties: Vec<String> = (0..rng.random_range(0..=3)).map(|_| citizen(rng)).collect();
@@ -603,5 +645,32 @@ mod tests {
         let first = draws.iter().filter(|r| **r == 0).count();
         let tenth = draws.iter().filter(|r| **r == 9).count();
         assert!(first > 5 * tenth, "{first} {tenth}");
+    }
+
+    #[test]
+    fn cases_on_one_kle_subject_share_its_words() {
+        let organisation = Organisation::new(2_000, 2_000);
+        let mut by_subject: HashMap<&str, Vec<&BenchCase>> = HashMap::new();
+        for case in &organisation.cases {
+            by_subject
+                .entry(case.input.kle.as_deref().unwrap())
+                .or_default()
+                .push(case);
+        }
+        let largest = by_subject.values().map(Vec::len).max().unwrap();
+        assert!(largest >= 20, "the commonest subject has {largest} cases");
+        assert!(by_subject.len() > 200, "{} subjects used", by_subject.len());
+        for cases in by_subject.values() {
+            for pair in cases.windows(2) {
+                assert_eq!(
+                    pair[0].topic[..SUBJECT_WORDS],
+                    pair[1].topic[..SUBJECT_WORDS]
+                );
+                assert_ne!(
+                    pair[0].topic[SUBJECT_WORDS..],
+                    pair[1].topic[SUBJECT_WORDS..]
+                );
+            }
+        }
     }
 }

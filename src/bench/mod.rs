@@ -40,6 +40,20 @@ pub struct BenchOptions {
     pub progress: bool,
 }
 
+/// Fills `services` (a fresh data directory) with the bench's organisation of `cases` and
+/// `documents` through the bulk paths, and nothing else: for evaluations that need an
+/// organisation of that shape without measuring the service on it.
+pub async fn build(
+    services: &Services,
+    cases: usize,
+    documents: usize,
+    progress: bool,
+) -> anyhow::Result<()> {
+    let mut organisation = Organisation::new(cases, documents);
+    load::load(services, &mut organisation, documents, progress).await?;
+    Ok(())
+}
+
 /// Builds and measures the organisation (and the smaller ones for the plot).
 pub async fn run(options: &BenchOptions, config: &Config) -> anyhow::Result<Report> {
     anyhow::ensure!(

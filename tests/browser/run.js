@@ -13,13 +13,13 @@ import { ADMIN_SCENARIOS } from "./admin.js";
 import { darkTheme, signInFallback } from "./appearance.js";
 import { dropzone } from "./dropzone.js";
 import { Harness } from "./harness.js";
-import { newCase } from "./newcase.js";
+import { newCase, newCaseWord } from "./newcase.js";
 import { outlookCompose } from "./outlook-compose.js";
 import { outlookRead } from "./outlook-read.js";
 import { review } from "./review.js";
 import { word } from "./word.js";
 
-const PANE_SCENARIOS = { outlookRead, word, dropzone, outlookCompose, review, darkTheme, signInFallback, newCase };
+const PANE_SCENARIOS = { outlookRead, word, dropzone, outlookCompose, review, darkTheme, signInFallback, newCase, newCaseWord };
 const adminSuite = process.argv[2] === "admin";
 const SCENARIOS = adminSuite ? ADMIN_SCENARIOS : PANE_SCENARIOS;
 

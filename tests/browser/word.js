@@ -6,7 +6,7 @@ import { assert, assertEqual, eventually } from "./harness.js";
 import { FakeHost } from "./host.js";
 
 const BUILDING_CASE = "VK-2026-0001";
-const WORD = {
+export const WORD = {
   host: "word",
   displayLanguage: "da-DK",
   sets: { WordApi: "1.3", File: "1.1", CompressedFile: "1.1" },

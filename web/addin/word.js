@@ -1,6 +1,7 @@
 // Word: "Gem på sag". The document goes to the server as DOCX for suggestions; saving files it,
 // and the records system's document id is kept in the document itself, so the next save of the
-// same document becomes a new version of it instead of a second document.
+// same document becomes a new version of it instead of a second document. When no case fits,
+// "Opret ny sag" creates one from the service's proposal and saves the document on it.
 
 import {
   FilingPane, OfficeError, api, boot, clearError, followFiling, h,
@@ -19,6 +20,8 @@ let pane;
 let saved = null;
 let savedCase = null;
 let suggestions = [];
+/** The document as uploaded when the pane opened: the item a new case is proposed from. */
+let openedItemId = null;
 
 Office.onReady(async () => {
   await boot(Office.context?.displayLanguage);
@@ -36,6 +39,7 @@ async function open() {
     saved = await readSavedIds();
     const uploaded = await uploadDocument();
     saved ??= idsFromProperties(uploaded.metadata?.custom_properties);
+    openedItemId = uploaded.id;
     say(t("suggesting"));
     suggestions = (await withSignIn(() => api.get(`/api/v1/items/${uploaded.id}/suggestions?limit=5`))).suggestions;
     savedCase = saved ? await lookUpCase(saved.caseId) : null;
@@ -50,7 +54,7 @@ async function open() {
 function showForm(title) {
   if (!saved) {
     notice().replaceChildren();
-    pane.show({ suggestions, title, actionLabel: t("saveDocument") });
+    pane.show({ suggestions, title, actionLabel: t("saveDocument"), itemId: openedItemId });
     return;
   }
   notice().replaceChildren(h("p", {
