@@ -56,10 +56,17 @@ pub enum AuditKind {
     ReviewChanged,
     /// A caseworker started or stopped following a filed mail's thread, or its case closed.
     ThreadFollowChanged,
+    /// A user asked for a new case in a target; the details hold the connector and the KLE
+    /// subject and facet asked for.
+    CaseOrdered,
+    /// The target made an ordered case; the details hold the number it gave.
+    CaseCreated,
+    /// The target refused an ordered case, or every attempt failed; the details say why.
+    CaseCreationFailed,
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 14] = [
+    pub const ALL: [AuditKind; 17] = [
         AuditKind::FilingAccepted,
         AuditKind::FilingDuplicate,
         AuditKind::FilingDelivered,
@@ -74,6 +81,9 @@ impl AuditKind {
         AuditKind::ReviewQueued,
         AuditKind::ReviewChanged,
         AuditKind::ThreadFollowChanged,
+        AuditKind::CaseOrdered,
+        AuditKind::CaseCreated,
+        AuditKind::CaseCreationFailed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -92,6 +102,9 @@ impl AuditKind {
             AuditKind::ReviewQueued => "review_queued",
             AuditKind::ReviewChanged => "review_changed",
             AuditKind::ThreadFollowChanged => "thread_follow_changed",
+            AuditKind::CaseOrdered => "case_ordered",
+            AuditKind::CaseCreated => "case_created",
+            AuditKind::CaseCreationFailed => "case_creation_failed",
         }
     }
 
