@@ -810,6 +810,18 @@ impl ConnectorConfig {
         }
     }
 
+    /// The `kind` it is configured with.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ConnectorConfig::Archive(_) => "archive",
+            ConnectorConfig::Webdav(_) => "webdav",
+            ConnectorConfig::Webhook(_) => "webhook",
+            ConnectorConfig::Mailin(_) => "mailin",
+            ConnectorConfig::Sharepoint(_) => "sharepoint",
+            ConnectorConfig::F2(_) => "f2",
+        }
+    }
+
     fn validate(&self) -> Result<(), String> {
         let (url, username, password) = match self {
             ConnectorConfig::Archive(c) if c.root.as_os_str().is_empty() => {
@@ -1013,12 +1025,23 @@ pub struct LogConfig {
     pub json: bool,
 }
 
-/// A secret string that never shows in `Debug` output or logs.
-#[derive(Clone, Default, Serialize, Deserialize)]
+/// A secret string that never shows in `Debug` output, logs or anything serialised from the
+/// configuration (the admin console's view of the connectors): a secret that is set comes out
+/// as [`Secret::SHOWN`], one that is not as an empty string.
+#[derive(Clone, Default, Deserialize)]
 #[serde(transparent)]
 pub struct Secret(String);
 
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(if self.0.is_empty() { "" } else { Secret::SHOWN })
+    }
+}
+
 impl Secret {
+    /// What is shown in place of a secret that is set.
+    pub const SHOWN: &'static str = "•••";
+
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -1550,6 +1573,15 @@ mod tests {
         for secret in ["hunter2", "t0ken", "k3y", "pa55"] {
             assert!(!shown.contains(secret), "{secret} printed: {shown}");
         }
+        let serialised = serde_json::to_value(&config.connectors).unwrap();
+        for secret in ["hunter2", "t0ken", "k3y"] {
+            assert!(
+                !serialised.to_string().contains(secret),
+                "{secret} serialised: {serialised}"
+            );
+        }
+        assert_eq!(serialised[1]["bearer_token"], Secret::SHOWN);
+        assert_eq!(serialised[1]["password"], "");
 
         for (text, expected) in [
             (

@@ -255,6 +255,7 @@ impl Server {
             following_threads: config.threads.entra.is_some(),
             new_case: Arc::new(config.new_case.clone()),
             connectors: connectors.clone(),
+            connector_settings: crate::connector::settings(&config).into(),
         };
         let router = api::router(state, config.request_timeout());
         let stop = CancellationToken::new();

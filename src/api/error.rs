@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::auth::AuthError;
 use crate::extract::ExtractError;
@@ -31,6 +31,14 @@ pub enum ApiError {
     InvalidField { field: String, reason: String },
     #[error("the upload is larger than the limit of {0} bytes")]
     PayloadTooLarge(usize),
+    #[error(
+        "the file holds {rows} rows; at most {limit} are imported at once (journaliser import cases takes more)"
+    )]
+    TooManyRows { rows: usize, limit: usize },
+    /// Some rows of an import are wrong, so none is imported; `report` says what each row
+    /// would have done (`views::import_report`).
+    #[error("nothing was imported: rows with errors: {errors}")]
+    InvalidRows { errors: usize, report: Value },
     #[error("{0}")]
     UnsupportedMediaType(String),
     /// Anything the client cannot fix. The detail goes to the log only.
@@ -55,6 +63,8 @@ impl ApiError {
             ApiError::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"),
             ApiError::InvalidField { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_field"),
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            ApiError::TooManyRows { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too_many_rows"),
+            ApiError::InvalidRows { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_rows"),
             ApiError::UnsupportedMediaType(_) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
@@ -77,6 +87,11 @@ impl IntoResponse for ApiError {
         if let ApiError::InvalidField { field, reason } = &self {
             body["field"] = json!(field);
             body["reason"] = json!(reason);
+        }
+        if let ApiError::InvalidRows { report, .. } = &self {
+            for key in ["connector", "counts", "rows"] {
+                body[key] = report[key].clone();
+            }
         }
         let mut response = (status, Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {
@@ -126,6 +141,17 @@ impl From<crate::newcase::create::CreateError> for ApiError {
         match e {
             CreateError::Store(e) => e.into(),
             CreateError::Index(e) => ApiError::Internal(e.to_string()),
+            invalid => ApiError::BadRequest(invalid.to_string()),
+        }
+    }
+}
+
+impl From<crate::import::ImportError> for ApiError {
+    fn from(e: crate::import::ImportError) -> Self {
+        use crate::import::ImportError;
+        match e {
+            ImportError::Store(e) => e.into(),
+            ImportError::Index(e) => ApiError::Internal(e.to_string()),
             invalid => ApiError::BadRequest(invalid.to_string()),
         }
     }

@@ -5,8 +5,10 @@
 
 mod audit;
 mod backtest;
+mod case_import;
 mod cases;
 mod charts;
+mod connectors;
 pub mod error;
 mod filings;
 mod health;
@@ -63,6 +65,8 @@ pub struct AppState {
     pub following_threads: bool,
     pub new_case: Arc<crate::config::NewCaseConfig>,
     pub connectors: crate::connector::Connectors,
+    /// The connectors' settings as admins see them, secrets hidden.
+    pub connector_settings: Arc<[crate::connector::InstanceSettings]>,
 }
 
 impl FromRef<AppState> for Arc<crate::web::Site> {
@@ -118,7 +122,12 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/admin/filings/{id}/retry", post(filings::admin_retry))
         .route("/admin/audit", get(audit::list))
         .route("/admin/ranker", get(ranker::show).put(ranker::change))
-        .route("/admin/sync", post(sync::run));
+        .route("/admin/sync", post(sync::run))
+        .route(
+            "/admin/cases/import",
+            post(case_import::run).layer(DefaultBodyLimit::max(case_import::MAX_BYTES)),
+        )
+        .route("/admin/connectors", get(connectors::list));
 
     let admitting = (state.auth.clone(), state.max_body_bytes);
     let api = api.layer(axum::middleware::from_fn(move |request, next| {

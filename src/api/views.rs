@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use crate::domain::case::Case;
 use crate::domain::filing::Filing;
+use crate::domain::identifiers::redact_cpr;
 use crate::extract::{Identifiers, Metadata};
 use crate::store::StoredItem;
 use crate::suggest::{Reason, Suggestion};
@@ -171,4 +172,52 @@ pub fn filing(filing: &Filing) -> Value {
         "version_of": filing.version_of,
         "version": filing.version,
     })
+}
+
+/// What an import did, or would do, with each row of a file: `outcome` is `new`, `changed`,
+/// `unchanged` or `error`, and an error says its `code`, the `field` and the reason in words.
+pub fn import_report(
+    plans: &[crate::import::RowPlan],
+    counts: crate::import::Counts,
+    connector: &str,
+    dry_run: bool,
+) -> Value {
+    let rows: Vec<Value> = plans
+        .iter()
+        .map(|plan| match &plan.verdict {
+            Ok((_, outcome)) => json!({"row": plan.row, "case_id": plan.case_id, "outcome": outcome}),
+            Err(error) => {
+                let mut described = json!({
+                    "code": error.code(),
+                    "field": error.field(),
+                    "message": redact_cpr(&error.to_string()),
+                });
+                if let (Some(fields), Value::Object(more)) =
+                    (described.as_object_mut(), row_error_details(error))
+                {
+                    fields.extend(more);
+                }
+                json!({"row": plan.row, "case_id": plan.case_id, "outcome": "error", "error": described})
+            }
+        })
+        .collect();
+    json!({"dry_run": dry_run, "connector": connector, "counts": counts, "rows": rows})
+}
+
+/// What a page needs to say a row's error in its own words. A party's value is never among
+/// them: it may be a CPR number.
+fn row_error_details(error: &crate::import::RowError) -> Value {
+    use crate::domain::case::CaseError;
+    use crate::import::RowError;
+    match error {
+        RowError::Repeated { first, .. } => json!({"first_row": first}),
+        RowError::OtherConnector { connector, .. } => json!({"connector": connector}),
+        RowError::Invalid(CaseError::Status { status, .. }) => json!({"value": redact_cpr(status)}),
+        RowError::Invalid(CaseError::Kle { kle, .. }) => json!({"value": redact_cpr(kle)}),
+        RowError::Invalid(CaseError::PartyKind { kind, .. }) => json!({"kind": kind}),
+        RowError::Invalid(CaseError::PartyValue { index, kind, .. }) => {
+            json!({"party": index + 1, "kind": kind})
+        }
+        _ => json!({}),
+    }
 }

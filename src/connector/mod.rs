@@ -26,7 +26,7 @@ use crate::extract::ItemKind;
 
 pub use archive::ArchiveConnector;
 pub use f2::F2Connector;
-pub use instances::SetupError;
+pub use instances::{InstanceSettings, SetupError, settings};
 pub use mailin::MailinConnector;
 pub use sharepoint::SharepointConnector;
 pub use webdav::WebdavConnector;
@@ -168,7 +168,7 @@ pub enum ConnectorError {
 }
 
 /// What a connector can do beyond filing, so callers ask only what it can answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Capabilities {
     /// `list_cases` works: the target's cases can be imported and synchronised.
     pub list_cases: bool,

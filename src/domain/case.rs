@@ -155,8 +155,9 @@ pub enum CaseError {
     Kle { id: String, kle: String },
     #[error("case {id}: unknown party kind {kind:?} (use cpr, cvr, email or name)")]
     PartyKind { id: String, kind: String },
-    /// Never carries the rejected value: it may be a CPR number.
-    #[error("case {id}: party {index} is not a valid {kind} number")]
+    /// Never carries the rejected value: it may be a CPR number. `index` counts from 0; the
+    /// message counts from 1, as people do.
+    #[error("case {id}: party {} is not a valid {kind} number", index + 1)]
     PartyValue {
         id: String,
         index: usize,
@@ -167,6 +168,19 @@ pub enum CaseError {
     /// `id` is shown escaped: the control character must reach no log or terminal as it is.
     #[error("case {id}: {field} holds a control character (such as NUL or a line break)")]
     ControlCharacter { id: String, field: &'static str },
+}
+
+impl CaseError {
+    /// The field of the input that is wrong.
+    pub fn field(&self) -> &'static str {
+        match self {
+            CaseError::Empty { field, .. } | CaseError::ControlCharacter { field, .. } => field,
+            CaseError::Status { .. } => "status",
+            CaseError::Kle { .. } => "kle",
+            CaseError::PartyKind { .. } | CaseError::PartyValue { .. } => "parties",
+            CaseError::Opened { .. } => "opened",
+        }
+    }
 }
 
 impl CaseInput {

@@ -42,6 +42,8 @@ pub enum AuditKind {
     FilingRequeued,
     /// An admin had the cases synced from the connectors; the details hold what each did.
     CasesSynced,
+    /// An admin imported cases from a file; the details hold the connector and the counts.
+    CasesImported,
     /// An admin overrode or pinned the ranker's weights; the details hold before and after.
     RankerChanged,
     /// A filing was undone (and perhaps moved); the details say by whom and why.
@@ -66,7 +68,7 @@ pub enum AuditKind {
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 17] = [
+    pub const ALL: [AuditKind; 18] = [
         AuditKind::FilingAccepted,
         AuditKind::FilingDuplicate,
         AuditKind::FilingDelivered,
@@ -74,6 +76,7 @@ impl AuditKind {
         AuditKind::FilingFailed,
         AuditKind::FilingRequeued,
         AuditKind::CasesSynced,
+        AuditKind::CasesImported,
         AuditKind::RankerChanged,
         AuditKind::FilingWithdrawn,
         AuditKind::WithdrawalSettled,
@@ -96,6 +99,7 @@ impl AuditKind {
             AuditKind::FilingRequeued => "filing_requeued",
             AuditKind::RankerChanged => "ranker_changed",
             AuditKind::CasesSynced => "cases_synced",
+            AuditKind::CasesImported => "cases_imported",
             AuditKind::FilingWithdrawn => "filing_withdrawn",
             AuditKind::WithdrawalSettled => "withdrawal_settled",
             AuditKind::RuleChanged => "rule_changed",

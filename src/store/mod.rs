@@ -335,6 +335,12 @@ impl Store {
 /// the user part (`user:secret@host`, where it may even hold `/` or `@`) or a `password=`
 /// parameter.
 pub fn redacted_url(url: &str) -> String {
+    url_without_secrets(url, |key| key.eq_ignore_ascii_case("password"), "***")
+}
+
+/// `url` with the password of its user part, and the values of the query parameters
+/// `hidden` picks, replaced by `mask`.
+pub fn url_without_secrets(url: &str, hidden: impl Fn(&str) -> bool, mask: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };
@@ -348,7 +354,8 @@ pub fn redacted_url(url: &str) -> String {
             let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
             out.push_str(user);
             if user.len() < userinfo.len() {
-                out.push_str(":***");
+                out.push(':');
+                out.push_str(mask);
             }
             out.push('@');
             out.push_str(host);
@@ -359,7 +366,7 @@ pub fn redacted_url(url: &str) -> String {
         let parameters: Vec<String> = query
             .split('&')
             .map(|parameter| match parameter.split_once('=') {
-                Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                Some((key, _)) if hidden(key) => format!("{key}={mask}"),
                 _ => parameter.to_string(),
             })
             .collect();

@@ -15,7 +15,7 @@ use super::{Site, serve_file};
 use crate::auth::{Admin, AuthError, Authenticator};
 
 /// The console's sections, each its own address below `/admin/`.
-pub const SECTIONS: [&str; 5] = ["overview", "quality", "backtest", "rules", "audit"];
+pub const SECTIONS: [&str; 6] = ["overview", "cases", "quality", "backtest", "rules", "audit"];
 
 pub fn routes<S>() -> Router<S>
 where

@@ -10,6 +10,7 @@ mod autofile;
 mod backup;
 mod bench;
 mod browser;
+mod case_import;
 mod console;
 mod entra;
 mod flow;

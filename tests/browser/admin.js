@@ -1,6 +1,7 @@
 // The admin console at /admin/: a user's token sees only a refusal; an admin reads the
-// overview, retries a failed filing by keyboard, and reads the quality page, whose numbers
-// are the API's. Each page is checked at 1280 px and at 768 px.
+// overview, retries a failed filing by keyboard, reads the quality page, whose numbers are
+// the API's, and imports a file of cases once its wrong row is fixed. Each page is checked at
+// 1280 px and at 768 px.
 
 import { assert, assertEqual, eventually } from "./harness.js";
 
@@ -207,4 +208,56 @@ async function adminHistory(harness) {
   await pane.close();
 }
 
-export const ADMIN_SCENARIOS = { adminRefusesUsers, adminOverview, adminQuality, adminBacktest, adminRules, adminHistory };
+const CASES_HEADER = "id,number,title,kle,facet,status,parties,groups,opened";
+const CASE_ROW = "WEB-1,00.01.00-A00-1-26,Saunaflåde ved Nordstranden,00.01.00,A00,åben,email:bad@vinterbad.example,,2026-11-02";
+
+/** A CSV file of cases for the file input, its second case's KLE number given as `kle`. */
+function casesFile(kle) {
+  const text = `${CASES_HEADER}\n${CASE_ROW}\nWEB-2,00.01.00-A00-2-26,Bådebro ved Nordstranden,${kle},,åben,,,\n`;
+  return { name: "sager.csv", mimeType: "text/csv", buffer: Buffer.from(text) };
+}
+
+async function adminCases(harness) {
+  const pane = await openConsole(harness, "cases");
+  const page = pane.page;
+  await page.locator('tr[data-connector="archive"]').waitFor();
+  const connectors = (await harness.api("/api/v1/admin/connectors", harness.adminToken)).connectors;
+  assertEqual(await page.locator("tr[data-connector]").count(), connectors.length, "a row per connector");
+  assert(await page.locator("#import-run").evaluate((b) => b.disabled), "nothing to import before a file is chosen");
+
+  // The file is chosen by keyboard: Tab to the file input, Space opens the chooser.
+  await pane.tabTo("#import-file");
+  const [chooser] = await Promise.all([page.waitForEvent("filechooser"), page.keyboard.press("Space")]);
+  await chooser.setFiles(casesFile("99"));
+  const bad = page.locator('tr[data-row="3"][data-outcome="error"]');
+  await bad.waitFor();
+  await pane.text('tr[data-row="3"]', /«99» er ikke et KLE-nummer/);
+  assertEqual(await page.locator('tr[data-row="2"]').getAttribute("data-outcome"), "new", "the good row");
+  await pane.text("#import-summary", /Rækker: 2 – nye: 1, ændrede: 0, uændrede: 0, med fejl: 1/);
+  assert(await page.locator("#import-run").evaluate((b) => b.disabled), "no import while a row is wrong");
+  await checkBothWidths(pane, "cases");
+  const none = await fetch(`${harness.base}/api/v1/cases/WEB-1`, { headers: { Authorization: `Bearer ${harness.token}` } });
+  assertEqual(none.status, 404, "the preview wrote nothing");
+
+  // The row fixed in the file, which is chosen again: clean, so "Importér" opens.
+  await page.locator("#import-file").setInputFiles(casesFile("02.34.02"));
+  await eventually(() => page.locator('tr[data-outcome="error"]').count().then((n) => n === 0), "the fixed file has no error");
+  await eventually(() => page.locator("#import-run").evaluate((b) => !b.disabled), "Importér opens");
+  await pane.tabTo("#import-run");
+  await page.keyboard.press("Enter");
+  await pane.text("#status", /Importeret – nye: 2, ændrede: 0, uændrede: 0/);
+  const found = await harness.api(`/api/v1/cases?q=${encodeURIComponent("Bådebro Nordstranden")}`);
+  assertEqual(found.cases.map((c) => c.id), ["WEB-2"], "the imported case is found");
+  assertEqual((await harness.api("/api/v1/cases/WEB-2")).kle, "02.34.02", "the fixed KLE number");
+  const audited = await harness.api("/api/v1/admin/audit?kind=cases_imported", harness.adminToken);
+  assertEqual(audited.events[0]?.details.counts.new, 2, "the import is audited with its counts");
+  await pane.screenshot("admin-cases-imported");
+
+  // "Synkronisér nu" is on this page too.
+  await pane.tabTo("#sync-now");
+  await page.keyboard.press("Enter");
+  await pane.text("#status", /Sagerne er synkroniseret|Ingen systemer kan liste/);
+  await pane.close();
+}
+
+export const ADMIN_SCENARIOS = { adminRefusesUsers, adminOverview, adminQuality, adminBacktest, adminRules, adminHistory, adminCases };

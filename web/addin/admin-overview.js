@@ -36,7 +36,7 @@ function connectors(list) {
 }
 
 /** "Synkronisér nu": every connector that can list its cases, now; what each said. */
-function syncButton() {
+export function syncButton() {
   const result = h("ul", { id: "sync-result", "aria-live": "polite" });
   const button = h("fluent-button", { id: "sync-now" }, t("syncNow"));
   button.addEventListener("click", async () => {

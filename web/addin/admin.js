@@ -7,13 +7,14 @@ import { addStrings } from "./i18n.js";
 import { ADMIN_STRINGS } from "./admin-words.js";
 import { audit } from "./admin-audit.js";
 import { backtest } from "./admin-backtest.js";
+import { casesPage } from "./admin-cases.js";
 import { overview } from "./admin-overview.js";
 import { quality } from "./admin-quality.js";
 import { rulesPage } from "./admin-rules.js";
 
 addStrings(ADMIN_STRINGS);
 
-const SECTIONS = { overview, quality, backtest, rules: rulesPage, audit };
+const SECTIONS = { overview, cases: casesPage, quality, backtest, rules: rulesPage, audit };
 
 const nav = document.getElementById("sections");
 const target = document.getElementById("section");

@@ -202,6 +202,8 @@ async function request(method, path, { body, contentType } = {}) {
     // A 422 names the field that is wrong, for a form to show the reason beside it.
     error.field = json?.field ?? null;
     error.reason = json?.reason ?? null;
+    // A refused import says what is wrong with each row.
+    error.body = json;
     throw error;
   }
   return json;
