@@ -1367,6 +1367,11 @@ impl Config {
         or_under(&self.index.dir, &self.data_dir, "index")
     }
 
+    /// Where the ranker memory is kept between starts.
+    pub fn memory_snapshot(&self) -> PathBuf {
+        self.data_dir.join("ranker-memory.snapshot")
+    }
+
     pub fn archive_root(&self) -> PathBuf {
         or_under(&self.archive.root, &self.data_dir, "archive")
     }

@@ -91,9 +91,10 @@ impl Services {
             Duration::from_secs(config.extract.timeout_secs),
         );
         let index = Arc::new(index);
-        let suggester = Suggester::open(store.clone(), index.clone())
-            .await
-            .context("cannot load the ranker")?;
+        let suggester =
+            Suggester::open(store.clone(), index.clone(), Some(config.memory_snapshot()))
+                .await
+                .context("cannot load the ranker")?;
         let policy = Policy::new(
             store.clone(),
             suggester.clone(),

@@ -126,6 +126,7 @@ pub async fn load(
         bar.inc(count as u64);
     }
     tokio::task::block_in_place(|| services.index.commit())?;
+    services.suggester.keep_snapshot_after_bulk_load().await?;
     bar.finish_and_clear();
     Ok(Loaded {
         cases,

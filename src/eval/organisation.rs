@@ -53,7 +53,7 @@ impl Organisation {
             false,
         )
         .await?;
-        let suggester = Suggester::open(store.clone(), index.clone()).await?;
+        let suggester = Suggester::open(store.clone(), index.clone(), None).await?;
         Ok(Organisation {
             policy: Policy::new(
                 store.clone(),

@@ -15,7 +15,7 @@ pub struct NewItem<'a> {
 }
 
 /// Where a page of `live_filed_items` ended.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FiledPlace {
     created_at: Millis,
     filing_id: String,
@@ -115,6 +115,37 @@ impl Store {
                 Ok((item_from_row(row)?, row.try_get("case_id")?, place))
             })
             .collect()
+    }
+
+    /// Where the latest live filing stands in filing order; `None` before the first.
+    pub async fn last_live_filing(&self) -> Result<Option<FiledPlace>> {
+        let row = sqlx::query(
+            "SELECT created_at, id FROM filings WHERE state <> 'failed' AND withdrawn_at IS NULL
+             ORDER BY created_at DESC, id DESC LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(FiledPlace {
+                created_at: row.try_get("created_at")?,
+                filing_id: row.try_get("id")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// How many live filings there are up to and including `place`, in filing order: what a
+    /// memory that learnt every page up to `place` was taught.
+    pub async fn live_filings_up_to(&self, place: &FiledPlace) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM filings
+             WHERE state <> 'failed' AND withdrawn_at IS NULL
+               AND (created_at < $1 OR (created_at = $1 AND id <= $2))",
+        )
+        .bind(place.created_at)
+        .bind(&place.filing_id)
+        .fetch_one(&self.pool)
+        .await?)
     }
 
     /// The latest `limit` items, newest first: what a rule or a threshold is tried on.

@@ -28,7 +28,7 @@ const RIVALS: usize = 5;
 /// its place up, and its centroid loses the term.
 const CASES_PER_TERM: usize = 256;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 struct Weight {
     class: Class,
     margin: f32,
@@ -48,7 +48,7 @@ pub struct Fit {
     pub cosine: f32,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Classifier {
     /// Items learnt from: the idf's document count.
     items: u64,

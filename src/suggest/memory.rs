@@ -2,11 +2,13 @@
 //! which case, which subjects ran on which case, and how busy each case has been lately.
 //!
 //! Like the index it is derived from the store: it lives in memory, learns from each filing as
-//! it is accepted, and is rebuilt from the filed items when the service starts.
+//! it is accepted, and is rebuilt from the filed items when the service starts, from its
+//! snapshot on disk (`snapshot.rs`) onwards where one holds.
 
 use std::collections::{HashMap, VecDeque};
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 use super::classifier::{Class, Classifier};
 use super::features::Clues;
@@ -17,7 +19,7 @@ const ACTIVITY_DECAY: f64 = 0.99;
 /// How many of a user's latest cases are remembered as recent.
 const RECENT_CASES: usize = 5;
 
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
 struct CaseMemory {
     id: String,
     /// Decayed count of filings, as of filing number `activity_at`.
@@ -28,12 +30,12 @@ struct CaseMemory {
 }
 
 /// How often a key (an address, a subject) went with each case.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
 struct Tally {
     keys: HashMap<String, KeyCounts>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
 struct KeyCounts {
     total: u32,
     cases: Vec<(Class, u32)>,
@@ -78,7 +80,7 @@ impl Tally {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Memory {
     cases: Vec<CaseMemory>,
     classes: HashMap<String, Class>,
@@ -123,7 +125,6 @@ impl Memory {
         recent.truncate(RECENT_CASES);
     }
 
-    /// The cases the user filed on last, the latest first.
     /// Takes back a filing of `clues` on `case_id` that was undone: the counts of sender,
     /// recipients and subject, the owner's latest cases, and the classifier's lesson.
     pub fn unlearn(&mut self, clues: &Clues, case_id: &str) {

@@ -9,6 +9,7 @@ mod index;
 mod memory;
 mod model;
 mod rank;
+mod snapshot;
 mod subject;
 mod terms;
 

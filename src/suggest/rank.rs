@@ -8,6 +8,7 @@
 //! memory and the index learn the item itself.
 
 use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 
 use serde::Serialize;
@@ -16,9 +17,10 @@ use super::features::{Candidate, Clues, Feature, Sources, gather};
 use super::index::{IndexError, SearchIndex};
 use super::memory::Memory;
 use super::model::{Model, RankerState};
+use super::snapshot;
 use crate::auth::User;
 use crate::domain::case::{Case, PartyKind};
-use crate::store::{Store, StoreError, StoredItem};
+use crate::store::{FiledPlace, Store, StoreError, StoredItem};
 
 /// Contributions to a case's score below this are not worth a reason.
 const MIN_REASON: f64 = 0.05;
@@ -70,6 +72,28 @@ pub struct Suggester {
     /// The candidates of the latest suggestions, by item: a filing teaches what the user was
     /// shown.
     shown: Arc<Mutex<Shown>>,
+    /// Where the memory is kept between starts; `None` to rebuild it each time.
+    snapshot: Option<PathBuf>,
+}
+
+/// Writes the memory's snapshot off the async threads, handing the memory back. A snapshot
+/// that cannot be written only costs the next start its time.
+async fn save_snapshot(
+    path: PathBuf,
+    memory: Memory,
+    filed: u64,
+    after: FiledPlace,
+) -> Result<Memory, SuggestError> {
+    Ok(tokio::task::spawn_blocking(move || {
+        match snapshot::save(&path, &memory, filed, &after) {
+            Ok(()) => tracing::info!(filed, "ranker memory kept for the next start"),
+            Err(error) => {
+                tracing::warn!(path = %path.display(), %error, "cannot keep the ranker memory's snapshot")
+            }
+        }
+        memory
+    })
+    .await?)
 }
 
 /// Filed items read from the store at a time when the memory is rebuilt.
@@ -122,8 +146,13 @@ pub struct WeightChange {
 
 impl Suggester {
     /// The organisation's ranker: its model from the store, and its memory rebuilt from the
-    /// items filed so far, oldest first.
-    pub async fn open(store: Store, index: Arc<SearchIndex>) -> Result<Suggester, SuggestError> {
+    /// items filed so far, oldest first: from the snapshot at `snapshot` onwards where it still
+    /// matches the store, and then kept there for the next start.
+    pub async fn open(
+        store: Store,
+        index: Arc<SearchIndex>,
+        snapshot: Option<PathBuf>,
+    ) -> Result<Suggester, SuggestError> {
         let model = match store.ranker_state().await? {
             Some(record) => Model::from_state(serde_json::from_str::<RankerState>(&record.state)?),
             None => Model::default(),
@@ -131,19 +160,47 @@ impl Suggester {
         let mut memory = Memory::default();
         let mut filed = 0;
         let mut after = None;
+        let restored = match snapshot.clone() {
+            Some(path) => tokio::task::spawn_blocking(move || snapshot::load(&path)).await?,
+            None => None,
+        };
+        if let Some(restored) = restored {
+            let live = store.live_filings_up_to(&restored.after).await?;
+            if u64::try_from(live) == Ok(restored.filed) {
+                (memory, filed, after) = (restored.memory, restored.filed, Some(restored.after));
+            } else {
+                tracing::info!(
+                    snapshot = restored.filed,
+                    store = live,
+                    "filings were undone or arrived late since the ranker memory's snapshot; rebuilding"
+                );
+            }
+        }
+        let restored = filed;
         loop {
             let page = store.live_filed_items(after.as_ref(), REBUILD_PAGE).await?;
             let Some((_, _, last)) = page.last() else {
                 break;
             };
             after = Some(last.clone());
-            filed += page.len();
+            filed += page.len() as u64;
             for (item, case_id, _) in &page {
                 memory.learn(&Clues::of(item), case_id);
             }
         }
         if filed > 0 {
-            tracing::info!(filed, "ranker memory rebuilt from the store");
+            tracing::info!(
+                filed,
+                from_snapshot = restored,
+                "ranker memory rebuilt from the store"
+            );
+        }
+        // Kept before anything else can teach it, so that it holds exactly the filings up to
+        // `after`.
+        if let (Some(path), Some(after)) = (&snapshot, after)
+            && filed > restored
+        {
+            memory = save_snapshot(path.clone(), memory, filed, after).await?;
         }
         Ok(Suggester {
             store,
@@ -152,7 +209,22 @@ impl Suggester {
             model: Arc::new(Mutex::new(model)),
             saving: Arc::new(tokio::sync::Mutex::new(())),
             shown: Arc::new(Mutex::new(Shown::default())),
+            snapshot,
         })
+    }
+
+    /// Keeps the memory's snapshot after a bulk load, when nothing else is filing: the memory
+    /// then holds exactly the live filings.
+    pub async fn keep_snapshot_after_bulk_load(&self) -> Result<(), SuggestError> {
+        let (Some(path), Some(after)) = (&self.snapshot, self.store.last_live_filing().await?)
+        else {
+            return Ok(());
+        };
+        let filed = u64::try_from(self.store.live_filings_up_to(&after).await?).unwrap_or(0);
+        let memory = std::mem::take(&mut *self.memory.write().map_err(|_| SuggestError::Poisoned)?);
+        let memory = save_snapshot(path.clone(), memory, filed, after).await?;
+        *self.memory.write().map_err(|_| SuggestError::Poisoned)? = memory;
+        Ok(())
     }
 
     pub fn index(&self) -> &Arc<SearchIndex> {
@@ -605,6 +677,107 @@ mod tests {
             parties: Vec::new(),
             rule: None,
         }
+    }
+
+    /// Past filings of notes on cases S1 and S2, numbered from `first`.
+    async fn file_notes(store: &Store, first: i64, count: i64) -> Vec<(StoredItem, String)> {
+        let texts: Vec<(String, String)> = (first..first + count)
+            .map(|n| {
+                (
+                    format!("h{n}"),
+                    format!("notat {n} om carport og tagrender"),
+                )
+            })
+            .collect();
+        let batch = texts
+            .iter()
+            .enumerate()
+            .map(|(i, (sha, text))| crate::store::PastFiling {
+                owner: "anna",
+                sha256: sha,
+                original: text.as_bytes(),
+                extracted: crate::extract::Extracted {
+                    kind: crate::extract::ItemKind::Document,
+                    content_type: "text/plain".into(),
+                    metadata: crate::extract::Metadata::Document(Default::default()),
+                    text: text.clone(),
+                    identifiers: Default::default(),
+                    truncated: Vec::new(),
+                },
+                case_id: if i % 2 == 0 { "S1" } else { "S2" },
+                title: "Notat",
+                filed_at: first + i as i64,
+            })
+            .collect();
+        store.insert_past_filings(batch).await.unwrap()
+    }
+
+    fn memory_of(suggester: &Suggester) -> std::sync::RwLockReadGuard<'_, Memory> {
+        suggester.memory.read().unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_start_from_the_snapshot_knows_what_a_rebuild_knows_and_an_undo_makes_it_rebuild() {
+        let store = crate::store::test_store().await;
+        let hasher = crate::domain::identifiers::CprHasher::new(b"k");
+        for id in ["S1", "S2"] {
+            let case = crate::domain::case::CaseInput::plain(id, id, "Carport")
+                .into_case("archive", &hasher)
+                .unwrap();
+            store.upsert_case(&case).await.unwrap();
+        }
+        let index = Arc::new(SearchIndex::in_memory().unwrap());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ranker-memory.snapshot");
+        let open =
+            |snapshot: Option<PathBuf>| Suggester::open(store.clone(), index.clone(), snapshot);
+
+        let first = file_notes(&store, 1, 6).await;
+        open(Some(path.clone())).await.unwrap();
+        let kept = std::fs::read(&path).unwrap();
+        file_notes(&store, 100, 4).await;
+        let restarted = open(Some(path.clone())).await.unwrap();
+        let rebuilt = open(None).await.unwrap();
+        assert!(*memory_of(&rebuilt) != Memory::default());
+        assert!(*memory_of(&restarted) == *memory_of(&rebuilt));
+        assert_ne!(
+            std::fs::read(&path).unwrap(),
+            kept,
+            "kept again with the new filings"
+        );
+
+        // What the snapshot holds is what a start uses: one taught something the store never
+        // saw comes back with it.
+        let kept = snapshot::load(&path).unwrap();
+        assert_eq!(kept.filed, 10);
+        let mut taught = kept.memory;
+        taught.learn(
+            &Clues {
+                owner: "ib".into(),
+                terms: [(1, 1)].into_iter().collect(),
+                ..Clues::default()
+            },
+            "S2",
+        );
+        snapshot::save(&path, &taught, kept.filed, &kept.after).unwrap();
+        let from_snapshot = open(Some(path.clone())).await.unwrap();
+        assert!(*memory_of(&from_snapshot) == taught);
+        assert!(*memory_of(&from_snapshot) != *memory_of(&rebuilt));
+        snapshot::save(&path, &memory_of(&rebuilt), kept.filed, &kept.after).unwrap();
+
+        // An undo of a filing the snapshot holds: it no longer matches, and is not used.
+        let (item, _) = &first[0];
+        let filing = store.filings_of_item(&item.id).await.unwrap().remove(0);
+        store
+            .withdraw_filing(&filing.id, "anna", "forkert sag", None)
+            .await
+            .unwrap()
+            .unwrap();
+        let restarted = open(Some(path.clone())).await.unwrap();
+        let before_undo = rebuilt;
+        let rebuilt = open(None).await.unwrap();
+        assert!(*memory_of(&rebuilt) != *memory_of(&before_undo));
+        assert!(*memory_of(&restarted) == *memory_of(&rebuilt));
     }
 
     fn codes(reasons: &[Reason]) -> Vec<&str> {
