@@ -56,10 +56,13 @@ pub enum AuditKind {
     ReviewChanged,
     /// A caseworker started or stopped following a filed mail's thread, or its case closed.
     ThreadFollowChanged,
+    /// An admin applied a setting from the console, or undid one; the details hold the
+    /// version with the value before and after.
+    SettingChanged,
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 14] = [
+    pub const ALL: [AuditKind; 15] = [
         AuditKind::FilingAccepted,
         AuditKind::FilingDuplicate,
         AuditKind::FilingDelivered,
@@ -74,6 +77,7 @@ impl AuditKind {
         AuditKind::ReviewQueued,
         AuditKind::ReviewChanged,
         AuditKind::ThreadFollowChanged,
+        AuditKind::SettingChanged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -92,6 +96,7 @@ impl AuditKind {
             AuditKind::ReviewQueued => "review_queued",
             AuditKind::ReviewChanged => "review_changed",
             AuditKind::ThreadFollowChanged => "thread_follow_changed",
+            AuditKind::SettingChanged => "setting_changed",
         }
     }
 

@@ -10,6 +10,7 @@ mod autofile;
 mod backup;
 mod bench;
 mod browser;
+mod changes;
 mod console;
 mod entra;
 mod flow;

@@ -1,6 +1,7 @@
 // The admin console at /admin/: a user's token sees only a refusal; an admin reads the
-// overview, retries a failed filing by keyboard, and reads the quality page, whose numbers
-// are the API's. Each page is checked at 1280 px and at 768 px.
+// overview, retries a failed filing by keyboard, reads the quality page, whose numbers are the
+// API's, and backtests a threshold, switches it on and undoes it. Each page is checked at
+// 1280 px and at 768 px.
 
 import { assert, assertEqual, eventually } from "./harness.js";
 
@@ -177,6 +178,30 @@ async function adminBacktest(harness) {
   assertEqual(await cell("wrong", "after"), String(api.after.wrong), "wrong after");
   assertEqual(await page.locator("#backtest-result tr[data-filing-id]").count(), Math.min(api.changed_count, 200), "the changed filings listed");
   await checkBothWidths(pane, "backtest");
+
+  // "Slå til" by keyboard: the threshold tried holds for the organisation, listed as a version.
+  await pane.tabTo("#backtest-apply");
+  await page.keyboard.press("Enter");
+  await pane.text("#status", /er slået til/);
+  const [applied] = (await harness.api("/api/v1/admin/changes", harness.adminToken)).changes;
+  assertEqual([applied.scope, applied.after.confidence_threshold, applied.after.configured], ["organisation", 0.5, false], "the change applied");
+  const row = page.locator(`#changes tr[data-version="${applied.version}"]`);
+  await row.waitFor();
+  assert((await row.textContent()).includes("hele organisationen"), "the row says where the change applies");
+  const retried = await call(harness, "POST", "/api/v1/admin/backtest", { change: { confidence_threshold: 0.5 }, limit: 2000 });
+  assertEqual(retried.today.confidence_threshold, 0.5, "today's threshold is the one applied");
+  await checkBothWidths(pane, "backtest-applied");
+
+  // "Fortryd ændring" by keyboard: the value from before comes back as a new version.
+  await pane.tabTo(`#changes tr[data-version="${applied.version}"] [data-action="undo"]`);
+  await page.keyboard.press("Enter");
+  await pane.text("#status", new RegExp(`Version ${applied.version} er fortrudt`));
+  const [undone] = (await harness.api("/api/v1/admin/changes", harness.adminToken)).changes;
+  assertEqual([undone.undoes, undone.after], [applied.version, applied.before], "the undo restores the value before");
+  await page.locator(`#changes tr[data-version="${undone.version}"]`).waitFor();
+  assert(await page.evaluate((v) => document.activeElement?.closest("tr")?.dataset.version === String(v), undone.version),
+    "the undo's own row has focus");
+  await pane.screenshot("admin-backtest-undone");
   await pane.close();
 }
 

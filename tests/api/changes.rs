@@ -1,0 +1,223 @@
+//! Applying a backtested threshold from the console: the next upload is decided under it with
+//! no restart, an undo brings the value before it back, every change is a version in the list
+//! and the audit log, and only admins may make them.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::autofile::{TILBYGNING, automatic, drawings_sent_later, upload_as};
+use crate::helpers::*;
+
+const CHANGES: &str = "/api/v1/admin/changes";
+
+async fn apply(app: &TestApp, change: Value) -> reqwest::Response {
+    app.post_json(CHANGES, &app.admin_token, &json!({"change": change}))
+        .await
+}
+
+async fn undo(app: &TestApp, version: &Value) -> reqwest::Response {
+    app.post_json(
+        &format!("{CHANGES}/{version}/undo"),
+        &app.admin_token,
+        &json!({}),
+    )
+    .await
+}
+
+/// The whole round on `app`, a server with no threshold configured: shared with the
+/// PostgreSQL tests.
+pub async fn a_threshold_is_applied_live_undone_and_audited(app: &TestApp) {
+    let before = upload_as(
+        app,
+        &app.token,
+        drawings_sent_later("eftersendt-a@borger.example"),
+    )
+    .await;
+    assert!(
+        automatic(&before).is_none(),
+        "filed with no threshold: {before}"
+    );
+    let suggestions = app.suggestions(before["id"].as_str().unwrap()).await;
+    let first = &suggestions["suggestions"][0];
+    assert_eq!(first["case"]["id"], TILBYGNING, "{suggestions}");
+    let confidence = first["confidence"].as_f64().unwrap();
+    assert!(
+        confidence >= 0.5,
+        "the ranker is too unsure to try: {suggestions}"
+    );
+    // In hundredths, as an admin types it.
+    let threshold = ((confidence - 0.05).max(0.5) * 100.0).floor() / 100.0;
+
+    // A user may neither apply, list nor undo.
+    let change = json!({"confidence_threshold": threshold});
+    for (path, body) in [
+        (CHANGES.to_string(), json!({"change": change})),
+        (format!("{CHANGES}/1/undo"), json!({})),
+    ] {
+        let refused = app.post_json(&path, &app.token, &body).await;
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{path}");
+    }
+    assert_eq!(
+        app.get(CHANGES, &app.token).await.status(),
+        StatusCode::FORBIDDEN
+    );
+
+    let response = apply(app, change.clone()).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let applied: Value = response.json().await.unwrap();
+    assert_eq!(applied["scope"], "organisation", "{applied}");
+    assert_eq!(
+        applied["before"],
+        json!({"confidence_threshold": null, "configured": true})
+    );
+    assert_eq!(
+        applied["after"],
+        json!({"confidence_threshold": threshold, "configured": false})
+    );
+    assert_eq!(applied["changed_by"], "root");
+
+    // The next upload is decided under it, and the backtest's "today" is it.
+    let after = upload_as(
+        app,
+        &app.token,
+        drawings_sent_later("eftersendt-b@borger.example"),
+    )
+    .await;
+    let filing = automatic(&after).unwrap_or_else(|| panic!("not filed at {threshold}: {after}"));
+    assert_eq!(filing["case_id"], TILBYGNING);
+    assert_eq!(filing["automatic"]["evidence"], "confidence");
+    let backtest: Value = app
+        .post_json(
+            "/api/v1/admin/backtest",
+            &app.admin_token,
+            &json!({"change": {"confidence_threshold": 0.99}}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        backtest["today"]["confidence_threshold"], threshold,
+        "{backtest}"
+    );
+
+    // Undone: a new version with the value from before, and the next upload waits again.
+    let response = undo(app, &applied["version"]).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let undone: Value = response.json().await.unwrap();
+    assert_eq!(undone["undoes"], applied["version"], "{undone}");
+    assert_ne!(undone["version"], applied["version"]);
+    assert_eq!(undone["before"], applied["after"]);
+    assert_eq!(undone["after"], applied["before"]);
+    let later = upload_as(
+        app,
+        &app.token,
+        drawings_sent_later("eftersendt-c@borger.example"),
+    )
+    .await;
+    assert!(automatic(&later).is_none(), "filed after the undo: {later}");
+
+    // Undoing it again would change nothing; a version that does not exist is not found.
+    assert_eq!(
+        undo(app, &applied["version"]).await.status(),
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        undo(app, &json!("nine")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+
+    let listed = app.get_json(CHANGES, &app.admin_token).await;
+    let versions: Vec<&Value> = listed["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| &c["version"])
+        .collect();
+    assert_eq!(
+        versions,
+        [&undone["version"], &applied["version"]],
+        "{listed}"
+    );
+
+    let audit = app
+        .get_json(
+            "/api/v1/admin/audit?kind=setting_changed&order=oldest",
+            &app.admin_token,
+        )
+        .await;
+    let events = audit["events"].as_array().unwrap();
+    assert_eq!(events.len(), 2, "{audit}");
+    for (event, change) in events.iter().zip([&applied, &undone]) {
+        assert_eq!(event["actor"], "root");
+        let recorded = &event["details"]["change"];
+        for field in ["version", "scope", "before", "after", "undoes"] {
+            assert_eq!(recorded[field], change[field], "{field}: {event}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_threshold_applied_from_the_console_counts_at_once_and_is_undone() {
+    let app = TestApp::spawn().await;
+    a_threshold_is_applied_live_undone_and_audited(&app).await;
+}
+
+#[tokio::test]
+async fn a_change_names_one_scope_a_watched_mailbox_and_a_threshold_in_range() {
+    let app = TestApp::spawn().await;
+    for (change, field) in [
+        (
+            json!({"confidence_threshold": 0.8, "mailbox": "byg", "group": "social"}),
+            "change.mailbox",
+        ),
+        (
+            json!({"confidence_threshold": 0.2}),
+            "change.confidence_threshold",
+        ),
+    ] {
+        let refused = apply(&app, change).await;
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let error: Value = refused.json().await.unwrap();
+        assert_eq!(error["field"], field, "{error}");
+    }
+    // A mailbox that is watched, at an address where no server answers.
+    let app = TestApp::spawn_with(|config| {
+        config.mailboxes.push(journaliser::config::MailboxConfig {
+            name: "byg".into(),
+            host: "127.0.0.1".into(),
+            port: 1,
+            ..Default::default()
+        })
+    })
+    .await;
+    let refused = apply(
+        &app,
+        json!({"confidence_threshold": 0.8, "mailbox": "byg", "group": "social"}),
+    )
+    .await;
+    let error: Value = refused.json().await.unwrap();
+    assert_eq!(error["field"], "change.group", "{error}");
+    let response = apply(&app, json!({"confidence_threshold": 0.8, "mailbox": "byg"})).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let applied: Value = response.json().await.unwrap();
+    assert_eq!(
+        (&applied["scope"], &applied["target"]),
+        (&json!("mailbox"), &json!("byg"))
+    );
+    let response = apply(
+        &app,
+        json!({"confidence_threshold": null, "group": "social"}),
+    )
+    .await;
+    let applied: Value = response.json().await.unwrap();
+    assert_eq!(
+        applied["after"]["confidence_threshold"],
+        Value::Null,
+        "{applied}"
+    );
+    assert_eq!(
+        (&applied["scope"], &applied["target"]),
+        (&json!("group"), &json!("social"))
+    );
+}
