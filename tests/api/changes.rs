@@ -9,10 +9,19 @@ use crate::autofile::{TILBYGNING, automatic, drawings_sent_later, upload_as};
 use crate::helpers::*;
 
 const CHANGES: &str = "/api/v1/admin/changes";
+/// Only the group `social` may see it.
+const WHEELCHAIR: &str = "VK-2026-0004";
 
 async fn apply(app: &TestApp, change: Value) -> reqwest::Response {
     app.post_json(CHANGES, &app.admin_token, &json!({"change": change}))
         .await
+}
+
+/// Applies `change`, which must be taken, and returns the version it made.
+async fn applied(app: &TestApp, change: Value) -> Value {
+    let response = apply(app, change).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    response.json().await.unwrap()
 }
 
 async fn undo(app: &TestApp, version: &Value) -> reqwest::Response {
@@ -24,29 +33,34 @@ async fn undo(app: &TestApp, version: &Value) -> reqwest::Response {
     .await
 }
 
-/// The whole round on `app`, a server with no threshold configured: shared with the
-/// PostgreSQL tests.
-pub async fn a_threshold_is_applied_live_undone_and_audited(app: &TestApp) {
-    let before = upload_as(
-        app,
-        &app.token,
-        drawings_sent_later("eftersendt-a@borger.example"),
-    )
-    .await;
+/// Uploads `mail`, which no threshold files yet, and returns a threshold a little below the
+/// ranker's confidence in its first case, `case`, in hundredths as an admin types it.
+async fn threshold_below(app: &TestApp, mail: Vec<u8>, case: &str) -> f64 {
+    let item = upload_as(app, &app.token, mail).await;
     assert!(
-        automatic(&before).is_none(),
-        "filed with no threshold: {before}"
+        automatic(&item).is_none(),
+        "filed with no threshold: {item}"
     );
-    let suggestions = app.suggestions(before["id"].as_str().unwrap()).await;
+    let suggestions = app.suggestions(item["id"].as_str().unwrap()).await;
     let first = &suggestions["suggestions"][0];
-    assert_eq!(first["case"]["id"], TILBYGNING, "{suggestions}");
+    assert_eq!(first["case"]["id"], case, "{suggestions}");
     let confidence = first["confidence"].as_f64().unwrap();
     assert!(
         confidence >= 0.5,
         "the ranker is too unsure to try: {suggestions}"
     );
-    // In hundredths, as an admin types it.
-    let threshold = ((confidence - 0.05).max(0.5) * 100.0).floor() / 100.0;
+    ((confidence - 0.05).max(0.5) * 100.0).floor() / 100.0
+}
+
+/// The whole round on `app`, a server with no threshold configured: shared with the
+/// PostgreSQL tests.
+pub async fn a_threshold_is_applied_live_undone_and_audited(app: &TestApp) {
+    let threshold = threshold_below(
+        app,
+        drawings_sent_later("eftersendt-a@borger.example"),
+        TILBYGNING,
+    )
+    .await;
 
     // A user may neither apply, list nor undo.
     let change = json!({"confidence_threshold": threshold});
@@ -62,9 +76,7 @@ pub async fn a_threshold_is_applied_live_undone_and_audited(app: &TestApp) {
         StatusCode::FORBIDDEN
     );
 
-    let response = apply(app, change.clone()).await;
-    assert_eq!(response.status(), StatusCode::CREATED);
-    let applied: Value = response.json().await.unwrap();
+    let applied = applied(app, change.clone()).await;
     assert_eq!(applied["scope"], "organisation", "{applied}");
     assert_eq!(
         applied["before"],
@@ -198,26 +210,61 @@ async fn a_change_names_one_scope_a_watched_mailbox_and_a_threshold_in_range() {
     .await;
     let error: Value = refused.json().await.unwrap();
     assert_eq!(error["field"], "change.group", "{error}");
-    let response = apply(&app, json!({"confidence_threshold": 0.8, "mailbox": "byg"})).await;
-    assert_eq!(response.status(), StatusCode::CREATED);
-    let applied: Value = response.json().await.unwrap();
+    let mailbox = applied(&app, json!({"confidence_threshold": 0.8, "mailbox": "byg"})).await;
     assert_eq!(
-        (&applied["scope"], &applied["target"]),
+        (&mailbox["scope"], &mailbox["target"]),
         (&json!("mailbox"), &json!("byg"))
     );
-    let response = apply(
+    let unit = applied(
         &app,
         json!({"confidence_threshold": null, "group": "social"}),
     )
     .await;
-    let applied: Value = response.json().await.unwrap();
+    assert_eq!(unit["after"]["confidence_threshold"], Value::Null, "{unit}");
     assert_eq!(
-        applied["after"]["confidence_threshold"],
-        Value::Null,
-        "{applied}"
-    );
-    assert_eq!(
-        (&applied["scope"], &applied["target"]),
+        (&unit["scope"], &unit["target"]),
         (&json!("group"), &json!("social"))
+    );
+}
+
+/// A mail the ranker puts on the wheelchair case, which only the group `social` may see.
+fn wheelchair(message_id: &str) -> Vec<u8> {
+    crate::autofile::mail(
+        "Lene Skov Madsen <lene.skov.madsen@borger.example>",
+        "Kørestol til Poul Erik Skov",
+        "",
+        "Hej Visitation og Hjælpemidler\n\nHvornår bliver kørestolen til min far, Poul Erik Skov på Granvænget 5, udleveret fra hjælpemiddeldepotet?",
+        message_id,
+    )
+}
+
+#[tokio::test]
+async fn a_units_threshold_counts_over_the_organisations_for_the_units_cases() {
+    let app = TestApp::spawn().await;
+    let threshold =
+        threshold_below(&app, wheelchair("korestol-1@borger.example"), WHEELCHAIR).await;
+
+    // The unit's own threshold files its case, with the organisation's still off.
+    applied(
+        &app,
+        json!({"confidence_threshold": threshold, "group": "social"}),
+    )
+    .await;
+    let second = upload_as(&app, &app.token, wheelchair("korestol-2@borger.example")).await;
+    let filing = automatic(&second).unwrap_or_else(|| panic!("not filed at {threshold}: {second}"));
+    assert_eq!(filing["case_id"], WHEELCHAIR);
+    assert_eq!(filing["automatic"]["evidence"], "confidence");
+
+    // Switched off for the unit, the organisation's threshold no longer reaches its cases.
+    applied(&app, json!({"confidence_threshold": threshold})).await;
+    applied(
+        &app,
+        json!({"confidence_threshold": null, "group": "social"}),
+    )
+    .await;
+    let third = upload_as(&app, &app.token, wheelchair("korestol-3@borger.example")).await;
+    assert!(
+        automatic(&third).is_none(),
+        "filed with the unit's threshold off: {third}"
     );
 }
