@@ -6,7 +6,10 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::autofile::{TILBYGNING, automatic, drawings_sent_later, upload_as};
+use crate::graph_mailboxes::{MAILBOX, moved_categories, watched};
+use crate::graph_standin::GraphStandin;
 use crate::helpers::*;
+use crate::mailboxes::until;
 
 const CHANGES: &str = "/api/v1/admin/changes";
 /// Only the group `social` may see it.
@@ -267,4 +270,39 @@ async fn a_units_threshold_counts_over_the_organisations_for_the_units_cases() {
         automatic(&third).is_none(),
         "filed with the unit's threshold off: {third}"
     );
+}
+
+#[tokio::test]
+async fn a_mailboxs_threshold_files_its_mail_and_leaves_uploads_to_their_person() {
+    let standin = GraphStandin::start().await;
+    standin.add_mail_user(MAILBOX);
+    let config = watched(&standin);
+    let app = TestApp::spawn_with(move |c| c.mailboxes = vec![config]).await;
+    // Each mail delivered is decided and moved; the categories of all moved so far.
+    let decided = async |message_id: &str| {
+        let before = standin.mails_in(MAILBOX, "Journaliseret").len();
+        standin.deliver_mail(MAILBOX, "inbox", &drawings_sent_later(message_id));
+        until(60, "the mail moved", async || {
+            standin.mails_in(MAILBOX, "Journaliseret").len() > before
+        })
+        .await;
+        moved_categories(&standin)
+    };
+    assert_eq!(
+        decided("postkasse-1@borger.example").await,
+        [["Til gennemsyn"]]
+    );
+    applied(&app, json!({"confidence_threshold": 0.5, "mailbox": "byg"})).await;
+    assert_eq!(
+        decided("postkasse-2@borger.example").await,
+        [["Journaliseret"], ["Til gennemsyn"]]
+    );
+    // The organisation's threshold is still off: an upload waits for its person.
+    let upload = upload_as(
+        &app,
+        &app.token,
+        drawings_sent_later("upload-1@borger.example"),
+    )
+    .await;
+    assert!(automatic(&upload).is_none(), "{upload}");
 }
