@@ -549,6 +549,12 @@ pub struct WebhookConfig {
     /// Where a withdrawn filing is POSTed (`{"idempotency_key", "document_id", "case",
     /// "withdrawn_by", "reason"}`); empty: the fagsystem cannot take documents back.
     pub withdraw_url: String,
+    /// Where a new case is POSTed (`{"id", "title", "kle", "facet", "parties", "groups",
+    /// "opened"}`, `Idempotency-Key` the case id); empty: the fagsystem's cases are made there.
+    pub create_url: String,
+    /// Where the number the fagsystem gave a new case is in its answer, as a JSON pointer;
+    /// an answer without one keeps the case id as its number.
+    pub case_number_pointer: String,
     /// Longest one request may take.
     pub timeout_secs: u64,
     /// Mutual TLS: our client certificate (PEM, the chain from ours up) and its private key
@@ -918,6 +924,8 @@ impl Default for WebhookConfig {
             body: String::new(),
             id_pointer: "/id".into(),
             withdraw_url: String::new(),
+            create_url: String::new(),
+            case_number_pointer: "/number".into(),
             timeout_secs: 60,
             client_cert_file: PathBuf::new(),
             client_key_file: PathBuf::new(),

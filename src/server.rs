@@ -261,7 +261,11 @@ impl Server {
         if let Some(entra) = entra {
             entra.spawn_refresher(stop.clone());
         }
-        tokio::spawn(index.commit_periodically(config.index.commit_interval(), stop.clone()));
+        tokio::spawn(
+            index
+                .clone()
+                .commit_periodically(config.index.commit_interval(), stop.clone()),
+        );
         if config.sync.interval_minutes > 0 {
             let interval = Duration::from_secs(config.sync.interval_minutes.saturating_mul(60));
             tokio::spawn(case_sync.run(interval, stop.clone()));
@@ -286,6 +290,7 @@ impl Server {
         }
         let creator = crate::newcase::create::Creator {
             store: store.clone(),
+            index: index.clone(),
             connectors: connectors.clone(),
             config: config.filing.clone(),
         };

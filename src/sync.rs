@@ -109,6 +109,16 @@ impl CaseSync {
                     continue;
                 }
             };
+            // A case ordered here and made by a target that gives ids of its own is listed
+            // under the target's id: it is the ordered case, not another.
+            if self.store.case(&case.id).await?.is_none()
+                && let Some(ordered) = self
+                    .store
+                    .created_case_numbered(connector, &case.number)
+                    .await?
+            {
+                case.id = ordered;
+            }
             // The same id listed by a second instance is another system's case of that name:
             // taking it over would send its filings to the wrong records system.
             if let Some(known) = self.store.case(&case.id).await?

@@ -383,10 +383,7 @@ impl Connector for ArchiveConnector {
 /// The case as `case.json` records it. CPR parties are left out: the archive is read by
 /// people browsing folders, and the store keeps the hashes.
 fn case_record(case: &Case) -> Vec<u8> {
-    let parties: Vec<_> = case
-        .parties
-        .iter()
-        .filter(|p| p.kind != crate::domain::case::PartyKind::Cpr)
+    let parties: Vec<_> = super::shareable_parties(case)
         .map(|p| json!({"kind": p.kind, "value": p.display}))
         .collect();
     pretty(&json!({

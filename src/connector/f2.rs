@@ -10,6 +10,10 @@
 //! addresses are kept on disk (`poe.rs`) before their payload goes, so a delivery repeated
 //! after a crash posts to the same one and makes nothing twice. F2 keeps what is filed: a new
 //! version is one more document on the same matter, and nothing is withdrawn.
+//!
+//! A case ordered here is made the same way, by POE on the index's `create-case`. F2 gives it
+//! an id and a number of its own; our case keeps its id and takes F2's number, and the address
+//! F2 answered is kept beside the POE addresses, where a filing on the case finds it.
 
 mod poe;
 
@@ -23,9 +27,10 @@ use super::http::oauth::{Grant, OAuthToken};
 use super::naming::{extension, safe_name};
 use super::{
     BoxFuture, Capabilities, Connector, ConnectorError, Direction, FiledDocument, FilingRequest,
+    shareable_parties,
 };
 use crate::config::F2Config;
-use crate::domain::case::{CaseInput, PartyInput};
+use crate::domain::case::{Case, CaseInput, PartyInput};
 use crate::domain::filing::AttachmentMode;
 use poe::PoeLog;
 
@@ -195,6 +200,57 @@ impl F2Connector {
             .await
     }
 
+    /// The case a filing goes on: by its id, or, for a case ordered here (which F2 gave an id
+    /// of its own), at the address F2 answered when it made it.
+    async fn case_of(&self, case: &Case) -> Result<Option<Value>, ConnectorError> {
+        if let Some(found) = self.case(&case.id).await? {
+            return Ok(Some(found));
+        }
+        match self.poe.get(&made_step(&case.id)).await {
+            Some(made) => self.get(&made).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Makes an ordered case by POE on the index's `create-case`, its POE address kept under
+    /// the case id; answers the number F2 gave it.
+    async fn make_case(&self, case: &Case) -> Result<String, ConnectorError> {
+        let index = self.service_index().await?;
+        let create = link(&index, "create-case").ok_or_else(|| {
+            ConnectorError::Permanent(format!(
+                "{TARGET}: the service index offers no create-case: this user may not create cases"
+            ))
+        })?;
+        let mut body = json!({"Title": case.title});
+        if let Some(kle) = &case.kle {
+            body["KeywordCode"] = json!(kle);
+        }
+        if let Some(facet) = &case.facet {
+            body["ProcessInstructionCode"] = json!(facet);
+        }
+        if !case.groups.is_empty() {
+            body["SecurityGroups"] = case.groups.iter().map(|g| json!({"Name": g})).collect();
+        }
+        let parties: Vec<Value> = shareable_parties(case)
+            .map(|p| json!({"Name": p.display}))
+            .collect();
+        if !parties.is_empty() {
+            body["InvolvedParties"] = Value::Array(parties);
+        }
+        let made_at = self
+            .post_once_exactly(&format!("{}/case", case.id), &create, |post| {
+                post.json(&body)
+            })
+            .await?;
+        if self.poe.get(&made_step(&case.id)).await.is_none() {
+            self.poe.record(&made_step(&case.id), &made_at).await?;
+        }
+        let made = self.get(&made_at).await?.ok_or_else(|| {
+            ConnectorError::Transient(format!("{TARGET}: the case made is not there yet"))
+        })?;
+        Ok(case_input(&made)?.number)
+    }
+
     /// Makes something by POE: the address for `step` (asked for at `create` unless kept from
     /// an earlier attempt), then the payload to it. Answers where F2 says the made thing is.
     async fn post_once_exactly(
@@ -287,7 +343,7 @@ impl F2Connector {
 
     /// The matter of a filing on its case, made once.
     async fn make_matter(&self, request: &FilingRequest) -> Result<Url, ConnectorError> {
-        let case = self.case(&request.case.id).await?.ok_or_else(|| {
+        let case = self.case_of(&request.case).await?.ok_or_else(|| {
             ConnectorError::Permanent(format!("{TARGET}: F2 has no case {:?}", request.case.id))
         })?;
         let create = link(&case, "create-matter").ok_or_else(|| {
@@ -344,6 +400,11 @@ impl F2Connector {
             .map(case_input)
             .collect()
     }
+}
+
+/// Where the address of a case made here is kept, beside its POE address.
+fn made_step(case_id: &str) -> String {
+    format!("{case_id}/case-made")
 }
 
 /// A document's file as a form part; a content type the part cannot carry is left out (the
@@ -442,6 +503,14 @@ impl Connector for F2Connector {
             read_case: true,
             withdraw: false,
         }
+    }
+
+    fn creates_cases(&self) -> bool {
+        true
+    }
+
+    fn create_case<'a>(&'a self, case: &'a Case) -> BoxFuture<'a, Result<String, ConnectorError>> {
+        Box::pin(self.make_case(case))
     }
 
     fn file(&self, request: FilingRequest) -> BoxFuture<'_, Result<FiledDocument, ConnectorError>> {

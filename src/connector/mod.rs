@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::case::{Case, CaseInput};
+use crate::domain::case::{Case, CaseInput, Party, PartyKind};
 use crate::domain::filing::AttachmentMode;
 use crate::extract::ItemKind;
 
@@ -246,6 +246,12 @@ pub trait Connector: Send + Sync {
     ) -> BoxFuture<'_, Result<Withdrawal, ConnectorError>> {
         Box::pin(async { Err(unsupported("withdrawing a document")) })
     }
+}
+
+/// The parties a target is told of when a case is made there: all but CPR numbers, which
+/// the store holds only as keyed hashes and masked, so the caseworker adds them in the target.
+pub(crate) fn shareable_parties(case: &Case) -> impl Iterator<Item = &Party> {
+    case.parties.iter().filter(|p| p.kind != PartyKind::Cpr)
 }
 
 fn unsupported(what: &str) -> ConnectorError {

@@ -8,7 +8,9 @@
 //! finds it by name: the name is the filing's. Files over 4 MiB go through an upload session
 //! in slices; a retry resumes the session where it stopped. A new version replaces the content
 //! of the same driveItem (SharePoint keeps the earlier one as a version). Withdrawing deletes the
-//! document and its separate attachments, which puts them in the site's recycle bin.
+//! document and its separate attachments, which puts them in the site's recycle bin. A case
+//! ordered here is a new folder named by its id (a repeat meets the first, 409) with its
+//! columns.
 
 mod columns;
 mod upload;
@@ -20,10 +22,10 @@ use tokio::sync::OnceCell;
 use super::naming::{extension, safe_name};
 use super::{
     BoxFuture, Capabilities, Connector, ConnectorError, FiledDocument, FilingRequest,
-    WithdrawRequest, Withdrawal,
+    WithdrawRequest, Withdrawal, shareable_parties,
 };
 use crate::config::{SharepointColumns, SharepointConfig};
-use crate::domain::case::CaseInput;
+use crate::domain::case::{Case, CaseInput, CaseStatus};
 use crate::domain::filing::AttachmentMode;
 use crate::graph::{AppCredentials, GraphClient, GraphError};
 use upload::{Sessions, Uploaded};
@@ -598,6 +600,67 @@ impl SharepointConnector {
         }
     }
 
+    /// An ordered case's folder, named by its id so that a repeat meets the first (409), then
+    /// its columns; answers its number, which SharePoint, having none of its own, leaves ours.
+    async fn make_case_folder(&self, case: &Case) -> Result<String, ConnectorError> {
+        let location = self.location().await?;
+        let parent: Vec<&str> = self.folder.iter().map(String::as_str).collect();
+        let url = self.path_url(location, &parent, Some("children"));
+        let body = serde_json::json!({
+            "name": case.id, "folder": {}, "@microsoft.graph.conflictBehavior": "fail",
+        });
+        match self
+            .graph
+            .send(|http| http.post(url.clone()).json(&body))
+            .await
+        {
+            Ok(_) => {}
+            Err(e) if e.is(StatusCode::CONFLICT) => {
+                tracing::debug!(case = %case.id, "the case folder was made by an earlier attempt");
+            }
+            Err(e) if e.is(StatusCode::NOT_FOUND) => {
+                return Err(ConnectorError::Permanent(format!(
+                    "{TARGET}: the library has no folder {:?} to make cases in",
+                    self.folder.join("/")
+                )));
+            }
+            Err(e) => return Err(e.into_connector_error()),
+        }
+        let folder = self.case_folder(location, &case.id).await?;
+        let columns = &self.columns;
+        let mut fields = Map::new();
+        columns::set(&mut fields, "Title", &case.title);
+        columns::set(&mut fields, &columns.case_number, &case.number);
+        if let Some(kle) = &case.kle {
+            columns::set(&mut fields, &columns.kle, kle);
+        }
+        if let Some(facet) = &case.facet {
+            columns::set(&mut fields, &columns.facet, facet);
+        }
+        columns::set(
+            &mut fields,
+            &columns.status,
+            match case.status {
+                CaseStatus::Open => "Åben",
+                CaseStatus::Closed => "Lukket",
+            },
+        );
+        let parties: Vec<String> = shareable_parties(case)
+            .map(|p| format!("{}:{}", p.kind.as_str(), p.display))
+            .collect();
+        if !parties.is_empty() {
+            columns::set(&mut fields, &columns.parties, &parties.join("; "));
+        }
+        if !case.groups.is_empty() {
+            columns::set(&mut fields, &columns.groups, &case.groups.join(";"));
+        }
+        // Written whole in one request: the number there means the columns all are.
+        if folder.field(&columns.case_number) != Some(case.number.as_str()) {
+            self.describe(location, &folder, &fields).await?;
+        }
+        Ok(case.number.clone())
+    }
+
     async fn take_back(&self, request: &WithdrawRequest) -> Result<Withdrawal, ConnectorError> {
         let location = self.location().await?;
         if !self.columns.attachment_of.is_empty() {
@@ -625,6 +688,14 @@ impl Connector for SharepointConnector {
             read_case: true,
             withdraw: true,
         }
+    }
+
+    fn creates_cases(&self) -> bool {
+        true
+    }
+
+    fn create_case<'a>(&'a self, case: &'a Case) -> BoxFuture<'a, Result<String, ConnectorError>> {
+        Box::pin(self.make_case_folder(case))
     }
 
     fn file(&self, request: FilingRequest) -> BoxFuture<'_, Result<FiledDocument, ConnectorError>> {

@@ -5,6 +5,9 @@
 //! `Idempotency-Key` header (and the default body), and a target that honours it answers a
 //! repeated request with the document it made the first time.
 //!
+//! Where the fagsystem makes cases on request, a new case is one POST too, under the case id as
+//! its `Idempotency-Key`, so that a repeat after a crash answers the case made the first time.
+//!
 //! A fagsystem that knows its clients by certificate gets ours (mutual TLS); a handshake it
 //! refuses, or a certificate of its own we cannot trust, fails the filing at once: no retry
 //! changes a certificate.
@@ -20,9 +23,10 @@ use super::http::{self, ClientTls, Credentials};
 use super::naming::{extension, safe_name};
 use super::{
     BoxFuture, Capabilities, Connector, ConnectorError, FiledDocument, FilingRequest,
-    WithdrawRequest, Withdrawal,
+    WithdrawRequest, Withdrawal, shareable_parties,
 };
 use crate::config::WebhookConfig;
+use crate::domain::case::Case;
 use crate::domain::filing::AttachmentMode;
 use template::{BodyTemplate, DEFAULT_BODY, Placeholder};
 
@@ -33,6 +37,8 @@ const PEER: &str = "the fagsystem";
 pub struct WebhookConnector {
     url: Url,
     withdraw_url: Option<Url>,
+    create_url: Option<Url>,
+    case_number_pointer: String,
     client: reqwest::Client,
     credentials: Credentials,
     headers: HeaderMap,
@@ -75,9 +81,15 @@ impl WebhookConnector {
             "" => None,
             withdraw => Some(http::target_url(withdraw).map_err(|e| format!("withdraw_url: {e}"))?),
         };
+        let create_url = match config.create_url.trim() {
+            "" => None,
+            create => Some(http::target_url(create).map_err(|e| format!("create_url: {e}"))?),
+        };
         Ok(WebhookConnector {
             url,
             withdraw_url,
+            create_url,
+            case_number_pointer: config.case_number_pointer.clone(),
             client: http::client_with(config.timeout_secs, tls)?,
             credentials,
             headers,
@@ -167,6 +179,52 @@ impl WebhookConnector {
         }
     }
 
+    /// Asks the fagsystem to make a case; answers the number it gave, or the case id where
+    /// its answer names none.
+    async fn make_case(&self, case: &Case) -> Result<String, ConnectorError> {
+        let Some(url) = &self.create_url else {
+            return Err(ConnectorError::Permanent(
+                "this fagsystem makes no cases on request (no create_url)".into(),
+            ));
+        };
+        let parties: Vec<Value> = shareable_parties(case)
+            .map(|p| json!({"kind": p.kind.as_str(), "value": p.display}))
+            .collect();
+        let body = json!({
+            "id": case.id,
+            "title": case.title,
+            "kle": case.kle,
+            "facet": case.facet,
+            "parties": parties,
+            "groups": case.groups,
+            "opened": case.opened,
+        });
+        let http_request = self
+            .client
+            .post(url.clone())
+            .headers(self.headers.clone())
+            .header("Idempotency-Key", &case.id)
+            .json(&body);
+        let response = match self.credentials.apply(http_request).send().await {
+            Ok(response) => response,
+            Err(error) => return Err(self.send_failure(error).await),
+        };
+        match response.status() {
+            StatusCode::CONFLICT => {
+                return Err(ConnectorError::Transient(format!(
+                    "{TARGET}: HTTP 409: the target is still making this case"
+                )));
+            }
+            status if !status.is_success() => return Err(http::failure(TARGET, response).await),
+            _ => {}
+        }
+        let answer = response
+            .bytes()
+            .await
+            .map_err(|e| http::send_error_from(TARGET, PEER, e))?;
+        Ok(read_id(&answer, &self.case_number_pointer).unwrap_or_else(|| case.id.clone()))
+    }
+
     async fn send_failure(&self, error: reqwest::Error) -> ConnectorError {
         match http::handshake_refusal(&self.client, &self.url, &error).await {
             Some(refusal) => ConnectorError::Permanent(refusal.describe(TARGET, PEER)),
@@ -174,17 +232,23 @@ impl WebhookConnector {
         }
     }
 
-    /// The id at the configured pointer: a string, or a number written out.
+    /// The id at the configured pointer.
     fn document_id(&self, answer: &[u8]) -> Option<String> {
-        if self.id_pointer.is_empty() {
-            return None;
-        }
-        let answer: Value = serde_json::from_slice(answer).ok()?;
-        match answer.pointer(&self.id_pointer)? {
-            Value::String(id) if !id.is_empty() => Some(id.clone()),
-            Value::Number(id) => Some(id.to_string()),
-            _ => None,
-        }
+        read_id(answer, &self.id_pointer)
+    }
+}
+
+/// What a JSON answer holds at `pointer`: a string, or a number written out; nothing for an
+/// empty pointer.
+fn read_id(answer: &[u8], pointer: &str) -> Option<String> {
+    if pointer.is_empty() {
+        return None;
+    }
+    let answer: Value = serde_json::from_slice(answer).ok()?;
+    match answer.pointer(pointer)? {
+        Value::String(id) if !id.is_empty() => Some(id.clone()),
+        Value::Number(id) => Some(id.to_string()),
+        _ => None,
     }
 }
 
@@ -195,6 +259,14 @@ impl Connector for WebhookConnector {
             read_case: false,
             withdraw: self.withdraw_url.is_some(),
         }
+    }
+
+    fn creates_cases(&self) -> bool {
+        self.create_url.is_some()
+    }
+
+    fn create_case<'a>(&'a self, case: &'a Case) -> BoxFuture<'a, Result<String, ConnectorError>> {
+        Box::pin(self.make_case(case))
     }
 
     fn withdraw(

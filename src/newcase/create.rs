@@ -171,6 +171,8 @@ fn is_facet(text: &str) -> bool {
 #[derive(Clone)]
 pub struct Creator {
     pub store: Store,
+    /// Where the case is found again under the number the target gave it.
+    pub index: Arc<SearchIndex>,
     pub connectors: Connectors,
     pub config: FilingConfig,
 }
@@ -228,8 +230,14 @@ impl Creator {
         let attempts = u32::try_from(creation.attempts).unwrap_or(u32::MAX);
         match result {
             Ok(number) => {
-                self.store.mark_case_created(&creation, &number).await?;
-                tracing::info!(case = %creation.id, "case created in its target");
+                if self.store.mark_case_created(&creation, &number).await?
+                    && let Some(case) = self.store.case(&creation.id).await?
+                    && let Err(error) = self.index.put_case(&case)
+                {
+                    // The index is rebuilt from the store when the two disagree at start.
+                    tracing::warn!(case = %creation.id, %error, "the created case's number is not in the index yet");
+                }
+                tracing::info!(case = %creation.id, %number, "case created in its target");
             }
             Err(ConnectorError::Transient(error)) if attempts < self.config.max_attempts => {
                 let wait = crate::filing::backoff(&self.config, attempts);
@@ -318,6 +326,7 @@ mod tests {
         };
         let creator = Creator {
             store: store.clone(),
+            index: index.clone(),
             connectors: connectors.clone(),
             config,
         };
@@ -345,6 +354,24 @@ mod tests {
         assert_eq!(made, claimed.id);
         let folders = std::fs::read_dir(root.path()).unwrap().count();
         assert_eq!(folders, 2);
+        // Each case is audited once as ordered, by its user, and once as created.
+        let events = store
+            .audit_events(crate::store::AuditFilter {
+                case_id: Some(case.id.clone()),
+                order: crate::store::AuditOrder::OldestFirst,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let kinds: Vec<(&str, &str)> = events
+            .iter()
+            .map(|e| (e.kind.as_str(), e.actor.as_str()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [("case_ordered", "anna"), ("case_created", "system")]
+        );
+        assert_eq!(events[0].details["kle"], "02.34.02");
     }
 
     #[tokio::test]

@@ -56,13 +56,20 @@ pub enum AuditKind {
     ReviewChanged,
     /// A caseworker started or stopped following a filed mail's thread, or its case closed.
     ThreadFollowChanged,
+    /// A user asked for a new case in a target; the details hold the connector and the KLE
+    /// subject and facet asked for.
+    CaseOrdered,
+    /// The target made an ordered case; the details hold the number it gave.
+    CaseCreated,
+    /// The target refused an ordered case, or every attempt failed; the details say why.
+    CaseCreationFailed,
     /// An admin applied a setting from the console, or undid one; the details hold the
     /// version with the value before and after.
     SettingChanged,
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 15] = [
+    pub const ALL: [AuditKind; 18] = [
         AuditKind::FilingAccepted,
         AuditKind::FilingDuplicate,
         AuditKind::FilingDelivered,
@@ -77,6 +84,9 @@ impl AuditKind {
         AuditKind::ReviewQueued,
         AuditKind::ReviewChanged,
         AuditKind::ThreadFollowChanged,
+        AuditKind::CaseOrdered,
+        AuditKind::CaseCreated,
+        AuditKind::CaseCreationFailed,
         AuditKind::SettingChanged,
     ];
 
@@ -96,6 +106,9 @@ impl AuditKind {
             AuditKind::ReviewQueued => "review_queued",
             AuditKind::ReviewChanged => "review_changed",
             AuditKind::ThreadFollowChanged => "thread_follow_changed",
+            AuditKind::CaseOrdered => "case_ordered",
+            AuditKind::CaseCreated => "case_created",
+            AuditKind::CaseCreationFailed => "case_creation_failed",
             AuditKind::SettingChanged => "setting_changed",
         }
     }

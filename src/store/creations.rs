@@ -3,10 +3,14 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use serde_json::json;
+
+use super::audit::{AuditEvent, AuditKind, SYSTEM_ACTOR, insert, insert_about_item};
 use super::cases::write_case;
 use super::{Result, Store, StoreError, plain};
 use crate::domain::Millis;
 use crate::domain::case::Case;
+use crate::domain::identifiers::redact_cpr;
 use crate::domain::now_millis;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -105,6 +109,13 @@ impl Store {
             return Ok((creation_from(&row)?, false));
         };
         write_case(&mut tx, case).await?;
+        let mut ordered = AuditEvent::new(
+            AuditKind::CaseOrdered,
+            user,
+            json!({"connector": case.connector, "kle": case.kle, "facet": case.facet}),
+        );
+        ordered.case_id = Some(case.id.clone());
+        insert(&mut tx, &ordered).await?;
         tx.commit().await?;
         Ok((creation_from(&row)?, true))
     }
@@ -117,6 +128,24 @@ impl Store {
             .as_ref()
             .map(creation_from)
             .transpose()
+    }
+
+    /// The id of the case ordered here that its target made under `number`: the target's
+    /// own listing of it names it by an id of its own.
+    pub async fn created_case_numbered(
+        &self,
+        connector: &str,
+        number: &str,
+    ) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT c.id FROM cases c JOIN case_creations k ON k.id = c.id
+             WHERE c.connector = $1 AND c.number = $2 AND k.state = 'created'
+             ORDER BY c.id LIMIT 1",
+        )
+        .bind(connector)
+        .bind(number)
+        .fetch_optional(&self.pool)
+        .await?)
     }
 
     /// Claims the creation due first for `lease_ms`, counting the attempt.
@@ -164,6 +193,13 @@ impl Store {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
+            let mut created = AuditEvent::new(
+                AuditKind::CaseCreated,
+                SYSTEM_ACTOR,
+                json!({"connector": claimed.connector, "number": number, "attempts": claimed.attempts}),
+            );
+            created.case_id = Some(claimed.id.clone());
+            insert(&mut tx, &created).await?;
         }
         tx.commit().await?;
         Ok(settled == 1)
@@ -203,6 +239,30 @@ impl Store {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
+            let mut failed = AuditEvent::new(
+                AuditKind::CaseCreationFailed,
+                SYSTEM_ACTOR,
+                json!({"connector": claimed.connector, "reason": redact_cpr(error), "attempts": claimed.attempts}),
+            );
+            failed.case_id = Some(claimed.id.clone());
+            insert(&mut tx, &failed).await?;
+            let waiting = sqlx::query(
+                "SELECT id, item_id FROM filings WHERE case_id = $1 AND state = 'queued' ORDER BY id",
+            )
+            .bind(&claimed.id)
+            .fetch_all(&mut *tx)
+            .await?;
+            for filing in &waiting {
+                let mut event = AuditEvent::new(
+                    AuditKind::FilingFailed,
+                    SYSTEM_ACTOR,
+                    json!({"attempt": 0, "reason": redact_cpr(&format!("the case could not be created: {error}"))}),
+                );
+                event.case_id = Some(claimed.id.clone());
+                event.filing_id = Some(filing.try_get("id")?);
+                let item: String = filing.try_get("item_id")?;
+                insert_about_item(&mut tx, event, &item).await?;
+            }
             sqlx::query(
                 "UPDATE filings SET state = 'failed', lease_until = NULL, next_attempt_at = NULL,
                     last_error = $2, updated_at = $3

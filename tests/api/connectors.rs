@@ -355,8 +355,11 @@ impl Target for HookTarget {
 async fn the_webhook_keeps_the_contract() {
     let receiver = Receiver::start().await;
     let withdraw = receiver.withdraw_url();
+    let create = receiver.cases_url();
     let connector = webhook(&receiver, receiver::TOKEN, |config| {
-        config.withdraw_url = withdraw
+        config.withdraw_url = withdraw;
+        config.create_url = create;
+        config.case_number_pointer = "/sag/nummer".into();
     });
     contract_suite(&mut HookTarget {
         receiver,

@@ -1,7 +1,7 @@
 //! The contract every connector keeps, as one suite each target runs: the same key filed
 //! twice is one document (counted at the target), a failure that may pass is transient, a
-//! refusal is permanent with the target's reason, and cases can be listed and read where the
-//! connector says it can.
+//! refusal is permanent with the target's reason, and cases can be listed, read and made where
+//! the connector says it can.
 
 use journaliser::connector::{
     AttachmentDocument, Connector, ConnectorError, FilingRequest, NewVersion, WithdrawRequest,
@@ -141,6 +141,42 @@ pub async fn contract_suite(target: &mut impl Target) {
         assert!(
             matches!(read, Err(ConnectorError::Permanent(_))),
             "{read:?}"
+        );
+    }
+
+    // Cases are made where the connector says so, once however often asked, and then take
+    // filings; elsewhere asking is refused for good.
+    let mut ordered = self::case("NS-contract-0001");
+    ordered.number = ordered.id.clone();
+    ordered.title = "Udestue, Strandvejen 41".into();
+    let made = target.connector().create_case(&ordered).await;
+    if target.connector().creates_cases() {
+        let number = made.expect("creating a case");
+        let again = target
+            .connector()
+            .create_case(&ordered)
+            .await
+            .expect("creating the same case again");
+        assert_eq!(again, number, "the same case, not a second one");
+        ordered.number = number;
+        target
+            .connector()
+            .file(request("contract-new-case", &ordered))
+            .await
+            .expect("filing on the case made");
+        if capabilities.list_cases {
+            let listed = target.connector().list_cases().await.expect("listing");
+            let made: Vec<_> = listed
+                .iter()
+                .filter(|c| c.number == ordered.number)
+                .collect();
+            assert_eq!(made.len(), 1, "{listed:?}");
+            assert_eq!(made[0].title, ordered.title);
+        }
+    } else {
+        assert!(
+            matches!(made, Err(ConnectorError::Permanent(_))),
+            "{made:?}"
         );
     }
 

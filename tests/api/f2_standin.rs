@@ -2,10 +2,12 @@
 //!
 //! It follows cBrain's "F2-REST Documentation, F2 version 13" (published with
 //! itk-dev/f2-api-client as `resources/f2-rest-docs-v13.pdf`), sections Authentication,
-//! Service index, Post Once Exactly, Case resource, Create new matter, Create new document and
-//! Case search resource: an OAuth 2.0 token endpoint (password grant); the service index as the
-//! one fixed address, with the `case-by-id`, `case-by-case-number` and `case-search-filter`
-//! relations (the case templates redirect to the case); a case linking `create-matter` unless
+//! Service index, Post Once Exactly, Case resource, Create new case, Create new matter, Create
+//! new document and Case search resource: an OAuth 2.0 token endpoint (password grant); the
+//! service index as the one fixed address, with the `case-by-id`, `case-by-case-number`,
+//! `case-search-filter` and `create-case` relations (the case templates redirect to the case;
+//! a new case needs a `Title`, takes `KeywordCode` as a KLE number, `ProcessInstructionCode`,
+//! `SecurityGroups` and `InvolvedParties`, and gets an id and a case number of F2's own); a case linking `create-matter` unless
 //! it is closed; a matter (`Title`, `Type` Inbound/Outbound/Internal, `Text`) linking
 //! `create-document`; documents as multipart `Title`, `File`, `Description`; and every create
 //! by POE: an empty POST to the `create-*` link answers a fresh POE address in `Location`,
@@ -42,6 +44,7 @@ pub struct Matter {
 }
 
 enum Poe {
+    Case,
     Matter { case: String },
     Document { matter: usize },
 }
@@ -58,6 +61,10 @@ struct Registry {
     down: bool,
     /// POE payloads still to carry out and then answer 503, as an answer lost on the way.
     lose_answers: usize,
+    /// While set, a case is made by its POE payload and the answer never sent.
+    hold_case_answers: bool,
+    /// Cases made by POE.
+    cases_made: usize,
 }
 
 #[derive(Clone)]
@@ -93,7 +100,9 @@ impl F2Standin {
         let app = axum::Router::new()
             .route("/oauth2/token", post(token))
             .route("/f2/api", get(index))
+            .route("/f2/api/cases", post(create_case))
             .route("/f2/api/cases/id/{id}", get(case_by_id))
+            .route("/f2/api/cases/number/{number}", get(case_by_number))
             .route("/f2/api/cases/search", get(case_search))
             .route("/f2/api/cases/{id}", get(case))
             .route("/f2/api/cases/{id}/matters", post(create_matter))
@@ -154,6 +163,21 @@ impl F2Standin {
         url.strip_prefix(&format!("{}/f2/api/matters/", self.base))?
             .parse()
             .ok()
+    }
+
+    /// Makes cases by POE without answering (`true`) until told otherwise.
+    pub fn hold_case_answers(&self, held: bool) {
+        self.lock().hold_case_answers = held;
+    }
+
+    /// How many cases were made by POE.
+    pub fn cases_made(&self) -> usize {
+        self.lock().cases_made
+    }
+
+    /// A case's properties by F2 id.
+    pub fn case(&self, id: &str) -> Option<Value> {
+        self.lock().cases.get(id).cloned()
     }
 
     pub fn set_down(&self, down: bool) {
@@ -250,6 +274,7 @@ async fn index(State((_, base)): State<Shared>) -> Response {
         ("case-by-id", "/f2/api/cases/id/{id}".into()),
         ("case-by-case-number", "/f2/api/cases/number/{caseNumber}".into()),
         ("case-search-filter", "/f2/api/cases/search".into()),
+        ("create-case", "/f2/api/cases".into()),
     ])}))
     .into_response()
 }
@@ -268,6 +293,63 @@ async fn case_by_id(State((registry, base)): State<Shared>, Path(id): Path<Strin
         StatusCode::SEE_OTHER,
         &format!("{base}/f2/api/cases/{encoded}"),
     )
+}
+
+async fn case_by_number(
+    State((registry, base)): State<Shared>,
+    Path(number): Path<String>,
+) -> Response {
+    let registry = registry.lock().unwrap();
+    match registry
+        .cases
+        .values()
+        .find(|c| c["CaseNumber"].as_str() == Some(number.as_str()))
+    {
+        Some(case) => located(
+            StatusCode::SEE_OTHER,
+            &format!(
+                "{base}/f2/api/cases/{}",
+                case["Id"].as_str().unwrap_or_default()
+            ),
+        ),
+        None => refusal(StatusCode::NOT_FOUND, "Sagen findes ikke"),
+    }
+}
+
+async fn create_case(State((registry, base)): State<Shared>, body: Bytes) -> Response {
+    hand_out(&mut registry.lock().unwrap(), &base, Poe::Case, &body)
+}
+
+/// A case from a `create-case` payload, as F2 makes it: an id and a number of its own.
+fn new_case(registry: &mut Registry, payload: &Value) -> Result<String, &'static str> {
+    let Some(title) = payload["Title"].as_str().filter(|t| !t.trim().is_empty()) else {
+        return Err("Title er påkrævet");
+    };
+    let kle_shaped = |code: &str| {
+        code.len() == 8
+            && code.char_indices().all(|(i, c)| {
+                if i == 2 || i == 5 {
+                    c == '.'
+                } else {
+                    c.is_ascii_digit()
+                }
+            })
+    };
+    if let Some(code) = payload.get("KeywordCode")
+        && !code.as_str().is_some_and(kle_shaped)
+    {
+        return Err("KeywordCode skal være et KLE-nummer (##.##.##)");
+    }
+    registry.cases_made += 1;
+    let id = (9000 + registry.cases_made).to_string();
+    let case = json!({
+        "Id": id, "CaseNumber": format!("2026 - {}", 900 + registry.cases_made), "Title": title,
+        "Keyword": payload["KeywordCode"], "ProcessInstruction": payload["ProcessInstructionCode"],
+        "SecurityGroups": payload["SecurityGroups"], "InvolvedParties": payload["InvolvedParties"],
+        "Closed": false, "CreatedDate": "2026-12-04T09:00:00",
+    });
+    registry.cases.insert(id.clone(), case);
+    Ok(id)
 }
 
 fn case_json(case: &Value, base: &str) -> Value {
@@ -363,9 +445,33 @@ async fn poe(
         match registry.poe.get(&id) {
             None => return refusal(StatusCode::NOT_FOUND, "Ukendt POE-adresse"),
             Some((_, Some(made))) => return located(StatusCode::SEE_OTHER, made),
-            Some((Poe::Matter { case }, None)) => Err(case.clone()),
-            Some((Poe::Document { matter }, None)) => Ok(*matter),
+            Some((Poe::Case, None)) => None,
+            Some((Poe::Matter { case }, None)) => Some(Err(case.clone())),
+            Some((Poe::Document { matter }, None)) => Some(Ok(*matter)),
         }
+    };
+    let Some(kind) = kind else {
+        let Ok(body) = Bytes::from_request(request, &()).await else {
+            return refusal(StatusCode::BAD_REQUEST, "Ulæselig forespørgsel");
+        };
+        let Ok(payload) = serde_json::from_slice::<Value>(&body) else {
+            return refusal(StatusCode::BAD_REQUEST, "Ulæselig JSON");
+        };
+        let (made, held) = {
+            let mut registry = registry.lock().unwrap();
+            let made = match new_case(&mut registry, &payload) {
+                Ok(id) => format!("{base}/f2/api/cases/{id}"),
+                Err(refused) => return refusal(StatusCode::BAD_REQUEST, refused),
+            };
+            if let Some((_, slot)) = registry.poe.get_mut(&id) {
+                *slot = Some(made.clone());
+            }
+            (made, registry.hold_case_answers)
+        };
+        if held {
+            std::future::pending::<()>().await;
+        }
+        return located(StatusCode::CREATED, &made);
     };
     let content_type = request
         .headers()

@@ -11,6 +11,8 @@
 //!   "Upload or replace the contents of a DriveItem" (`@microsoft.graph.conflictBehavior`),
 //!   "Upload large files with an upload session" (`createUploadSession`, `Content-Range`,
 //!   320 KiB fragments, `nextExpectedRanges`, 202/201, no `Authorization` on the upload URL),
+//!   "Create a new folder in a drive" (`POST …/children` with `name`, `folder` and
+//!   `@microsoft.graph.conflictBehavior`; 409 `nameAlreadyExists` for a name taken),
 //!   "Update an item in a list" (`PATCH …/items/{id}/fields`), "Delete a DriveItem",
 //!   "Download the contents of a DriveItem" (302 to a pre-authenticated URL);
 //! - "Microsoft Graph throttling guidance" (429 with `Retry-After`) and the error resource
@@ -108,6 +110,12 @@ struct Library {
     /// thumbprint (base64url).
     certificate: Option<(Vec<u8>, String)>,
     mail: Mailboxes,
+    /// Folders made by `POST …/children`.
+    folders_made: usize,
+    /// While set, a folder is made and its answer never sent.
+    hold_folder_answers: bool,
+    /// The answer being made is not to be sent.
+    hold_this_answer: bool,
 }
 
 #[derive(Clone)]
@@ -171,6 +179,9 @@ impl GraphStandin {
             throttled: 0,
             certificate: None,
             mail: Mailboxes::default(),
+            folders_made: 0,
+            hold_folder_answers: false,
+            hold_this_answer: false,
         }));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -253,6 +264,16 @@ impl GraphStandin {
         id
     }
 
+    /// A folder by name, wherever it is.
+    pub fn folder(&self, name: &str) -> Option<Node> {
+        let library = self.lock();
+        library
+            .nodes
+            .values()
+            .find(|n| n.folder && n.name == name)
+            .cloned()
+    }
+
     /// The files in a case folder, by name, wherever the folder is.
     pub fn files(&self, case: &str) -> Vec<Node> {
         let library = self.lock();
@@ -274,6 +295,16 @@ impl GraphStandin {
 
     pub fn set_down(&self, down: bool) {
         self.lock().down = down;
+    }
+
+    /// Makes folders without answering (`true`) until told otherwise.
+    pub fn hold_folder_answers(&self, held: bool) {
+        self.lock().hold_folder_answers = held;
+    }
+
+    /// How many folders were made by request.
+    pub fn folders_made(&self) -> usize {
+        self.lock().folders_made
     }
 
     /// Answers the next `requests` Graph requests with 429 and `Retry-After: 1`.
@@ -456,6 +487,21 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let answer = answer(&library, &base, &method, &uri, &headers, body);
+    if std::mem::take(&mut library.lock().unwrap().hold_this_answer) {
+        std::future::pending::<()>().await;
+    }
+    answer
+}
+
+fn answer(
+    library: &Mutex<Library>,
+    base: &str,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Response {
     let url = reqwest::Url::parse(&format!("{base}{uri}")).unwrap();
     let query: HashMap<String, String> = url.query_pairs().into_owned().collect();
     let segments: Vec<String> = url
@@ -473,13 +519,13 @@ async fn handle(
     match segments.first().map(String::as_str) {
         Some(tenant) if segments[1..] == ["oauth2", "v2.0", "token"] && method == Method::POST => {
             let tenant = tenant.to_string();
-            sign_in(&mut library, &base, &tenant, &headers, &body)
+            sign_in(&mut library, base, &tenant, headers, &body)
         }
         Some("introspect") if segments.len() == 1 && method == Method::POST => {
             introspect(&library, &body)
         }
         Some("upload") if segments.len() == 2 => {
-            upload_fragment(&mut library, &base, &method, &segments[1], &headers, body)
+            upload_fragment(&mut library, base, method, &segments[1], headers, body)
         }
         Some("download") if segments.len() == 2 && method == Method::GET => {
             match library.nodes.get(&segments[1]) {
@@ -523,11 +569,11 @@ async fn handle(
             }
             graph(
                 &mut library,
-                &base,
-                &method,
+                base,
+                method,
                 &segments[1..],
                 &query,
-                &headers,
+                headers,
                 body,
             )
         }
@@ -856,6 +902,64 @@ fn drive(
                     axum::Json(library.item_json(&node, base, false)).into_response()
                 }
             }
+        }
+        ("POST", Some("children")) => {
+            // "Create a new folder in a drive": a driveItem with `name` and `folder`.
+            let Ok(request) = serde_json::from_slice::<Value>(&body) else {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "invalidRequest",
+                    "Invalid request body.",
+                );
+            };
+            let (Some(name), true) = (
+                request["name"].as_str().filter(|n| !n.is_empty()),
+                request.get("folder").is_some_and(Value::is_object),
+            ) else {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "invalidRequest",
+                    "A folder needs a name and a folder facet.",
+                );
+            };
+            if !library.nodes[&current].folder {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "invalidRequest",
+                    "The parent is not a folder.",
+                );
+            }
+            if library.child(&current, name).is_some() {
+                // Graph's default for a new folder, and what "fail" asks for.
+                if request["@microsoft.graph.conflictBehavior"].as_str() != Some("replace") {
+                    return error(
+                        StatusCode::CONFLICT,
+                        "nameAlreadyExists",
+                        "The specified item name already exists.",
+                    );
+                }
+            }
+            let id = library.new_id();
+            library.nodes.insert(
+                id.clone(),
+                Node {
+                    id: id.clone(),
+                    name: name.into(),
+                    parent: current.clone(),
+                    folder: true,
+                    content: Vec::new(),
+                    fields: Map::new(),
+                    versions: 0,
+                },
+            );
+            library.folders_made += 1;
+            library.hold_this_answer = library.hold_folder_answers;
+            let node = &library.nodes[&id];
+            (
+                StatusCode::CREATED,
+                axum::Json(library.item_json(node, base, false)),
+            )
+                .into_response()
         }
         ("POST", Some("createUploadSession")) => {
             let Some(name) = new_name.or_else(|| address.path.last().cloned()) else {

@@ -115,23 +115,13 @@ fn case_order(connector: &str, key: &str) -> Value {
     })
 }
 
-#[tokio::test]
-async fn a_case_is_created_once_per_key_and_a_filing_on_it_waits_until_it_is_made() {
-    let app = TestApp::spawn().await;
-    let create = || async {
-        app.client
-            .post(app.url("/api/v1/cases"))
-            .bearer_auth(&app.token)
-            .json(&case_order("archive", "udestue-1"))
-            .send()
-            .await
-            .unwrap()
-    };
-    let first = create().await;
-    assert_eq!(first.status(), StatusCode::CREATED);
-    let first: Value = first.json().await.unwrap();
-    let id = first["case"]["id"].as_str().unwrap().to_string();
-    // Filed at once, before the archive has the case: the filing waits for it.
+/// Orders a case on `connector` and files a mail on it at once; answers the case's id and the
+/// filing once it has settled.
+async fn file_on_a_new_case(app: &TestApp, connector: &str) -> (String, Value) {
+    let response = order(app, case_order(connector, "udestue-1")).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let ordered: Value = response.json().await.unwrap();
+    let id = ordered["case"]["id"].as_str().unwrap().to_string();
     let item = app
         .post_mail(mail(
             "henrik.damgaard@borger.example",
@@ -144,10 +134,28 @@ async fn a_case_is_created_once_per_key_and_a_filing_on_it_waits_until_it_is_mad
         .await;
     assert_eq!(response.status(), StatusCode::ACCEPTED);
     let filing: Value = response.json().await.unwrap();
-    let filed = app.wait_settled(filing["id"].as_str().unwrap()).await;
+    let settled = app.wait_settled(filing["id"].as_str().unwrap()).await;
+    (id, settled)
+}
+
+async fn order(app: &TestApp, body: Value) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/v1/cases"))
+        .bearer_auth(&app.token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_case_is_created_once_per_key_and_a_filing_on_it_waits_until_it_is_made() {
+    let app = TestApp::spawn().await;
+    // Filed at once, before the archive has the case: the filing waits for it.
+    let (id, filed) = file_on_a_new_case(&app, "archive").await;
     assert_eq!(filed["state"], "filed", "{filed:#}");
 
-    let again = create().await;
+    let again = order(&app, case_order("archive", "udestue-1")).await;
     assert_eq!(again.status(), StatusCode::OK);
     let again: Value = again.json().await.unwrap();
     assert_eq!(again["case"]["id"], id.as_str());
@@ -190,16 +198,9 @@ async fn a_case_is_created_once_per_key_and_a_filing_on_it_waits_until_it_is_mad
 #[tokio::test]
 async fn orders_a_target_cannot_take_are_refused_with_a_reason() {
     let app = TestApp::spawn().await;
-    let mut order = case_order("archive", "x");
-    order["groups"] = serde_json::json!(["jura"]);
-    let response = app
-        .client
-        .post(app.url("/api/v1/cases"))
-        .bearer_auth(&app.token)
-        .json(&order)
-        .send()
-        .await
-        .unwrap();
+    let mut refused = case_order("archive", "x");
+    refused["groups"] = serde_json::json!(["jura"]);
+    let response = order(&app, refused).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let body: Value = response.json().await.unwrap();
     assert!(body.to_string().contains("groups you belong to"), "{body}");
@@ -219,4 +220,52 @@ async fn proposal_for(app: &TestApp, token: &str, mail: Vec<u8>) -> (String, Val
         .get_json(&format!("/api/v1/items/{id}/case-proposal"), token)
         .await;
     (id, proposal)
+}
+
+#[tokio::test]
+async fn a_case_the_target_refuses_fails_with_its_waiting_filings_and_both_are_audited() {
+    let receiver = crate::receiver::Receiver::start().await;
+    // Busy at first, so that the filing is accepted while the case waits for its next try.
+    receiver.unavailable_for(1);
+    let cases_url = receiver.cases_url();
+    let url = receiver.url.clone();
+    let app = TestApp::spawn_with(|config| {
+        config
+            .connectors
+            .push(journaliser::config::ConnectorConfig::Webhook(
+                journaliser::config::WebhookConfig {
+                    name: "hook".into(),
+                    url,
+                    create_url: cases_url,
+                    bearer_token: serde_json::from_value(serde_json::json!("not the token"))
+                        .unwrap(),
+                    ..Default::default()
+                },
+            ));
+    })
+    .await;
+    let (id, failed) = file_on_a_new_case(&app, "hook").await;
+    assert_eq!(failed["state"], "failed", "{failed:#}");
+    assert!(
+        failed["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("could not be created") && e.contains("401")),
+        "{failed:#}"
+    );
+    assert_eq!(receiver.cases().len(), 0);
+    let audit = app
+        .get_json(
+            &format!("/api/v1/admin/audit?case_id={id}&order=oldest"),
+            &app.admin_token,
+        )
+        .await;
+    let kinds: Vec<&str> = audit["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    for kind in ["case_ordered", "case_creation_failed", "filing_failed"] {
+        assert!(kinds.contains(&kind), "{kind}: {audit:#}");
+    }
 }

@@ -1,6 +1,7 @@
 //! The Post Once Exactly addresses F2 handed out, kept on disk before the payload is sent:
 //! after a crash the retry posts to the same address, and F2 answers it with what it made
-//! the first time instead of making it again.
+//! the first time instead of making it again. The addresses of the cases made here are kept
+//! the same way.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
