@@ -8,6 +8,9 @@ import { assert, assertEqual, eventually } from "./harness.js";
 const WIDE = 1280;
 const NARROW = 768;
 
+/** A share as the Danish console writes it, with plain spaces. */
+const percent = (x) => new Intl.NumberFormat("da-DK", { style: "percent", maximumFractionDigits: 1 }).format(x).replace(/\s/g, " ");
+
 async function openConsole(harness, section, token = harness.adminToken) {
   const page = await harness.open(`../admin/${section}`, { token, width: WIDE, height: 900 });
   return page;
@@ -83,7 +86,6 @@ async function adminQuality(harness) {
   const stats = await harness.api("/api/v1/admin/stats", harness.adminToken);
   assert(stats.overall.shown >= 3, `replayed filings were shown suggestions: ${JSON.stringify(stats.overall)}`);
   const shown = async (figure) => (await page.locator(`#overall [data-figure="${figure}"] .value`).textContent()).replace(/\s/g, " ");
-  const percent = (x) => new Intl.NumberFormat("da-DK", { style: "percent", maximumFractionDigits: 1 }).format(x).replace(/\s/g, " ");
   for (const figure of ["filings", "shown", "auto_filed", "undone"]) {
     assertEqual(await shown(figure), new Intl.NumberFormat("da-DK").format(stats.overall[figure]), figure);
   }
@@ -190,6 +192,8 @@ async function adminBacktest(harness) {
   assert((await row.textContent()).includes("hele organisationen"), "the row says where the change applies");
   const retried = await call(harness, "POST", "/api/v1/admin/backtest", { change: { confidence_threshold: 0.5 }, limit: 2000 });
   assertEqual(retried.today.confidence_threshold, 0.5, "today's threshold is the one applied");
+  await eventually(async () => (await cell("confidence_threshold", "today")) === percent(0.5), "today's column shows the change applied");
+  assertEqual(await cell("auto_filed", "today"), String(retried.today.auto_filed), "auto-filed today, after the change");
   await checkBothWidths(pane, "backtest-applied");
 
   // "Fortryd ændring" by keyboard: the value from before comes back as a new version.
@@ -199,6 +203,7 @@ async function adminBacktest(harness) {
   const [undone] = (await harness.api("/api/v1/admin/changes", harness.adminToken)).changes;
   assertEqual([undone.undoes, undone.after], [applied.version, applied.before], "the undo restores the value before");
   await page.locator(`#changes tr[data-version="${undone.version}"]`).waitFor();
+  await eventually(async () => (await cell("confidence_threshold", "today")) === "slået fra", "today's column is off again");
   assert(await page.evaluate((v) => document.activeElement?.closest("tr")?.dataset.version === String(v), undone.version),
     "the undo's own row has focus");
   await pane.screenshot("admin-backtest-undone");

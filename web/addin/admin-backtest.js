@@ -10,7 +10,11 @@ import { number, share, table, when } from "./admin-parts.js";
 
 const DEFAULT_FILINGS = 2000;
 
+/** Draws the backtest shown again, so that its "today" follows a change; none before one ran. */
+let showAgain = null;
+
 export async function backtest() {
+  showAgain = null;
   const field = (id, label, attributes) => h("div", { class: "form-row" },
     h("label", { for: id }, label), h("input", { id, ...attributes }));
   const run = h("fluent-button", { appearance: "primary", id: "backtest-run" }, t("backtestRun"));
@@ -31,12 +35,12 @@ export async function backtest() {
       mailbox: value("backtest-mailbox") || null,
       group: value("backtest-group") || null,
     };
+    const limit = Number(value("backtest-limit")) || DEFAULT_FILINGS;
     run.disabled = true;
     progress.hidden = false;
     result.replaceChildren();
     try {
-      const answer = await withSignIn(() => api.postJson("/api/v1/admin/backtest", { change, limit: Number(value("backtest-limit")) || DEFAULT_FILINGS }));
-      result.replaceChildren(...columns(answer), ...applying(change, changes));
+      const answer = await tryOut(change, limit, result, changes);
       say(t("backtestDone", { n: answer.examined }));
     } catch (error) {
       showError(error);
@@ -49,6 +53,14 @@ export async function backtest() {
   return [h("p", {}, t("backtestIntro")), form, progress, result, changes];
 }
 
+/** Backtests `change` and draws the comparison, with "Slå til" for it. */
+async function tryOut(change, limit, result, changes) {
+  const answer = await withSignIn(() => api.postJson("/api/v1/admin/backtest", { change, limit }));
+  result.replaceChildren(...columns(answer), ...applying(change, changes));
+  showAgain = () => tryOut(change, limit, result, changes);
+  return answer;
+}
+
 /** "Slå til" for the change just tried: the same change, not what the form says by now. */
 function applying(change, changes) {
   const apply = h("fluent-button", { appearance: "primary", id: "backtest-apply" }, t("changeApply"));
@@ -57,12 +69,13 @@ function applying(change, changes) {
     try {
       const applied = await withSignIn(() => api.postJson("/api/v1/admin/changes", { change }));
       await drawChanges(changes);
+      await showAgain?.();
       say(t("changeApplied", { version: applied.version, where: where(applied), value: value(applied.after) }));
     } catch (error) {
       showError(error);
     } finally {
       apply.disabled = false;
-      apply.focus();
+      (document.getElementById("backtest-apply") ?? apply).focus();
     }
   });
   return [h("p", { class: "hint" }, t("changeApplyHint")), apply];
@@ -107,6 +120,7 @@ function undoButton(change, container) {
     try {
       const undone = await withSignIn(() => api.postJson(`/api/v1/admin/changes/${change.version}/undo`, {}));
       await drawChanges(container);
+      await showAgain?.();
       say(t("changeUndone", { version: change.version, where: where(undone), value: value(undone.after) }));
       container.querySelector(`tr[data-version="${undone.version}"] [data-action="undo"]`)?.focus();
     } catch (error) {
