@@ -7,7 +7,7 @@ pub mod api;
 /// Who is calling: bearer tokens, users, admins and the groups that decide what they see.
 pub mod auth;
 /// Auto-journalisation: the one policy that files, queues for review or leaves each new item,
-/// and the admins' routing rules it reads.
+/// and the admins' routing rules and confidence thresholds it reads.
 pub mod autofile;
 /// A consistent copy of a running service's data directory, and bringing it back.
 pub mod backup;

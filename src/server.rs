@@ -100,7 +100,7 @@ impl Services {
             suggester.clone(),
             extractor.clone(),
             config.autofile.clone(),
-            crate::mailboxes::policies(&config.mailboxes, &config.autofile),
+            crate::mailboxes::policies(&config.mailboxes),
         );
         let services = Services {
             policy,

@@ -1,7 +1,8 @@
 //! `POST /api/v1/admin/backtest`: what a proposed confidence threshold (for the organisation,
 //! one watched mailbox or one unit) would have done to the latest filings people made after
 //! seeing suggestions, beside what today's setting does. It replays the recorded suggestions
-//! through the replay's own threshold figures (`eval::threshold`); nothing is changed.
+//! through the replay's own threshold figures (`eval::threshold`); nothing is changed here
+//! (`changes.rs` applies it).
 
 use axum::Json;
 use axum::extract::State;
@@ -9,8 +10,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::error::{ApiError, ApiJson, ApiResult};
+use super::changes::Change;
+use super::error::{ApiJson, ApiResult};
 use crate::auth::Admin;
+use crate::autofile::thresholds::Scope;
 use crate::eval::{Outcome, POLICIES, Summary, threshold};
 use crate::store::ShownChoice;
 
@@ -25,18 +28,6 @@ pub struct Backtest {
     change: Change,
     #[serde(default)]
     limit: Option<i64>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Change {
-    /// The confidence at or above which the ranker's first suggestion would be filed by
-    /// itself; `null` for off.
-    confidence_threshold: Option<f64>,
-    #[serde(default)]
-    mailbox: Option<String>,
-    #[serde(default)]
-    group: Option<String>,
 }
 
 fn outcome(choice: &ShownChoice) -> Outcome {
@@ -68,35 +59,20 @@ pub async fn run(
     ApiJson(body): ApiJson<Backtest>,
 ) -> ApiResult<Json<Value>> {
     let change = body.change;
-    if let Some(t) = change.confidence_threshold
-        && !(0.5..=1.0).contains(&t)
-    {
-        return Err(ApiError::InvalidField {
-            field: "change.confidence_threshold".into(),
-            reason: "a confidence between 0.5 and 1, or null for off".into(),
-        });
-    }
-    let mailbox = change.mailbox.as_deref().filter(|m| !m.is_empty());
-    let today = match mailbox {
-        Some(name) => {
-            state
-                .policy
-                .mailbox(name)
-                .ok_or_else(|| ApiError::InvalidField {
-                    field: "change.mailbox".into(),
-                    reason: format!("no watched mailbox is called {name:?}"),
-                })?
-                .settings
-                .confidence_threshold
-        }
-        None => state.policy.settings().confidence_threshold,
-    };
+    let after = change.threshold()?;
+    let mailbox = change.mailbox(&state)?;
+    let group = change.group();
+    // Today's as the policy decides: a unit's own threshold over the mailbox's or the
+    // organisation's, each with what was applied from the console.
+    let applied = state.store.applied_thresholds().await?;
+    let base = mailbox.map_or(Scope::Organisation, |name| Scope::Mailbox(name.into()));
+    let today = group
+        .and_then(|group| applied.get(&Scope::Group(group.into())))
+        .unwrap_or_else(|| state.policy.threshold(&base, &applied));
     let limit = body.limit.unwrap_or(DEFAULT_FILINGS).clamp(1, MAX_FILINGS);
-    let group = change.group.as_deref().filter(|g| !g.is_empty());
     let choices = state.store.shown_choices(limit, mailbox, group).await?;
     let outcomes: Vec<Outcome> = choices.iter().map(outcome).collect();
     let summary = Summary::of(&outcomes);
-    let after = change.confidence_threshold;
     let files = |setting: Option<f64>, o: &Outcome| setting.is_some_and(|t| o.confidence >= t);
     let changed: Vec<Value> = choices
         .iter()

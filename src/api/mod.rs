@@ -7,6 +7,7 @@ mod audit;
 mod backtest;
 mod case_import;
 mod cases;
+mod changes;
 mod charts;
 mod connectors;
 pub mod error;
@@ -113,6 +114,8 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/admin/stats", get(stats::show))
         .route("/admin/overview", get(overview::show))
         .route("/admin/backtest", post(backtest::run))
+        .route("/admin/changes", get(changes::list).post(changes::apply))
+        .route("/admin/changes/{version}/undo", post(changes::undo))
         .route("/admin/stats/reliability.svg", get(stats::reliability_plot))
         .route(
             "/admin/rules/{id}",

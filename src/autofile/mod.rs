@@ -4,12 +4,14 @@
 //!
 //! Evidence, strongest first, each switchable (`[autofile]`, and per mailbox): a send intent,
 //! the thread, a case number in the subject or first lines, an admin's rule, the ranker's
-//! calibrated confidence. Never automatically: a closed case, a case the owner may not see, two
+//! calibrated confidence, from a threshold that admins may also apply from the console
+//! (`thresholds.rs`). Never automatically: a closed case, a case the owner may not see, two
 //! kinds of evidence naming different cases, or mail that a machine sent.
 
 pub mod automail;
 mod evidence;
 pub mod rules;
+pub mod thresholds;
 
 use std::sync::Arc;
 
@@ -17,7 +19,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::auth::User;
-use crate::config::AutofileConfig;
+use crate::config::{AutofileConfig, AutofileOverrides};
 use crate::domain::case::CaseStatus;
 use crate::domain::filing::{AutoDecision, Decision, Evidence, RuleRef};
 use crate::extract::{Extractor, ItemKind};
@@ -26,6 +28,7 @@ use crate::store::{FilingCreated, FilingOptions, NewReview, Store, StoreError, S
 use crate::suggest::{SuggestError, Suggester};
 
 use rules::{ActionKind, Rule};
+use thresholds::{Applied, Scope, Threshold, UnitThresholds};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AutofileError {
@@ -83,7 +86,8 @@ pub struct MailboxPolicy {
     pub name: String,
     pub groups: Vec<String>,
     pub queue: String,
-    pub settings: AutofileConfig,
+    /// Its own choices over the organisation's.
+    pub overrides: AutofileOverrides,
 }
 
 /// Where an item came from.
@@ -250,6 +254,32 @@ impl Policy {
         }
     }
 
+    /// The threshold `scope` has without a change applied to the scope itself: its
+    /// configuration's, under what was applied to the wider scope. A unit without its own
+    /// follows the organisation.
+    pub fn configured_threshold(&self, scope: &Scope, applied: &Applied) -> Threshold {
+        let organisation = || {
+            applied
+                .get(&Scope::Organisation)
+                .unwrap_or(self.settings.confidence_threshold)
+        };
+        match scope {
+            Scope::Organisation => self.settings.confidence_threshold,
+            Scope::Mailbox(name) => self
+                .mailbox(name)
+                .and_then(|mailbox| mailbox.overrides.confidence_threshold)
+                .or_else(organisation),
+            Scope::Group(_) => organisation(),
+        }
+    }
+
+    /// The threshold in force for `scope`.
+    pub fn threshold(&self, scope: &Scope, applied: &Applied) -> Threshold {
+        applied
+            .get(scope)
+            .unwrap_or_else(|| self.configured_threshold(scope, applied))
+    }
+
     /// What the policy would do with `item`, changing nothing.
     pub async fn decide(
         &self,
@@ -259,27 +289,35 @@ impl Policy {
         origin: Origin<'_>,
     ) -> Result<Verdict, AutofileError> {
         let rules = self.store.rules().await?;
-        let settings = match origin {
-            Origin::Upload => self.settings.clone(),
-            Origin::Mailbox(mailbox) => mailbox.settings.clone(),
+        let applied = self.store.applied_thresholds().await?;
+        let (mut settings, scope) = match origin {
+            Origin::Upload => (self.settings.clone(), Scope::Organisation),
+            Origin::Mailbox(mailbox) => (
+                self.settings.with(&mailbox.overrides),
+                Scope::Mailbox(mailbox.name.clone()),
+            ),
         };
+        settings.confidence_threshold = self.threshold(&scope, &applied);
         let question = Question {
             owner,
             item,
             original,
             origin,
         };
-        self.decide_under(question, &rules, &settings, None).await
+        self.decide_under(question, &rules, &settings, &applied.units(), None)
+            .await
     }
 
-    /// `decide` under the given rules and switches instead of the stored and configured ones
-    /// (for trying a change out, and for the replay). `first` is the ranker's first case and
-    /// its confidence when already asked for; otherwise it is asked if a threshold is set.
+    /// `decide` under the given rules, switches and units' thresholds instead of the stored,
+    /// configured and applied ones (for trying a change out, and for the replay). `first` is
+    /// the ranker's first case and its confidence when already asked for; otherwise it is
+    /// asked if a threshold may count.
     pub async fn decide_under(
         &self,
         question: Question<'_>,
         rules: &[Rule],
         settings: &AutofileConfig,
+        units: &UnitThresholds,
         first: Option<(&str, f64)>,
     ) -> Result<Verdict, AutofileError> {
         let Question {
@@ -381,7 +419,7 @@ impl Policy {
             });
         }
         let mut confidence = None;
-        if let Some(threshold) = settings.confidence_threshold {
+        if settings.confidence_threshold.is_some() || units.any_on() {
             let ranked = match first {
                 Some((case_id, confidence)) => Some((case_id.to_string(), confidence)),
                 None => self
@@ -393,7 +431,18 @@ impl Policy {
             };
             if let Some((case_id, first_confidence)) = ranked {
                 confidence = Some(first_confidence);
-                if first_confidence >= threshold {
+                let threshold = match units.is_empty() {
+                    true => settings.confidence_threshold,
+                    false => {
+                        let groups = self.store.case(&case_id).await?.map(|c| c.groups);
+                        units
+                            .for_case(&groups.unwrap_or_default())
+                            .unwrap_or(settings.confidence_threshold)
+                    }
+                };
+                if let Some(threshold) = threshold
+                    && first_confidence >= threshold
+                {
                     found.push(evidence::Found {
                         evidence: Evidence::Confidence,
                         case_id,

@@ -12,6 +12,7 @@ use axum::body::Bytes;
 use super::EvalError;
 use super::metrics::SUGGESTION_LIMIT;
 use crate::auth::User;
+use crate::autofile::thresholds::UnitThresholds;
 use crate::autofile::{Origin, Policy, Question, Verdict};
 use crate::config::AutofileConfig;
 use crate::connector::ARCHIVE;
@@ -143,7 +144,7 @@ impl Organisation {
         };
         let verdict = self
             .policy
-            .decide_under(question, &[], &settings, first)
+            .decide_under(question, &[], &settings, &UnitThresholds::default(), first)
             .await?;
         Ok(match verdict {
             Verdict::File { case_id, .. } => Some(case_id),

@@ -15,7 +15,7 @@ use crate::auth::User;
 use crate::autofile::{
     AutofileError, MAILBOX_OWNER_PREFIX, MailboxPolicy, Origin, Outcome, Policy,
 };
-use crate::config::{AutofileConfig, MailboxConfig, MailboxProtocol};
+use crate::config::{MailboxConfig, MailboxProtocol};
 use crate::connector::ConnectorError;
 use crate::extract::Format;
 use crate::filing::FilingError;
@@ -36,14 +36,14 @@ pub const FILED_CATEGORY: &str = "Journaliseret";
 pub const REVIEW_CATEGORY: &str = "Til gennemsyn";
 
 /// The policy each configured mailbox is decided under.
-pub fn policies(mailboxes: &[MailboxConfig], autofile: &AutofileConfig) -> Vec<MailboxPolicy> {
+pub fn policies(mailboxes: &[MailboxConfig]) -> Vec<MailboxPolicy> {
     mailboxes
         .iter()
         .map(|m| MailboxPolicy {
             name: m.name.clone(),
             groups: m.groups.clone(),
             queue: m.queue().to_string(),
-            settings: autofile.with(&m.autofile),
+            overrides: m.autofile.clone(),
         })
         .collect()
 }

@@ -65,10 +65,13 @@ pub enum AuditKind {
     CaseCreated,
     /// The target refused an ordered case, or every attempt failed; the details say why.
     CaseCreationFailed,
+    /// An admin applied a setting from the console, or undid one; the details hold the
+    /// version with the value before and after.
+    SettingChanged,
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 18] = [
+    pub const ALL: [AuditKind; 19] = [
         AuditKind::FilingAccepted,
         AuditKind::FilingDuplicate,
         AuditKind::FilingDelivered,
@@ -87,6 +90,7 @@ impl AuditKind {
         AuditKind::CaseOrdered,
         AuditKind::CaseCreated,
         AuditKind::CaseCreationFailed,
+        AuditKind::SettingChanged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -109,6 +113,7 @@ impl AuditKind {
             AuditKind::CaseOrdered => "case_ordered",
             AuditKind::CaseCreated => "case_created",
             AuditKind::CaseCreationFailed => "case_creation_failed",
+            AuditKind::SettingChanged => "setting_changed",
         }
     }
 

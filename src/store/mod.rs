@@ -7,6 +7,7 @@
 
 mod audit;
 mod cases;
+mod changes;
 mod creations;
 mod feedback;
 mod filings;
@@ -30,6 +31,7 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 
 pub use audit::{AuditEvent, AuditFilter, AuditKind, AuditOrder, MAX_AUDIT_LIMIT, SYSTEM_ACTOR};
 pub use cases::CaseQuery;
+pub use changes::{Held, NewSettingChange, SettingChange, ThresholdState};
 pub use creations::{Creation, CreationState};
 pub use feedback::Feedback;
 pub use filings::{FilingCreated, FilingOptions, NewFiling, dedupe_key};
@@ -116,6 +118,10 @@ const MIGRATIONS: &[Migration] = &[
         15,
         include_str!("../../migrations/portable/0015_thread_follows.sql"),
     ),
+    portable(
+        16,
+        include_str!("../../migrations/portable/0016_setting_changes.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -135,6 +141,8 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// The PostgreSQL advisory lock that migrations take: any number, the same in every instance.
 const MIGRATION_LOCK: i64 = 0x4a6f_7572_6e61;
+/// The one that changes of settings take, so that each is numbered after the last.
+const SETTINGS_LOCK: i64 = 0x4a6f_7572_6e62;
 
 /// Each SQLite connection's settings. An accepted filing must survive a power cut too, so
 /// every commit is synced.
@@ -166,15 +174,56 @@ impl Backend {
     }
 }
 
-/// The rules as read from the store, and when.
-type RulesRead = (std::time::Instant, Vec<crate::autofile::rules::Rule>);
+/// How long what is read for every decision (the rules, the applied thresholds) is used
+/// before it is read again: a change made through this store counts at once, one made by
+/// another instance within this time.
+const DECIDING_FRESH: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// A value read from the store, and when, kept for `DECIDING_FRESH`.
+struct Cached<T>(std::sync::Arc<std::sync::Mutex<Option<(std::time::Instant, T)>>>);
+
+impl<T> Default for Cached<T> {
+    fn default() -> Self {
+        Cached(Default::default())
+    }
+}
+
+impl<T> Clone for Cached<T> {
+    fn clone(&self) -> Self {
+        Cached(self.0.clone())
+    }
+}
+
+impl<T: Clone> Cached<T> {
+    /// The value, unless it was read too long ago.
+    fn fresh(&self) -> Option<T> {
+        let cached = self.0.lock().ok()?;
+        let (read, value) = cached.as_ref()?;
+        (read.elapsed() < DECIDING_FRESH).then(|| value.clone())
+    }
+
+    fn keep(&self, value: &T) {
+        if let Ok(mut cached) = self.0.lock() {
+            *cached = Some((std::time::Instant::now(), value.clone()));
+        }
+    }
+
+    /// Forgets the value, after a change through this store.
+    fn clear(&self) {
+        if let Ok(mut cached) = self.0.lock() {
+            *cached = None;
+        }
+    }
+}
 
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
-    /// The rules in force as last read, and when: every suggestion asks for them.
-    rules: std::sync::Arc<std::sync::Mutex<Option<RulesRead>>>,
+    /// The rules in force as last read: every suggestion asks for them.
+    rules: Cached<Vec<crate::autofile::rules::Rule>>,
+    /// The thresholds applied from the console as last read: every decision asks for them.
+    applied: Cached<crate::autofile::thresholds::Applied>,
 }
 
 impl Store {
@@ -218,6 +267,7 @@ impl Store {
             pool,
             backend,
             rules: Default::default(),
+            applied: Default::default(),
         };
         store.migrate().await?;
         Ok(store)
@@ -241,7 +291,7 @@ impl Store {
     /// merged later with a lower number than an applied one still runs. On PostgreSQL,
     /// instances starting together take turns (a transaction-scoped advisory lock).
     async fn migrate(&self) -> Result<()> {
-        let mut tx = self.begin_migration().await?;
+        let mut tx = self.begin_serialised(MIGRATION_LOCK).await?;
         sqlx::raw_sql(
             "CREATE TABLE IF NOT EXISTS schema_version (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
         )
@@ -250,7 +300,7 @@ impl Store {
         tx.commit().await?;
         for migration in MIGRATIONS {
             let version = migration.version;
-            let mut tx = self.begin_migration().await?;
+            let mut tx = self.begin_serialised(MIGRATION_LOCK).await?;
             let applied: Option<i64> =
                 sqlx::query_scalar("SELECT version FROM schema_version WHERE version = $1")
                     .bind(version)
@@ -275,11 +325,13 @@ impl Store {
         Ok(())
     }
 
-    async fn begin_migration(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+    /// A transaction that, on PostgreSQL, waits for every other one holding `lock` to end
+    /// (SQLite has one writer at a time anyway).
+    async fn begin_serialised(&self, lock: i64) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
         let mut tx = self.pool.begin().await?;
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(MIGRATION_LOCK)
+                .bind(lock)
                 .execute(&mut *tx)
                 .await?;
         }

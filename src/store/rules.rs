@@ -10,24 +10,15 @@ use super::{Result, Store, from_json, to_json};
 use crate::autofile::rules::{Rule, RuleSpec};
 use crate::domain::{new_id, now_millis};
 
-/// How long the rules read from the store are used before they are read again.
-const RULES_FRESH: std::time::Duration = std::time::Duration::from_secs(2);
-
 impl Store {
     /// The rules in force, in the order they are tried (then by id, so the order is stable).
-    /// Read from the store at most every `RULES_FRESH`: a change made here counts at once, one
-    /// made by another instance within that time.
+    /// Read from the store at most every `DECIDING_FRESH`.
     pub async fn rules(&self) -> Result<Vec<Rule>> {
-        if let Ok(cached) = self.rules.lock()
-            && let Some((read, rules)) = cached.as_ref()
-            && read.elapsed() < RULES_FRESH
-        {
-            return Ok(rules.clone());
+        if let Some(rules) = self.rules.fresh() {
+            return Ok(rules);
         }
         let rules = self.read_rules().await?;
-        if let Ok(mut cached) = self.rules.lock() {
-            *cached = Some((std::time::Instant::now(), rules.clone()));
-        }
+        self.rules.keep(&rules);
         Ok(rules)
     }
 
@@ -148,9 +139,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        if let Ok(mut cached) = self.rules.lock() {
-            *cached = None;
-        }
+        self.rules.clear();
         Ok(Some(Rule {
             id,
             version,

@@ -85,7 +85,7 @@ pub(super) fn to_ppm(confidence: f64) -> i64 {
     (confidence.clamp(0.0, 1.0) * PPM).round() as i64
 }
 
-fn from_ppm(ppm: i64) -> f64 {
+pub(super) fn from_ppm(ppm: i64) -> f64 {
     ppm as f64 / PPM
 }
 

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use crate::helpers::*;
 
 /// Filed in the demo by a mail with this Message-ID.
-const TILBYGNING: &str = "VK-2026-0001";
+pub const TILBYGNING: &str = "VK-2026-0001";
 const TILBYGNING_MAIL: &str = "tilbygning-strandvejen41-1@borger.example";
 const CARPORT: &str = "VK-2026-0007";
 const CARPORT_NUMBER: &str = "02.34.02-G01-12-26";
@@ -16,7 +16,7 @@ const CLOSED_NUMBER: &str = "17.20.17-P20-41-25";
 /// Only the group `social` may see it.
 const SOCIAL_NUMBER: &str = "27.60.04-P20-21-26";
 
-fn mail(from: &str, subject: &str, headers: &str, body: &str, message_id: &str) -> Vec<u8> {
+pub fn mail(from: &str, subject: &str, headers: &str, body: &str, message_id: &str) -> Vec<u8> {
     format!(
         "From: {from}\r\nTo: Byggesag <byg@vejstrand.example>\r\nSubject: {subject}\r\n\
          Date: Wed, 25 Nov 2026 10:00:00 +0100\r\nMessage-ID: <{message_id}>\r\n{headers}\
@@ -26,13 +26,13 @@ fn mail(from: &str, subject: &str, headers: &str, body: &str, message_id: &str) 
 }
 
 /// The automatic filing an upload made, if it made one.
-fn automatic(item: &Value) -> Option<&Value> {
+pub fn automatic(item: &Value) -> Option<&Value> {
     item["filings"]
         .as_array()
         .and_then(|f| f.iter().find(|f| !f["automatic"].is_null()))
 }
 
-async fn upload_as(app: &TestApp, token: &str, bytes: Vec<u8>) -> Value {
+pub async fn upload_as(app: &TestApp, token: &str, bytes: Vec<u8>) -> Value {
     let response = app.post_item_as(token, bytes, "message/rfc822").await;
     assert_eq!(response.status(), StatusCode::CREATED);
     response.json().await.unwrap()
@@ -182,18 +182,20 @@ async fn closed_invisible_disagreeing_and_machine_sent_items_are_never_filed_by_
     assert_eq!(tried, 5);
 }
 
+/// A mail the ranker puts on `TILBYGNING` with no thread or case number to go by.
+pub fn drawings_sent_later(message_id: &str) -> Vec<u8> {
+    mail(
+        "Henrik Damgaard <henrik.damgaard@borger.example>",
+        "Tegninger til tilbygning, Strandvejen 41",
+        "",
+        "Kære byggesagsafdeling\n\nHermed eftersendes de sidste tegninger til ansøgningen om byggetilladelse til tilbygning til parcelhus, Strandvejen 41.",
+        message_id,
+    )
+}
+
 #[tokio::test]
 async fn a_confidence_threshold_files_what_the_ranker_is_sure_of_and_only_when_set() {
-    let text = "Kære byggesagsafdeling\n\nHermed eftersendes de sidste tegninger til ansøgningen om byggetilladelse til tilbygning til parcelhus, Strandvejen 41.";
-    let bytes = || {
-        mail(
-            "Henrik Damgaard <henrik.damgaard@borger.example>",
-            "Tegninger til tilbygning, Strandvejen 41",
-            "",
-            text,
-            "eftersendt-1@borger.example",
-        )
-    };
+    let bytes = || drawings_sent_later("eftersendt-1@borger.example");
     let off = TestApp::spawn().await;
     let item = upload_as(&off, &off.token, bytes()).await;
     assert!(

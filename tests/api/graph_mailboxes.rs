@@ -12,9 +12,10 @@ use crate::mailboxes::{
     start, two_building_cases, two_hundred_mails, until,
 };
 
-const MAILBOX: &str = "byg@vejstrand.example";
+pub const MAILBOX: &str = "byg@vejstrand.example";
 
-fn watched(standin: &GraphStandin) -> MailboxConfig {
+/// The mailbox `byg` at the stand-in, read every second.
+pub fn watched(standin: &GraphStandin) -> MailboxConfig {
     MailboxConfig {
         name: "byg".into(),
         protocol: MailboxProtocol::Graph,
@@ -24,6 +25,17 @@ fn watched(standin: &GraphStandin) -> MailboxConfig {
         poll_secs: 1,
         ..MailboxConfig::default()
     }
+}
+
+/// The categories of each mail moved out of the watched folder, in order.
+pub fn moved_categories(standin: &GraphStandin) -> Vec<Vec<String>> {
+    let mut categories: Vec<Vec<String>> = standin
+        .mails_in(MAILBOX, "Journaliseret")
+        .into_iter()
+        .map(|m| m.categories)
+        .collect();
+    categories.sort();
+    categories
 }
 
 #[tokio::test]
@@ -40,14 +52,8 @@ async fn mail_in_an_exchange_online_mailbox_is_filed_or_queued_then_categorised_
         standin.mails_in(MAILBOX, "Journaliseret").len() == 2
     })
     .await;
-    let mut categories: Vec<Vec<String>> = standin
-        .mails_in(MAILBOX, "Journaliseret")
-        .into_iter()
-        .map(|m| m.categories)
-        .collect();
-    categories.sort();
     assert_eq!(
-        categories,
+        moved_categories(&standin),
         [
             vec!["Journaliseret".to_string()],
             vec!["Til gennemsyn".to_string()]

@@ -185,6 +185,16 @@ impl TestApp {
         }
     }
 
+    pub async fn post_json(&self, path: &str, token: &str, body: &Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// A GET's answer as JSON.
     pub async fn get_json(&self, path: &str, token: &str) -> Value {
         self.get(path, token).await.json().await.unwrap()

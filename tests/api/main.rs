@@ -11,6 +11,7 @@ mod backup;
 mod bench;
 mod browser;
 mod case_import;
+mod changes;
 mod console;
 mod entra;
 mod flow;

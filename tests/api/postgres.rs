@@ -101,7 +101,7 @@ async fn instances_starting_together_make_the_schema_once() {
             .fetch_all(&mut connection)
             .await
             .unwrap();
-    assert_eq!(versions, (1..=15).collect::<Vec<i64>>());
+    assert_eq!(versions, (1..=16).collect::<Vec<i64>>());
     connection.close().await.unwrap();
     database.drop().await;
 }
@@ -289,5 +289,38 @@ async fn simultaneous_filings_of_one_item_make_one_filing_and_the_audit_log_stay
     }
     operator.close().await.unwrap();
     drop(app);
+    database.drop().await;
+}
+
+#[tokio::test]
+async fn thresholds_are_applied_and_undone_on_postgres_and_changes_made_at_once_are_numbered_apart()
+{
+    let Some(database) = Database::create().await else {
+        return;
+    };
+    let app = database.spawn_app().await;
+    crate::changes::a_threshold_is_applied_live_undone_and_audited(&app).await;
+
+    let attempts = (0..8).map(|unit| {
+        let request = app
+            .client
+            .post(app.url("/api/v1/admin/changes"))
+            .bearer_auth(&app.admin_token)
+            .json(&serde_json::json!({"change": {"confidence_threshold": 0.9, "group": format!("enhed-{unit}")}}));
+        tokio::spawn(async move { request.send().await.unwrap() })
+    });
+    let mut versions = Vec::new();
+    for attempt in attempts.collect::<Vec<_>>() {
+        let response = attempt.await.unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+        versions.push(
+            response.json::<Value>().await.unwrap()["version"]
+                .as_i64()
+                .unwrap(),
+        );
+    }
+    versions.sort();
+    // The two of the round before, then one each.
+    assert_eq!(versions, (3..=10).collect::<Vec<i64>>());
     database.drop().await;
 }

@@ -1,12 +1,16 @@
 // The admin console at /admin/: a user's token sees only a refusal; an admin reads the
 // overview, retries a failed filing by keyboard, reads the quality page, whose numbers are
-// the API's, and imports a file of cases once its wrong row is fixed. Each page is checked at
+// the API's, backtests a threshold, switches it on and undoes it, and imports a file of cases
+// once its wrong row is fixed. Each page is checked at
 // 1280 px and at 768 px.
 
 import { assert, assertEqual, eventually } from "./harness.js";
 
 const WIDE = 1280;
 const NARROW = 768;
+
+/** A share as the Danish console writes it, with plain spaces. */
+const percent = (x) => new Intl.NumberFormat("da-DK", { style: "percent", maximumFractionDigits: 1 }).format(x).replace(/\s/g, " ");
 
 async function openConsole(harness, section, token = harness.adminToken) {
   const page = await harness.open(`../admin/${section}`, { token, width: WIDE, height: 900 });
@@ -83,7 +87,6 @@ async function adminQuality(harness) {
   const stats = await harness.api("/api/v1/admin/stats", harness.adminToken);
   assert(stats.overall.shown >= 3, `replayed filings were shown suggestions: ${JSON.stringify(stats.overall)}`);
   const shown = async (figure) => (await page.locator(`#overall [data-figure="${figure}"] .value`).textContent()).replace(/\s/g, " ");
-  const percent = (x) => new Intl.NumberFormat("da-DK", { style: "percent", maximumFractionDigits: 1 }).format(x).replace(/\s/g, " ");
   for (const figure of ["filings", "shown", "auto_filed", "undone"]) {
     assertEqual(await shown(figure), new Intl.NumberFormat("da-DK").format(stats.overall[figure]), figure);
   }
@@ -178,6 +181,33 @@ async function adminBacktest(harness) {
   assertEqual(await cell("wrong", "after"), String(api.after.wrong), "wrong after");
   assertEqual(await page.locator("#backtest-result tr[data-filing-id]").count(), Math.min(api.changed_count, 200), "the changed filings listed");
   await checkBothWidths(pane, "backtest");
+
+  // "Slå til" by keyboard: the threshold tried holds for the organisation, listed as a version.
+  await pane.tabTo("#backtest-apply");
+  await page.keyboard.press("Enter");
+  await pane.text("#status", /er slået til/);
+  const [applied] = (await harness.api("/api/v1/admin/changes", harness.adminToken)).changes;
+  assertEqual([applied.scope, applied.after.confidence_threshold, applied.after.configured], ["organisation", 0.5, false], "the change applied");
+  const row = page.locator(`#changes tr[data-version="${applied.version}"]`);
+  await row.waitFor();
+  assert((await row.textContent()).includes("hele organisationen"), "the row says where the change applies");
+  const retried = await call(harness, "POST", "/api/v1/admin/backtest", { change: { confidence_threshold: 0.5 }, limit: 2000 });
+  assertEqual(retried.today.confidence_threshold, 0.5, "today's threshold is the one applied");
+  await eventually(async () => (await cell("confidence_threshold", "today")) === percent(0.5), "today's column shows the change applied");
+  assertEqual(await cell("auto_filed", "today"), String(retried.today.auto_filed), "auto-filed today, after the change");
+  await checkBothWidths(pane, "backtest-applied");
+
+  // "Fortryd ændring" by keyboard: the value from before comes back as a new version.
+  await pane.tabTo(`#changes tr[data-version="${applied.version}"] [data-action="undo"]`);
+  await page.keyboard.press("Enter");
+  await pane.text("#status", new RegExp(`Version ${applied.version} er fortrudt`));
+  const [undone] = (await harness.api("/api/v1/admin/changes", harness.adminToken)).changes;
+  assertEqual([undone.undoes, undone.after], [applied.version, applied.before], "the undo restores the value before");
+  await page.locator(`#changes tr[data-version="${undone.version}"]`).waitFor();
+  await eventually(async () => (await cell("confidence_threshold", "today")) === "slået fra", "today's column is off again");
+  assert(await page.evaluate((v) => document.activeElement?.closest("tr")?.dataset.version === String(v), undone.version),
+    "the undo's own row has focus");
+  await pane.screenshot("admin-backtest-undone");
   await pane.close();
 }
 

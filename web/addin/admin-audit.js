@@ -12,7 +12,7 @@ const KINDS = [
   "filing_accepted", "filing_duplicate", "filing_delivered", "filing_retry_scheduled", "filing_failed",
   "filing_requeued", "filing_withdrawn", "withdrawal_settled", "ranker_changed", "cases_synced",
   "cases_imported", "rule_changed", "review_queued", "review_changed", "thread_follow_changed", "case_ordered",
-  "case_created", "case_creation_failed",
+  "case_created", "case_creation_failed", "setting_changed",
 ];
 const FILTERS = [["kind", "auditKind"], ["actor", "auditActor"], ["case_id", "filingCase"], ["filing_id", "auditFiling"]];
 const SHOWN = 100;

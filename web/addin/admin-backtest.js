@@ -1,20 +1,27 @@
 // The console's backtest: a confidence threshold for the organisation, one watched mailbox or
 // one unit, tried on the latest filings people made after seeing suggestions, beside today's
 // setting: top-1, top-3, how many would have been filed by themselves and how many of those
-// wrongly, and the filings that would change.
+// wrongly, and the filings that would change. "Slå til" then applies the threshold tried, and
+// the changes applied are listed, each with "Fortryd ændring", which brings back the value
+// from before it.
 
 import { api, h, say, showError, t, withSignIn } from "./app.js";
-import { number, share, table } from "./admin-parts.js";
+import { number, share, table, when } from "./admin-parts.js";
 
 const DEFAULT_FILINGS = 2000;
 
+/** Draws the backtest shown again, so that its "today" follows a change; none before one ran. */
+let showAgain = null;
+
 export async function backtest() {
+  showAgain = null;
   const field = (id, label, attributes) => h("div", { class: "form-row" },
     h("label", { for: id }, label), h("input", { id, ...attributes }));
   const run = h("fluent-button", { appearance: "primary", id: "backtest-run" }, t("backtestRun"));
   const progress = h("div", { id: "backtest-progress", hidden: true },
     h("progress", { "aria-label": t("backtestRunning") }), h("p", { class: "hint" }, t("backtestRunning")));
   const result = h("div", { id: "backtest-result" });
+  const changes = h("section", { id: "changes", "aria-labelledby": "changes-heading" });
   const form = h("form", { id: "backtest-form", onsubmit: (event) => event.preventDefault() },
     field("backtest-threshold", t("backtestThreshold"), { type: "number", min: "0.5", max: "1", step: "0.01", value: "0.9" }),
     field("backtest-mailbox", t("backtestMailbox"), { type: "text" }),
@@ -28,12 +35,12 @@ export async function backtest() {
       mailbox: value("backtest-mailbox") || null,
       group: value("backtest-group") || null,
     };
+    const limit = Number(value("backtest-limit")) || DEFAULT_FILINGS;
     run.disabled = true;
     progress.hidden = false;
     result.replaceChildren();
     try {
-      const answer = await withSignIn(() => api.postJson("/api/v1/admin/backtest", { change, limit: Number(value("backtest-limit")) || DEFAULT_FILINGS }));
-      result.replaceChildren(...columns(answer));
+      const answer = await tryOut(change, limit, result, changes);
       say(t("backtestDone", { n: answer.examined }));
     } catch (error) {
       showError(error);
@@ -42,7 +49,86 @@ export async function backtest() {
       progress.hidden = true;
     }
   });
-  return [h("p", {}, t("backtestIntro")), form, progress, result];
+  await drawChanges(changes);
+  return [h("p", {}, t("backtestIntro")), form, progress, result, changes];
+}
+
+/** Backtests `change` and draws the comparison, with "Slå til" for it. */
+async function tryOut(change, limit, result, changes) {
+  const answer = await withSignIn(() => api.postJson("/api/v1/admin/backtest", { change, limit }));
+  result.replaceChildren(...columns(answer), ...applying(change, changes));
+  showAgain = () => tryOut(change, limit, result, changes);
+  return answer;
+}
+
+/** "Slå til" for the change just tried: the same change, not what the form says by now. */
+function applying(change, changes) {
+  const apply = h("fluent-button", { appearance: "primary", id: "backtest-apply" }, t("changeApply"));
+  apply.addEventListener("click", async () => {
+    apply.disabled = true;
+    try {
+      const applied = await withSignIn(() => api.postJson("/api/v1/admin/changes", { change }));
+      await drawChanges(changes);
+      await showAgain?.();
+      say(t("changeApplied", { version: applied.version, where: where(applied), value: value(applied.after) }));
+    } catch (error) {
+      showError(error);
+    } finally {
+      apply.disabled = false;
+      (document.getElementById("backtest-apply") ?? apply).focus();
+    }
+  });
+  return [h("p", { class: "hint" }, t("changeApplyHint")), apply];
+}
+
+function where(change) {
+  if (change.scope === "mailbox") return t("changeMailbox", { name: change.target });
+  if (change.scope === "group") return t("changeGroup", { name: change.target });
+  return t("changeOrganisation");
+}
+
+function value(side) {
+  const threshold = side.confidence_threshold === null ? t("backtestOff") : share(side.confidence_threshold);
+  return side.configured ? t("changeConfigured", { value: threshold }) : threshold;
+}
+
+/** The changes applied, newest first, each with "Fortryd ændring". */
+async function drawChanges(container) {
+  const answer = await withSignIn(() => api.get("/api/v1/admin/changes"));
+  const heading = h("h2", { id: "changes-heading" }, t("changesHeading"));
+  if (!answer.changes.length) {
+    container.replaceChildren(heading, h("p", { class: "hint" }, t("changesNone")));
+    return;
+  }
+  const columns = [
+    { label: t("changeVersion"), numeric: true }, { label: t("changeWhere") }, { label: t("changeBefore") },
+    { label: t("changeAfter") }, { label: t("auditActor") }, { label: t("auditWhen") }, { label: t("changeUndo") },
+  ];
+  const rows = answer.changes.map((change) => [
+    change.undoes === null ? number(change.version) : t("changeUndoing", { version: number(change.version), undone: number(change.undoes) }),
+    where(change), value(change.before), value(change.after), change.changed_by, when(change.changed_at),
+    undoButton(change, container),
+  ]);
+  container.replaceChildren(heading,
+    table(t("changesHeading"), columns, rows, (i) => ({ "data-version": answer.changes[i].version })));
+}
+
+function undoButton(change, container) {
+  const button = h("fluent-button", { "aria-label": t("changeUndoLabel", { version: change.version }), "data-action": "undo" }, t("changeUndo"));
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      const undone = await withSignIn(() => api.postJson(`/api/v1/admin/changes/${change.version}/undo`, {}));
+      await drawChanges(container);
+      await showAgain?.();
+      say(t("changeUndone", { version: change.version, where: where(undone), value: value(undone.after) }));
+      container.querySelector(`tr[data-version="${undone.version}"] [data-action="undo"]`)?.focus();
+    } catch (error) {
+      button.disabled = false;
+      showError(error);
+    }
+  });
+  return button;
 }
 
 function columns(answer) {
@@ -71,6 +157,5 @@ function columns(answer) {
     figures,
     h("h2", {}, t("backtestChanged", { n: answer.changed_count })),
     changed,
-    h("p", { class: "hint" }, t("backtestApply")),
   ];
 }
