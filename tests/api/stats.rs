@@ -108,3 +108,149 @@ async fn stats_count_what_people_chose_against_what_they_were_shown() {
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(bad.json::<Value>().await.unwrap()["field"], "from");
 }
+
+/// A corpus of `anna`'s mail in three folders, as `eval replay` reads one: each message mixes
+/// words of its folder with words of another and comes from a sender several folders share,
+/// so that the ranker is right often but not always.
+fn write_corpus(dir: &std::path::Path) -> Vec<(String, String, Vec<u8>)> {
+    const FOLDERS: [(&str, [&str; 6]); 3] = [
+        (
+            "garden",
+            [
+                "pruning",
+                "mulch",
+                "orchard",
+                "greenhouse",
+                "weeds",
+                "bulbs",
+            ],
+        ),
+        (
+            "invoices",
+            [
+                "billing",
+                "vat",
+                "creditor",
+                "statement",
+                "dunning",
+                "refund",
+            ],
+        ),
+        (
+            "travel",
+            ["train", "visa", "ferry", "booking", "passport", "rental"],
+        ),
+    ];
+    const SENDERS: [&str; 4] = [
+        "lee@corpus.example",
+        "kim@corpus.example",
+        "sam@corpus.example",
+        "alex@corpus.example",
+    ];
+    let mut seed: u64 = 7;
+    let mut next = |n: usize| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((seed >> 33) as usize) % n
+    };
+    let mut manifest = String::from("user\tfolder\tfile\tdate_utc\n");
+    let mut messages = Vec::new();
+    for n in 0..36 {
+        let folder = next(FOLDERS.len());
+        let other = (folder + 1 + next(FOLDERS.len() - 1)) % FOLDERS.len();
+        let mut words: Vec<&str> = (0..4).map(|_| FOLDERS[folder].1[next(6)]).collect();
+        words.extend((0..3).map(|_| FOLDERS[other].1[next(6)]));
+        let date = chrono::DateTime::from_timestamp(1_700_000_000 + n * 3_600, 0).unwrap();
+        let name = FOLDERS[folder].0;
+        let file = format!("{n}.");
+        let mail = format!(
+            "From: {}\r\nTo: anna@vejstrand.example\r\nSubject: note {n} {}\r\n\
+             Message-ID: <{n}@corpus.example>\r\nDate: {}\r\n\r\n{}\r\n",
+            SENDERS[(folder + next(2)) % SENDERS.len()],
+            words[0],
+            date.to_rfc2822(),
+            words.join(" ")
+        )
+        .into_bytes();
+        std::fs::create_dir_all(dir.join("anna").join(name)).unwrap();
+        std::fs::write(dir.join("anna").join(name).join(&file), &mail).unwrap();
+        manifest.push_str(&format!("anna\t{name}\t{file}\t{}\n", date.to_rfc3339()));
+        messages.push((name.to_string(), file, mail));
+    }
+    std::fs::write(dir.join("MANIFEST.tsv"), manifest).unwrap();
+    messages
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stats_of_mail_filed_through_the_api_agree_with_eval_replay_of_it() {
+    use crate::process::{Remote, import_and_token, journaliser, output, serve};
+    let corpus = tempfile::tempdir().unwrap();
+    let messages = write_corpus(corpus.path());
+    let dir = tempfile::tempdir().unwrap();
+    let replay: Value = serde_json::from_str(&output(
+        journaliser(dir.path())
+            .args([
+                "eval",
+                "replay",
+                "--protocol",
+                "online",
+                "--json",
+                "--corpus",
+            ])
+            .arg(corpus.path()),
+    ))
+    .unwrap();
+
+    // The same organisation as the replay's: one case per folder, numbered in folder order.
+    let cases: Vec<Value> = ["garden", "invoices", "travel"]
+        .iter()
+        .enumerate()
+        .map(
+            |(i, folder)| json!({"id": folder, "number": format!("{:03}", i + 1), "title": folder}),
+        )
+        .collect();
+    let token = import_and_token(dir.path(), &json!(cases));
+    let admin = output(journaliser(dir.path()).args(["token", "--user", "root", "--admin"]));
+    let (mut server, base) = serve(dir.path());
+    let remote = Remote::new(&base, &token);
+    // As the replay does, the first message only trains: nothing is filed before it.
+    for (n, (folder, _, mail)) in messages.iter().enumerate() {
+        let item = remote.post_item("message/rfc822", mail.clone()).await;
+        let id = item["id"].as_str().unwrap();
+        if n > 0 {
+            let shown = remote
+                .get(&format!("/api/v1/items/{id}/suggestions?limit=10"))
+                .await;
+            assert_eq!(shown.status(), StatusCode::OK);
+        }
+        remote
+            .accepted(json!({"item_id": id, "case_id": folder}))
+            .await;
+    }
+    let stats: Value = Remote::new(&base, admin.trim())
+        .get("/api/v1/admin/stats")
+        .await
+        .json()
+        .await
+        .unwrap();
+    server.kill().unwrap();
+    server.wait().unwrap();
+
+    let (ours, theirs) = (&stats["overall"], &replay["overall"]);
+    assert_eq!(ours["filings"], messages.len(), "{stats:#}");
+    assert_eq!(ours["shown"], messages.len() - 1, "{stats:#}");
+    assert_eq!(theirs["messages"], messages.len() - 1, "{replay:#}");
+    for figure in ["top1", "top3"] {
+        let (ours, theirs) = (
+            ours[figure].as_f64().unwrap(),
+            theirs[figure].as_f64().unwrap(),
+        );
+        assert!(
+            (ours - theirs).abs() < 1e-9,
+            "{figure}: {ours} through the API, {theirs} replayed"
+        );
+    }
+    // Not a corpus every ranker gets right: the figures compared say something.
+    assert!(theirs["top1"].as_f64().unwrap() < 1.0, "{replay:#}");
+}
