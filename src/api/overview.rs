@@ -61,6 +61,11 @@ pub async fn show(State(state): State<AppState>, _admin: Admin) -> ApiResult<Jso
             json!({
                 "name": m.name,
                 "last_taken": time(m.last_taken),
+                "last_look": time(m.last_look),
+                "last_error": m.last_error.as_ref().map(|(at, message)| json!({
+                    "at": time(Some(*at)),
+                    "message": message,
+                })),
                 "backlog": m.backlog,
                 "auto_filed": m.auto_filed,
                 "in_review": m.in_review,

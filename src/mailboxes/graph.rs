@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 use tokio_util::sync::CancellationToken;
 
-use super::{FILED_CATEGORY, Intakes, REVIEW_CATEGORY, keep_watching};
+use super::{FILED_CATEGORY, Intakes, Looks, REVIEW_CATEGORY, keep_watching};
 use crate::autofile::MailboxPolicy;
 use crate::config::{EntraAppConfig, MailboxConfig};
 use crate::connector::ConnectorError;
@@ -73,8 +73,13 @@ impl GraphWatcher {
     /// Looks every `poll` until `stop`; a failed look is tried again after a pause.
     #[tracing::instrument(name = "mailbox", skip_all, fields(mailbox = %self.name))]
     pub async fn run(self: std::sync::Arc<Self>, stop: CancellationToken) {
-        keep_watching(self.poll, &stop, || async {
+        let looks = Looks {
+            store: &self.intakes.store,
+            mailbox: &self.name,
+        };
+        keep_watching(self.poll, &stop, Some(&looks), || async {
             self.look(&stop).await?;
+            looks.looked().await;
             tokio::select! {
                 _ = stop.cancelled() => {}
                 _ = tokio::time::sleep(self.poll) => {}

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::{FILED_KEYWORD, Intakes, REVIEW_KEYWORD, keep_watching};
+use super::{FILED_KEYWORD, Intakes, Looks, REVIEW_KEYWORD, keep_watching};
 use crate::autofile::MailboxPolicy;
 use crate::config::MailboxConfig;
 use crate::connector::ConnectorError;
@@ -77,11 +77,19 @@ impl ImapWatcher {
     /// Watches until `stop`; a failed connection is tried again after a pause.
     #[tracing::instrument(name = "mailbox", skip_all, fields(mailbox = %self.name))]
     pub async fn run(self: std::sync::Arc<Self>, stop: CancellationToken) {
-        keep_watching(self.poll, &stop, || self.watch(&stop)).await;
+        let looks = Looks {
+            store: &self.intakes.store,
+            mailbox: &self.name,
+        };
+        keep_watching(self.poll, &stop, Some(&looks), || self.watch(&stop, &looks)).await;
     }
 
     /// One connection: work through the folder, then wait for more, until `stop`.
-    async fn watch(&self, stop: &CancellationToken) -> Result<(), ConnectorError> {
+    async fn watch(
+        &self,
+        stop: &CancellationToken,
+        looks: &Looks<'_>,
+    ) -> Result<(), ConnectorError> {
         let mut session = Session::open(&self.settings).await?;
         session.create(&self.processed).await?;
         loop {
@@ -92,6 +100,7 @@ impl ImapWatcher {
             if more {
                 continue;
             }
+            looks.looked().await;
             tokio::select! {
                 _ = stop.cancelled() => break,
                 waited = session.wait(self.poll) => { waited?; }

@@ -136,11 +136,12 @@ impl Intakes {
     }
 }
 
-/// Runs `watch` again and again until `stop`; after a failure, waits a pause that doubles
-/// from a second up to `poll`.
+/// Runs `watch` again and again until `stop`; after a failure, recorded as the mailbox's
+/// last, waits a pause that doubles from a second up to `poll`.
 async fn keep_watching<Watch>(
     poll: Duration,
     stop: &CancellationToken,
+    looks: Option<&Looks<'_>>,
     mut watch: impl FnMut() -> Watch,
 ) where
     Watch: Future<Output = Result<(), ConnectorError>>,
@@ -151,6 +152,9 @@ async fn keep_watching<Watch>(
             Ok(()) => pause = Duration::from_secs(1),
             Err(error) => {
                 tracing::warn!(%error, retry_in_s = pause.as_secs(), "mailbox watch failed");
+                if let Some(looks) = looks {
+                    looks.failed(&error).await;
+                }
                 tokio::select! {
                     _ = stop.cancelled() => break,
                     _ = tokio::time::sleep(pause) => {}
@@ -160,6 +164,29 @@ async fn keep_watching<Watch>(
         }
     }
     tracing::info!("mailbox watcher stopped");
+}
+
+/// Where a watcher records that it looked through its mailbox, or failed to: what the
+/// console's overview shows of it. A record that cannot be written is only logged.
+struct Looks<'a> {
+    store: &'a Store,
+    mailbox: &'a str,
+}
+
+impl Looks<'_> {
+    async fn looked(&self) {
+        self.record(None).await;
+    }
+
+    async fn failed(&self, error: &ConnectorError) {
+        self.record(Some(&error.to_string())).await;
+    }
+
+    async fn record(&self, error: Option<&str>) {
+        if let Err(e) = self.store.record_mailbox_look(self.mailbox, error).await {
+            tracing::warn!(error = %e, "cannot record the mailbox's last look");
+        }
+    }
 }
 
 /// Starts a watcher for every configured mailbox; each stops when `stop` is cancelled.

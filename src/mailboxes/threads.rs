@@ -66,7 +66,7 @@ impl ThreadFollower {
 
     #[tracing::instrument(name = "threads", skip_all)]
     pub async fn run(self, stop: CancellationToken) {
-        keep_watching(self.poll, &stop, || async {
+        keep_watching(self.poll, &stop, None, || async {
             self.look().await?;
             tokio::select! {
                 _ = stop.cancelled() => {}

@@ -40,6 +40,30 @@ impl std::fmt::Display for MailKey {
 }
 
 impl Store {
+    /// Records that the watcher of `mailbox` looked through its folder, or failed to
+    /// (`error`, in words).
+    pub async fn record_mailbox_look(&self, mailbox: &str, error: Option<&str>) -> Result<()> {
+        let now = now_millis();
+        let sql = match error {
+            None => {
+                "INSERT INTO mailbox_looks (mailbox, looked_at) VALUES ($1, $2)
+                 ON CONFLICT (mailbox) DO UPDATE SET looked_at = excluded.looked_at"
+            }
+            Some(_) => {
+                "INSERT INTO mailbox_looks (mailbox, failed_at, error) VALUES ($1, $2, $3)
+                 ON CONFLICT (mailbox) DO UPDATE
+                 SET failed_at = excluded.failed_at, error = excluded.error"
+            }
+        };
+        sqlx::query(sql)
+            .bind(mailbox)
+            .bind(now)
+            .bind(error.map(super::plain))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     pub async fn mailbox_position(
         &self,
         mailbox: &str,

@@ -122,6 +122,10 @@ const MIGRATIONS: &[Migration] = &[
         16,
         include_str!("../../migrations/portable/0016_setting_changes.sql"),
     ),
+    portable(
+        17,
+        include_str!("../../migrations/portable/0017_mailbox_looks.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -41,6 +41,10 @@ pub struct MailboxActivity {
     pub name: String,
     /// When the watcher last took a mail from it.
     pub last_taken: Option<Millis>,
+    /// When the watcher last looked through its folder, mails or not.
+    pub last_look: Option<Millis>,
+    /// The watcher's last failure and when, where none has looked since.
+    pub last_error: Option<(Millis, String)>,
     /// Mails taken but not yet decided.
     pub backlog: u64,
     pub auto_filed: u64,
@@ -180,6 +184,21 @@ impl Store {
         for row in waiting {
             let mailbox = entry(&mut activity, row.try_get("mailbox")?);
             mailbox.in_review = count(Some(row.try_get("n")?));
+        }
+        let looks = sqlx::query("SELECT mailbox, looked_at, failed_at, error FROM mailbox_looks")
+            .fetch_all(&self.pool)
+            .await?;
+        for row in looks {
+            let mailbox = entry(&mut activity, row.try_get("mailbox")?);
+            mailbox.last_look = row.try_get("looked_at")?;
+            let failed_at: Option<Millis> = row.try_get("failed_at")?;
+            let error: Option<String> = row.try_get("error")?;
+            mailbox.last_error = match (failed_at, error) {
+                (Some(at), Some(error)) if mailbox.last_look.is_none_or(|look| look < at) => {
+                    Some((at, error))
+                }
+                _ => None,
+            };
         }
         Ok(activity)
     }

@@ -58,7 +58,18 @@ async fn mail_in_a_watched_mailbox_is_filed_or_queued_then_marked_and_moved() {
         return;
     };
     let config = watched(&server);
-    let app = TestApp::spawn_with(move |c| c.mailboxes = vec![config]).await;
+    // A second mailbox on a server that is not there: its watcher fails, and the overview
+    // says so.
+    let refused = MailboxConfig {
+        name: "forkert".into(),
+        port: std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port(),
+        ..watched(&server)
+    };
+    let app = TestApp::spawn_with(move |c| c.mailboxes = vec![config, refused]).await;
     for mail in reply_question_and_auto_reply() {
         server.deliver(&mail);
     }
@@ -101,6 +112,25 @@ async fn mail_in_a_watched_mailbox_is_filed_or_queued_then_marked_and_moved() {
             .all(|line| metrics.lines().any(|l| l == *line))
     })
     .await;
+
+    // The overview tells a mailbox being read from one whose watcher cannot reach its server.
+    let overview = app
+        .get_json("/api/v1/admin/overview", &app.admin_token)
+        .await;
+    let mailbox = |name: &str| {
+        overview["mailboxes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == name)
+            .cloned()
+            .unwrap()
+    };
+    let (read, failing) = (mailbox("byg"), mailbox("forkert"));
+    assert!(read["last_look"].is_string(), "{overview:#}");
+    assert!(read["last_error"].is_null(), "{overview:#}");
+    assert!(failing["last_look"].is_null(), "{overview:#}");
+    assert!(failing["last_error"]["message"].is_string(), "{overview:#}");
 }
 
 #[tokio::test]

@@ -91,9 +91,14 @@ function mailboxes(list) {
   const heading = h("h2", { id: "mailboxes-heading" }, t("mailboxesHeading"));
   if (!list.length) return [heading, h("p", { class: "hint" }, t("noMailboxes"))];
   const columns = [
-    { label: t("mailbox") }, { label: t("lastTaken") }, { label: t("backlog"), numeric: true },
-    { label: t("autoFiled"), numeric: true }, { label: t("inReview"), numeric: true },
+    { label: t("mailbox") }, { label: t("lastLook"), key: "last-look" }, { label: t("lastTaken") },
+    { label: t("backlog"), numeric: true }, { label: t("autoFiled"), numeric: true },
+    { label: t("inReview"), numeric: true }, { label: t("lastError"), key: "last-error" },
   ];
-  const rows = list.map((m) => [m.name, when(m.last_taken), number(m.backlog), number(m.auto_filed), number(m.in_review)]);
+  const rows = list.map((m) => [
+    m.name, when(m.last_look), when(m.last_taken), number(m.backlog),
+    number(m.auto_filed), number(m.in_review),
+    m.last_error ? t("errorAt", { time: when(m.last_error.at), message: m.last_error.message }) : t("none"),
+  ]);
   return [heading, table(t("mailboxesHeading"), columns, rows, (i) => ({ "data-mailbox": list[i].name }))];
 }
