@@ -59,7 +59,15 @@ impl Store {
     ) -> Result<FilingCreated> {
         let now = now_millis();
         let id = new_id();
-        let mut tx = self.pool.begin().await?;
+        // New versions of one document are numbered one at a time, so that two saved at the
+        // same moment on two connections get two numbers rather than one and a conflict.
+        let mut tx = match &options.version_of {
+            Some(document) => {
+                self.begin_serialised(version_lock(new.case_id, document))
+                    .await?
+            }
+            None => self.pool.begin().await?,
+        };
         let inserted = sqlx::query(
             "INSERT INTO filings (id, item_id, case_id, dedupe_key, title, attachments, state,
                 attempts, next_attempt_at, created_by, created_at, updated_at, version_of, version,
@@ -438,6 +446,16 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// The advisory lock under which new versions of `document` on `case_id` are numbered: a
+/// stable hash (FNV-1a) of the two, in the key space the store's other locks share.
+fn version_lock(case_id: &str, document: &str) -> i64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in case_id.bytes().chain([0]).chain(document.bytes()) {
+        hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+    }
+    i64::from_ne_bytes(hash.to_ne_bytes())
 }
 
 /// Records a change to `filing` in the transaction that makes it, so the two commit together.

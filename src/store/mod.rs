@@ -331,7 +331,10 @@ impl Store {
 
     /// A transaction that, on PostgreSQL, waits for every other one holding `lock` to end
     /// (SQLite has one writer at a time anyway).
-    async fn begin_serialised(&self, lock: i64) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+    pub(super) async fn begin_serialised(
+        &self,
+        lock: i64,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
         let mut tx = self.pool.begin().await?;
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT pg_advisory_xact_lock($1)")

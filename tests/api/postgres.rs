@@ -324,3 +324,54 @@ async fn thresholds_are_applied_and_undone_on_postgres_and_changes_made_at_once_
     assert_eq!(versions, (3..=10).collect::<Vec<i64>>());
     database.drop().await;
 }
+
+#[tokio::test]
+async fn new_versions_of_one_document_filed_at_the_same_moment_all_get_numbers_of_their_own() {
+    let Some(database) = Database::create().await else {
+        return;
+    };
+    let app = database.spawn_app().await;
+    let upload = async |text: String| -> String {
+        let response = app.post_item(text.into_bytes(), "text/plain").await;
+        let item: Value = response.json().await.unwrap();
+        item["id"].as_str().unwrap().to_string()
+    };
+    let first = upload("Afgørelse om tilskud. Udkast 1.".into()).await;
+    let response = app
+        .file(serde_json::json!({"item_id": first, "case_id": DATA_PROTECTION_CASE, "title": "Afgørelse"}))
+        .await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let filing: Value = response.json().await.unwrap();
+    let filed = app.wait_settled(filing["id"].as_str().unwrap()).await;
+    let document = filed["target_document_id"].as_str().unwrap().to_string();
+
+    let mut revisions = Vec::new();
+    for n in 2..=9 {
+        revisions.push(upload(format!("Afgørelse om tilskud. Udkast {n}.")).await);
+    }
+    let attempts: Vec<_> = revisions
+        .iter()
+        .map(|item| {
+            let request = app
+                .client
+                .post(app.url("/api/v1/filings"))
+                .bearer_auth(&app.token)
+                .json(
+                    &serde_json::json!({"item_id": item, "case_id": DATA_PROTECTION_CASE,
+                                          "title": "Afgørelse", "version_of": document}),
+                );
+            tokio::spawn(async move { request.send().await.unwrap() })
+        })
+        .collect();
+    let mut versions = Vec::new();
+    for attempt in attempts {
+        let response = attempt.await.unwrap();
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(status, StatusCode::ACCEPTED, "{body:#}");
+        versions.push(body["version"].as_u64().unwrap());
+    }
+    versions.sort_unstable();
+    assert_eq!(versions, (2..=9).collect::<Vec<u64>>());
+    database.drop().await;
+}
