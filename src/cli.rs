@@ -188,6 +188,11 @@ enum Eval {
         /// Print the report as one JSON object.
         #[arg(long)]
         json: bool,
+        /// Keep each user's store on this PostgreSQL server (`postgres://…`, a role that may
+        /// create schemas), in a schema of its own dropped afterwards, instead of SQLite in
+        /// memory: the same replay measured on PostgreSQL.
+        #[arg(long, value_name = "URL")]
+        store: Option<String>,
     },
     /// Propose a KLE subject for every case with one and a filed document, from its first
     /// document as if the case did not exist, and report top-1 and top-3 at subject and group
@@ -459,6 +464,7 @@ impl Cli {
                 protocol,
                 no_case_titles,
                 json,
+                store,
             }) => {
                 let mut config = Config::load(self.config.as_deref(), std::env::vars())?;
                 // Thousands of filings would each log a line over the progress bar; warnings
@@ -471,6 +477,7 @@ impl Cli {
                     protocol: *protocol,
                     case_titles: !*no_case_titles,
                     progress: true,
+                    store: store.clone(),
                 };
                 let report = crate::eval::replay(&options, &config.extract).await?;
                 if *json {

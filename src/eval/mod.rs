@@ -36,6 +36,10 @@ pub enum EvalError {
     Manifest { path: String, message: String },
     #[error("user {0:?} is not in the manifest")]
     UnknownUser(String),
+    #[error(
+        "--store takes a postgres:// URL (the replay's own SQLite store is in memory), not {0:?}"
+    )]
+    StoreUrl(String),
     #[error("extract.journal_number_patterns: {0}")]
     Patterns(#[from] regex::Error),
     #[error("taking in a message: {0}")]

@@ -27,6 +27,8 @@ use crate::suggest::{SearchIndex, Suggester, Suggestion};
 pub struct Organisation {
     store: Store,
     index: Arc<SearchIndex>,
+    /// Where on PostgreSQL the store is, when it is there.
+    schema: Option<Schema>,
     suggester: Suggester,
     policy: Policy,
     user: User,
@@ -34,15 +36,24 @@ pub struct Organisation {
 
 impl Organisation {
     /// A store and index in memory, so that the replay measures the ranker rather than disk
-    /// syncs, holding one open case per folder.
+    /// syncs, or with `server` (a `postgres://` URL) the store in a schema of its own there,
+    /// dropped at `close`; holding one open case per folder.
     pub async fn open(
         user: &str,
         folders: &[String],
         case_titles: bool,
         extractor: &Arc<Extractor>,
+        server: Option<&str>,
     ) -> Result<Organisation, EvalError> {
         let cpr_hasher = &extractor.cpr_hasher;
-        let store = Store::open("sqlite::memory:").await?;
+        let schema = match server {
+            Some(server) => Some(Schema::create(server).await?),
+            None => None,
+        };
+        let store = match &schema {
+            Some(schema) => Store::open(&schema.store_url()).await?,
+            None => Store::open("sqlite::memory:").await?,
+        };
         let index = Arc::new(SearchIndex::in_memory()?);
         import_cases(
             &store,
@@ -66,6 +77,7 @@ impl Organisation {
             suggester,
             store,
             index,
+            schema,
             user: User {
                 id: user.to_string(),
                 name: user.to_string(),
@@ -181,6 +193,64 @@ impl Organisation {
 
     pub async fn close(self) {
         self.store.close().await;
+        if let Some(schema) = self.schema {
+            schema.drop().await;
+        }
+    }
+}
+
+/// A schema of its own on a PostgreSQL server, for one replayed organisation's store.
+struct Schema {
+    server: String,
+    name: String,
+}
+
+impl Schema {
+    async fn create(server: &str) -> Result<Schema, EvalError> {
+        use sqlx::{Connection, Executor};
+        if !server.starts_with("postgres://") && !server.starts_with("postgresql://") {
+            return Err(EvalError::StoreUrl(crate::store::redacted_url(server)));
+        }
+        let name = format!("replay_{}", uuid::Uuid::new_v4().simple());
+        let mut connection = sqlx::PgConnection::connect(server)
+            .await
+            .map_err(crate::store::StoreError::from)?;
+        connection
+            .execute(format!("CREATE SCHEMA {name}").as_str())
+            .await
+            .map_err(crate::store::StoreError::from)?;
+        connection
+            .close()
+            .await
+            .map_err(crate::store::StoreError::from)?;
+        Ok(Schema {
+            server: server.to_string(),
+            name,
+        })
+    }
+
+    /// The server's URL with the schema first on the search path, where the migrations make
+    /// the tables.
+    fn store_url(&self) -> String {
+        let separator = if self.server.contains('?') { '&' } else { '?' };
+        format!(
+            "{}{separator}options=-c%20search_path%3D{}",
+            self.server, self.name
+        )
+    }
+
+    async fn drop(self) {
+        use sqlx::{Connection, Executor};
+        let dropped = async {
+            let mut connection = sqlx::PgConnection::connect(&self.server).await?;
+            connection
+                .execute(format!("DROP SCHEMA {} CASCADE", self.name).as_str())
+                .await?;
+            connection.close().await
+        };
+        if let Err(error) = dropped.await {
+            tracing::warn!(schema = %self.name, %error, "the replay's schema could not be dropped");
+        }
     }
 }
 

@@ -28,6 +28,9 @@ pub struct ReplayOptions {
     pub case_titles: bool,
     /// Show a progress bar on stderr (when it is a terminal).
     pub progress: bool,
+    /// A PostgreSQL server to keep each organisation's store on, in a schema of its own,
+    /// instead of SQLite in memory.
+    pub store: Option<String>,
 }
 
 /// Replays the corpus, taking messages in as configured in `extract`, and reports how well
@@ -97,8 +100,14 @@ async fn replay_user(
 ) -> Result<UserRun, EvalError> {
     let started = Instant::now();
     let folders = manifest::folders(messages);
-    let organisation =
-        Organisation::open(user, &folders, options.case_titles, pipeline.extractor).await?;
+    let organisation = Organisation::open(
+        user,
+        &folders,
+        options.case_titles,
+        pipeline.extractor,
+        options.store.as_deref(),
+    )
+    .await?;
     let mut outcomes = Vec::new();
     let mut skipped = 0;
     let mut filed_on: HashSet<&str> = HashSet::new();
@@ -237,6 +246,7 @@ mod tests {
             protocol,
             case_titles: false,
             progress: false,
+            store: None,
         };
         replay(&options, &ExtractConfig::default()).await.unwrap()
     }
@@ -284,6 +294,7 @@ mod tests {
             protocol: Protocol::Online,
             case_titles: true,
             progress: false,
+            store: None,
         };
         assert!(matches!(
             replay(&unknown, &ExtractConfig::default()).await,

@@ -375,3 +375,39 @@ async fn new_versions_of_one_document_filed_at_the_same_moment_all_get_numbers_o
     assert_eq!(versions, (2..=9).collect::<Vec<u64>>());
     database.drop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eval_replay_on_postgres_measures_what_it_measures_in_memory_and_leaves_nothing() {
+    let Some(database) = Database::create().await else {
+        return;
+    };
+    let corpus = tempfile::tempdir().unwrap();
+    crate::stats::write_corpus(corpus.path());
+    let dir = tempfile::tempdir().unwrap();
+    let replay = |store| crate::stats::replay_online(dir.path(), corpus.path(), store);
+    let (in_memory, on_postgres) = (replay(None), replay(Some(&database.url)));
+    for figure in ["messages", "top1", "top3", "top5", "mrr"] {
+        assert_eq!(
+            in_memory["overall"][figure], on_postgres["overall"][figure],
+            "{figure}: {in_memory:#} {on_postgres:#}"
+        );
+    }
+    let mut connection = PgConnection::connect(&database.url).await.unwrap();
+    let schemas: Vec<String> = sqlx::query_scalar(
+        "SELECT schema_name::text FROM information_schema.schemata WHERE schema_name LIKE 'replay_%'",
+    )
+    .fetch_all(&mut connection)
+    .await
+    .unwrap();
+    assert!(schemas.is_empty(), "{schemas:?}");
+    // The tables were made in the replay's schema, not beside it.
+    let public: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'public'",
+    )
+    .fetch_one(&mut connection)
+    .await
+    .unwrap();
+    assert_eq!(public, 0);
+    connection.close().await.unwrap();
+    database.drop().await;
+}

@@ -112,7 +112,7 @@ async fn stats_count_what_people_chose_against_what_they_were_shown() {
 /// A corpus of `anna`'s mail in three folders, as `eval replay` reads one: each message mixes
 /// words of its folder with words of another and comes from a sender several folders share,
 /// so that the ranker is right often but not always.
-fn write_corpus(dir: &std::path::Path) -> Vec<(String, String, Vec<u8>)> {
+pub fn write_corpus(dir: &std::path::Path) -> Vec<(String, String, Vec<u8>)> {
     const FOLDERS: [(&str, [&str; 6]); 3] = [
         (
             "garden",
@@ -182,25 +182,37 @@ fn write_corpus(dir: &std::path::Path) -> Vec<(String, String, Vec<u8>)> {
     messages
 }
 
+/// `eval replay --protocol online --json` of `corpus`, run in `dir`, with the store on
+/// `store` where given.
+pub fn replay_online(
+    dir: &std::path::Path,
+    corpus: &std::path::Path,
+    store: Option<&str>,
+) -> Value {
+    let mut command = crate::process::journaliser(dir);
+    command
+        .args([
+            "eval",
+            "replay",
+            "--protocol",
+            "online",
+            "--json",
+            "--corpus",
+        ])
+        .arg(corpus);
+    if let Some(store) = store {
+        command.args(["--store", store]);
+    }
+    serde_json::from_str(&crate::process::output(&mut command)).unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_stats_of_mail_filed_through_the_api_agree_with_eval_replay_of_it() {
     use crate::process::{Remote, import_and_token, journaliser, output, serve};
     let corpus = tempfile::tempdir().unwrap();
     let messages = write_corpus(corpus.path());
     let dir = tempfile::tempdir().unwrap();
-    let replay: Value = serde_json::from_str(&output(
-        journaliser(dir.path())
-            .args([
-                "eval",
-                "replay",
-                "--protocol",
-                "online",
-                "--json",
-                "--corpus",
-            ])
-            .arg(corpus.path()),
-    ))
-    .unwrap();
+    let replay = replay_online(dir.path(), corpus.path(), None);
 
     // The same organisation as the replay's: one case per folder, numbered in folder order.
     let cases: Vec<Value> = ["garden", "invoices", "travel"]
