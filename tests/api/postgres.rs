@@ -386,6 +386,13 @@ async fn eval_replay_on_postgres_measures_what_it_measures_in_memory_and_leaves_
     let dir = tempfile::tempdir().unwrap();
     let replay = |store| crate::stats::replay_online(dir.path(), corpus.path(), store);
     let (in_memory, on_postgres) = (replay(None), replay(Some(&database.url)));
+    assert_eq!(
+        (&in_memory["store"], &on_postgres["store"]),
+        (
+            &serde_json::json!("sqlite-memory"),
+            &serde_json::json!("postgres")
+        )
+    );
     for figure in ["messages", "top1", "top3", "top5", "mrr"] {
         assert_eq!(
             in_memory["overall"][figure], on_postgres["overall"][figure],
