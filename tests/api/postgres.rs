@@ -101,7 +101,7 @@ async fn instances_starting_together_make_the_schema_once() {
             .fetch_all(&mut connection)
             .await
             .unwrap();
-    assert_eq!(versions, (1..=16).collect::<Vec<i64>>());
+    assert_eq!(versions, (1..=16).chain([18]).collect::<Vec<i64>>());
     connection.close().await.unwrap();
     database.drop().await;
 }
@@ -322,5 +322,16 @@ async fn thresholds_are_applied_and_undone_on_postgres_and_changes_made_at_once_
     versions.sort();
     // The two of the round before, then one each.
     assert_eq!(versions, (3..=10).collect::<Vec<i64>>());
+    database.drop().await;
+}
+
+#[tokio::test]
+async fn ranker_weights_are_backtested_switched_on_and_undone_on_postgres() {
+    let Some(database) = Database::create().await else {
+        return;
+    };
+    let app = database.spawn_app().await;
+    crate::ranker::weights_are_backtested_switched_on_and_undone(&app, &database.url).await;
+    drop(app);
     database.drop().await;
 }
