@@ -101,7 +101,7 @@ async fn instances_starting_together_make_the_schema_once() {
             .fetch_all(&mut connection)
             .await
             .unwrap();
-    assert_eq!(versions, (1..=17).collect::<Vec<i64>>());
+    assert_eq!(versions, (1..=18).collect::<Vec<i64>>());
     connection.close().await.unwrap();
     database.drop().await;
 }
@@ -416,5 +416,16 @@ async fn eval_replay_on_postgres_measures_what_it_measures_in_memory_and_leaves_
     .unwrap();
     assert_eq!(public, 0);
     connection.close().await.unwrap();
+    database.drop().await;
+}
+
+#[tokio::test]
+async fn ranker_weights_are_backtested_switched_on_and_undone_on_postgres() {
+    let Some(database) = Database::create().await else {
+        return;
+    };
+    let app = database.spawn_app().await;
+    crate::ranker::weights_are_backtested_switched_on_and_undone(&app, &database.url).await;
+    drop(app);
     database.drop().await;
 }
