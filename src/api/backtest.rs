@@ -1,8 +1,10 @@
 //! `POST /api/v1/admin/backtest`: what a proposed confidence threshold (for the organisation,
 //! one watched mailbox or one unit) would have done to the latest filings people made after
 //! seeing suggestions, beside what today's setting does. It replays the recorded suggestions
-//! through the replay's own threshold figures (`eval::threshold`); nothing is changed here
-//! (`changes.rs` applies it).
+//! through the replay's own threshold figures (`eval::threshold`); a rule made or changed is
+//! tried in `rule.rs`. Nothing is changed here (`changes.rs` applies it).
+
+mod rule;
 
 use axum::Json;
 use axum::extract::State;
@@ -59,6 +61,9 @@ pub async fn run(
     ApiJson(body): ApiJson<Backtest>,
 ) -> ApiResult<Json<Value>> {
     let change = body.change;
+    if let Some(proposed) = change.rule()? {
+        return rule::run(&state, proposed, body.limit).await;
+    }
     let after = change.threshold()?;
     let mailbox = change.mailbox(&state)?;
     let group = change.group();

@@ -130,6 +130,44 @@ pub struct Rule {
     pub spec: RuleSpec,
 }
 
+/// The first of `rules` (in the order they are tried) that decides on `item`: a rule that
+/// suggests a case feeds the ranker instead.
+pub fn deciding<'r>(
+    rules: &'r [Rule],
+    item: &StoredItem,
+    mailbox: Option<&str>,
+    groups: &[String],
+) -> Option<&'r Rule> {
+    rules.iter().find(|rule| {
+        rule.spec.then.action != ActionKind::Suggest && rule.spec.matches(item, mailbox, groups)
+    })
+}
+
+/// A rule an admin proposes in the backtest and switches on: a new rule, or a new text for the
+/// rule `id`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProposedRule {
+    pub id: Option<String>,
+    pub spec: RuleSpec,
+}
+
+impl<'de> Deserialize<'de> for ProposedRule {
+    /// The rule as the rules API takes it, with `"id"` beside its fields (`RuleSpec` refuses
+    /// fields it does not know, which rules out `flatten`).
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        use serde_json::Value;
+        let mut fields = serde_json::Map::deserialize(d)?;
+        let id = match fields.remove("id") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(id)) => Some(id),
+            Some(_) => return Err(D::Error::custom("id: a rule's id, as a string")),
+        };
+        let spec = RuleSpec::deserialize(Value::Object(fields)).map_err(D::Error::custom)?;
+        Ok(ProposedRule { id, spec })
+    }
+}
+
 /// What is wrong with a rule, naming the field: the API answers 422 with it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {reason}")]

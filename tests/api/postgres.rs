@@ -101,7 +101,7 @@ async fn instances_starting_together_make_the_schema_once() {
             .fetch_all(&mut connection)
             .await
             .unwrap();
-    assert_eq!(versions, (1..=16).collect::<Vec<i64>>());
+    assert_eq!(versions, (1..=17).collect::<Vec<i64>>());
     connection.close().await.unwrap();
     database.drop().await;
 }
