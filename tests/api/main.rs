@@ -25,6 +25,7 @@ mod privacy;
 mod restart;
 mod retention;
 mod retry;
+mod rule_changes;
 mod stats;
 mod sync;
 mod threads;
