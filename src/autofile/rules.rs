@@ -499,6 +499,23 @@ mod tests {
     }
 
     #[test]
+    fn a_proposed_rule_is_a_rule_with_the_id_it_replaces_beside_it() {
+        let rule = json!({"name": "x", "when": {"from": "a.dk"}, "then": {"action": "skip"}});
+        let new: ProposedRule = serde_json::from_value(rule.clone()).unwrap();
+        assert_eq!((new.id, &new.spec), (None, &spec(rule.clone())));
+        let mut changing = rule.clone();
+        changing["id"] = json!("r1");
+        let changed: ProposedRule = serde_json::from_value(changing.clone()).unwrap();
+        assert_eq!(changed.id.as_deref(), Some("r1"));
+        changing["id"] = json!(7);
+        assert!(serde_json::from_value::<ProposedRule>(changing).is_err());
+        let mut unknown = rule;
+        unknown["fra"] = json!("a.dk");
+        let error = serde_json::from_value::<ProposedRule>(unknown).unwrap_err();
+        assert!(error.to_string().contains("fra"), "{error}");
+    }
+
+    #[test]
     fn addresses_match_by_address_or_domain() {
         assert!(address_matches("arkitekt@tegnestuen.dk", "tegnestuen.dk"));
         assert!(address_matches(

@@ -1,6 +1,7 @@
 //! Settings admins apply from the console over the configuration (the confidence thresholds
 //! of auto-journalisation), versioned: every change is a row with its number, who made it and
-//! when, the value before and after, written with its audit record in one transaction. The
+//! when, the value before and after, written with its audit record in one transaction, and
+//! numbered in one count with the rules switched on from the console (`rule_changes.rs`). The
 //! newest change of a scope is what holds there.
 
 use serde::Serialize;

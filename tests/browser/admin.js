@@ -253,7 +253,7 @@ async function adminBacktestRule(pane, cell) {
   // "Slå til" by keyboard: the rule is stored, and listed as a change of the rule.
   await pane.tabTo("#backtest-apply");
   await page.keyboard.press("Enter");
-  await pane.text("#status", /er slået til: reglen «Carporte til tilbygningen»/);
+  await pane.text("#status", /er slået til – reglen «Carporte til tilbygningen»: version 1 \(Journalisér på sagen VK-2026-0001\)/);
   const [applied] = (await harness.api("/api/v1/admin/changes", harness.adminToken)).changes;
   assertEqual([applied.scope, applied.before, applied.after.name], ["rule", null, rule.name], "the rule switched on");
   const stored = (await harness.api("/api/v1/admin/rules", harness.adminToken)).rules;
@@ -265,7 +265,7 @@ async function adminBacktestRule(pane, cell) {
   // "Fortryd ændring" by keyboard: the rule is gone again.
   await pane.tabTo(`#changes tr[data-version="${applied.version}"] [data-action="undo"]`);
   await page.keyboard.press("Enter");
-  await pane.text("#status", new RegExp(`Version ${applied.version} er fortrudt: reglen «Carporte til tilbygningen» er igen ingen regel`));
+  await pane.text("#status", new RegExp(`Version ${applied.version} er fortrudt – reglen «Carporte til tilbygningen»: ingen regel`));
   const [undone] = (await harness.api("/api/v1/admin/changes", harness.adminToken)).changes;
   assertEqual([undone.undoes, undone.after], [applied.version, null], "the undo removes the rule");
   assertEqual((await harness.api("/api/v1/admin/rules", harness.adminToken)).rules.length, 0, "no rule in force");
