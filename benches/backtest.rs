@@ -99,17 +99,8 @@ async fn main() -> anyhow::Result<()> {
     let client = reqwest::Client::new();
     let mut over = false;
     for run in 1..=3 {
-        let started = Instant::now();
-        let answer: Value = client
-            .post(format!("{base}/api/v1/admin/backtest"))
-            .bearer_auth(&token)
-            .json(&json!({"change": {"confidence_threshold": 0.9}, "limit": FILINGS}))
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
-        let took = started.elapsed();
+        let change = json!({"confidence_threshold": 0.9});
+        let (answer, took) = backtest(&client, &base, &token, change).await?;
         over |= took >= BUDGET;
         println!(
             "backtest {run}: {} filings in {:.3} s (auto-filed after: {}, of those wrong: {}, changed: {})",
@@ -149,17 +140,8 @@ async fn time_rule_backtests(
     });
     let mut over = false;
     for run in 1..=3 {
-        let started = Instant::now();
-        let answer: Value = client
-            .post(format!("{base}/api/v1/admin/backtest"))
-            .bearer_auth(token)
-            .json(&json!({"change": {"rule": rule}, "limit": FILINGS}))
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
-        let took = started.elapsed();
+        let change = json!({"rule": rule});
+        let (answer, took) = backtest(client, base, token, change).await?;
         over |= took >= RULE_BUDGET;
         println!(
             "rule backtest {run}: {} items in {:.3} s (matched: {}, auto-filed after: {}, of those wrong: {}, changed: {})",
@@ -173,4 +155,24 @@ async fn time_rule_backtests(
         assert_eq!(answer["examined"], FILINGS, "{answer}");
     }
     Ok(over)
+}
+
+/// The backtest of `change` over `FILINGS`, and how long its answer took.
+async fn backtest(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    change: Value,
+) -> anyhow::Result<(Value, Duration)> {
+    let started = Instant::now();
+    let answer: Value = client
+        .post(format!("{base}/api/v1/admin/backtest"))
+        .bearer_auth(token)
+        .json(&json!({"change": change, "limit": FILINGS}))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    Ok((answer, started.elapsed()))
 }
