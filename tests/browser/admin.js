@@ -258,6 +258,8 @@ async function adminBacktestRule(pane, cell) {
   assertEqual([applied.scope, applied.before, applied.after.name], ["rule", null, rule.name], "the rule switched on");
   const stored = (await harness.api("/api/v1/admin/rules", harness.adminToken)).rules;
   assertEqual(stored.map((r) => r.id), [applied.target], "the rule in force");
+  const offered = page.locator(`#backtest-rule-base option[value="${applied.target}"]`);
+  await eventually(async () => (await offered.count()) === 1, "the rule switched on may be picked to change");
   await page.locator(`#changes tr[data-version="${applied.version}"]`).waitFor();
   await eventually(async () => (await cell("auto_filed", "today")) === String(api.after.auto_filed), "today's column has the rule");
   await pane.screenshot("admin-backtest-rule-applied");
@@ -269,6 +271,7 @@ async function adminBacktestRule(pane, cell) {
   const [undone] = (await harness.api("/api/v1/admin/changes", harness.adminToken)).changes;
   assertEqual([undone.undoes, undone.after], [applied.version, null], "the undo removes the rule");
   assertEqual((await harness.api("/api/v1/admin/rules", harness.adminToken)).rules.length, 0, "no rule in force");
+  await eventually(async () => (await offered.count()) === 0, "the rule undone is no longer offered");
   await eventually(async () => (await cell("auto_filed", "today")) === String(api.today.auto_filed), "today's column is without the rule");
   await pane.screenshot("admin-backtest-rule-undone");
 }

@@ -3,7 +3,7 @@
 // latest items decided again under today's rules and under the change, and the items that
 // would end up otherwise.
 
-import { ApiError, h, t } from "./app.js";
+import { api, ApiError, h, t, withSignIn } from "./app.js";
 import { number, share, table } from "./admin-parts.js";
 
 const NEW_RULE = {
@@ -13,11 +13,13 @@ const NEW_RULE = {
   then: { action: "file", case_id: "" },
 };
 
+/** Today's rules, to pick one to change. */
+let rules = [];
+
 /** The form's rule fields, to pick a rule of today's and write the rule as JSON. */
-export function ruleFields(rules) {
-  const pick = h("select", { id: "backtest-rule-base" },
-    h("option", { value: "" }, t("backtestRuleNew")),
-    ...rules.map((rule) => h("option", { value: rule.id }, rule.name)));
+export async function ruleFields() {
+  const pick = h("select", { id: "backtest-rule-base" });
+  await pickable(pick);
   const text = h("textarea", { id: "backtest-rule-json", rows: "12", spellcheck: "false", "aria-describedby": "backtest-rule-json-error" });
   const fill = () => {
     const rule = rules.find((r) => r.id === pick.value);
@@ -33,6 +35,20 @@ export function ruleFields(rules) {
       h("p", { class: "field-error", id: "backtest-rule-json-error", hidden: true })));
   fill();
   return fields;
+}
+
+/** Today's rules as the choices of `pick`, the one chosen kept where it is still in force. */
+async function pickable(pick) {
+  ({ rules } = await withSignIn(() => api.get("/api/v1/admin/rules")));
+  const chosen = pick.value;
+  pick.replaceChildren(h("option", { value: "" }, t("backtestRuleNew")),
+    ...rules.map((rule) => h("option", { value: rule.id, selected: rule.id === chosen }, rule.name)));
+}
+
+/** Reads today's rules again after a change was switched on or undone. */
+export async function rulesChanged() {
+  const pick = document.getElementById("backtest-rule-base");
+  if (pick) await pickable(pick);
 }
 
 /** The rule written in the form, or `null` with the reason beside it when it is no JSON object. */

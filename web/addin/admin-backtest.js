@@ -7,7 +7,7 @@
 
 import { api, h, say, showError, t, withSignIn } from "./app.js";
 import { number, share, table, when } from "./admin-parts.js";
-import { ruleColumns, ruleFields, ruleRefused, ruleSide, ruleWhere, ruleWritten } from "./admin-backtest-rule.js";
+import { ruleColumns, ruleFields, ruleRefused, rulesChanged, ruleSide, ruleWhere, ruleWritten } from "./admin-backtest-rule.js";
 
 const DEFAULT_FILINGS = 2000;
 
@@ -16,7 +16,6 @@ let showAgain = null;
 
 export async function backtest() {
   showAgain = null;
-  const { rules } = await withSignIn(() => api.get("/api/v1/admin/rules"));
   const field = (id, label, attributes) => h("div", { class: "form-row" },
     h("label", { for: id, id: `${id}-label` }, label), h("input", { id, ...attributes }));
   const kind = (value, label) => h("label", { class: "choice" },
@@ -27,7 +26,7 @@ export async function backtest() {
     field("backtest-threshold", t("backtestThreshold"), { type: "number", min: "0.5", max: "1", step: "0.01", value: "0.9" }),
     field("backtest-mailbox", t("backtestMailbox"), { type: "text" }),
     field("backtest-group", t("backtestGroup"), { type: "text" }));
-  const rulesFields = ruleFields(rules);
+  const rulesFields = await ruleFields();
   const chosen = () => (document.getElementById("backtest-kind-rule").checked ? "rule" : "threshold");
   kinds.addEventListener("change", () => {
     thresholdFields.hidden = chosen() === "rule";
@@ -91,6 +90,7 @@ function applying(change, changes) {
     try {
       const applied = await withSignIn(() => api.postJson("/api/v1/admin/changes", { change }));
       await drawChanges(changes);
+      await rulesChanged();
       await showAgain?.();
       say(t(applied.scope === "rule" ? "changeRuleApplied" : "changeApplied", { version: applied.version, where: where(applied), value: value(applied.after, applied) }));
     } catch (error) {
@@ -145,6 +145,7 @@ function undoButton(change, container) {
     try {
       const undone = await withSignIn(() => api.postJson(`/api/v1/admin/changes/${change.version}/undo`, {}));
       await drawChanges(container);
+      await rulesChanged();
       await showAgain?.();
       say(t(undone.scope === "rule" ? "changeRuleUndone" : "changeUndone", { version: change.version, where: where(undone), value: value(undone.after, undone) }));
       container.querySelector(`tr[data-version="${undone.version}"] [data-action="undo"]`)?.focus();
