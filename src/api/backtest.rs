@@ -1,9 +1,11 @@
 //! `POST /api/v1/admin/backtest`: what a proposed confidence threshold (for the organisation,
 //! one watched mailbox or one unit) would have done to the latest filings people made after
 //! seeing suggestions, beside what today's setting does. It replays the recorded suggestions
-//! through the replay's own threshold figures (`eval::threshold`); nothing is changed here
-//! (`changes.rs` applies it). A change of the ranker's weights is replayed by
-//! `ranker_backtest.rs`.
+//! through the replay's own threshold figures (`eval::threshold`); a rule made or changed is
+//! tried in `rule.rs`, and a change of the ranker's weights is replayed by
+//! `ranker_backtest.rs`. Nothing is changed here (`changes.rs` applies it).
+
+mod rule;
 
 use axum::Json;
 use axum::extract::State;
@@ -60,6 +62,9 @@ pub async fn run(
     ApiJson(body): ApiJson<Backtest>,
 ) -> ApiResult<Json<Value>> {
     let change = body.change;
+    if let Some(proposed) = change.rule()? {
+        return rule::run(&state, proposed, body.limit).await;
+    }
     let limit = body.limit.unwrap_or(DEFAULT_FILINGS).clamp(1, MAX_FILINGS);
     if let Some(weights) = change.ranker_weights()? {
         return super::ranker_backtest::run(&state, &weights, limit).await;

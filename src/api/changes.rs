@@ -1,7 +1,10 @@
 //! `POST /api/v1/admin/changes`: applies a change tried in the backtest (a confidence threshold
-//! for the organisation, one watched mailbox or one unit), so that the next items are decided
-//! under it; `GET` lists the versions newest first; `POST /api/v1/admin/changes/{version}/undo`
-//! brings back the value from before a version, as a new version. Every change is audited.
+//! for the organisation, one watched mailbox or one unit, or a rule: `rule.rs`), so that the
+//! next items are decided under it; `GET` lists the versions of both kinds newest first;
+//! `POST /api/v1/admin/changes/{version}/undo` brings back what was there before a version, as a
+//! new version. Every change is audited.
+
+mod rule;
 
 use std::collections::BTreeMap;
 
@@ -14,9 +17,13 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::error::{ApiError, ApiJson, ApiResult};
 use crate::auth::Admin;
+use crate::autofile::rules::ProposedRule;
 use crate::autofile::thresholds::{Scope, Threshold};
-use crate::store::{Held, NewSettingChange, SettingChange};
+use crate::domain::Millis;
+use crate::store::{AppliedChange, Held, NewSettingChange, SettingChange};
 use crate::suggest::Feature;
+
+pub(super) use rule::unknown_rule;
 
 /// The versions listed, newest first; the audit log keeps every one.
 const LISTED: i64 = 200;
@@ -36,6 +43,9 @@ pub struct Change {
     /// They are the organisation's, and switched on through `PUT /api/v1/admin/ranker`.
     #[serde(default)]
     ranker_weights: Option<BTreeMap<String, f64>>,
+    /// A rule made or changed, instead of a threshold.
+    #[serde(default)]
+    rule: Option<ProposedRule>,
 }
 
 impl Change {
@@ -86,6 +96,26 @@ impl Change {
         super::ranker::checked_weights("change.ranker_weights", weights).map(Some)
     }
 
+    /// The rule proposed, when the change is one: then it names no threshold and no scope.
+    pub fn rule(&self) -> ApiResult<Option<&ProposedRule>> {
+        let Some(rule) = &self.rule else {
+            return Ok(None);
+        };
+        if self.confidence_threshold.is_some()
+            || self.mailbox.is_some()
+            || self.group.is_some()
+            || self.ranker_weights.is_some()
+        {
+            return Err(ApiError::InvalidField {
+                field: "change.rule".into(),
+                reason: "a change is a threshold, a rule or ranker weights; leave \
+                         confidence_threshold, mailbox, group and ranker_weights out"
+                    .into(),
+            });
+        }
+        Ok(Some(rule))
+    }
+
     pub fn group(&self) -> Option<&str> {
         self.group.as_deref().filter(|g| !g.is_empty())
     }
@@ -117,6 +147,9 @@ pub async fn apply(
     Admin(admin): Admin,
     ApiJson(body): ApiJson<Apply>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
+    if let Some(proposed) = body.change.rule()? {
+        return rule::apply(&state, proposed, &admin.id).await;
+    }
     let threshold = body.change.threshold()?;
     let scope = body.change.scope(&state)?;
     let change = record(&state, &scope, Held::Applied(threshold), None, &admin.id).await?;
@@ -129,10 +162,14 @@ pub async fn undo(
     Path(version): Path<String>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let undone = match version.parse::<i64>() {
-        Ok(version) => state.store.setting_change(version).await?,
+        Ok(version) => state.store.applied_change(version).await?,
         Err(_) => None,
     }
     .ok_or(ApiError::NotFound("change"))?;
+    let undone = match undone {
+        AppliedChange::Threshold(undone) => undone,
+        AppliedChange::Rule(undone) => return rule::undo(&state, &undone, &admin.id).await,
+    };
     let change = record(
         &state,
         &undone.scope,
@@ -145,10 +182,17 @@ pub async fn undo(
 }
 
 pub async fn list(State(state): State<AppState>, _admin: Admin) -> ApiResult<Json<Value>> {
-    let changes = state.store.setting_changes(LISTED).await?;
-    Ok(Json(
-        json!({"changes": changes.iter().map(view).collect::<Vec<_>>()}),
-    ))
+    let changes: Vec<Value> = state
+        .store
+        .applied_changes(LISTED)
+        .await?
+        .iter()
+        .map(|change| match change {
+            AppliedChange::Threshold(change) => view(change),
+            AppliedChange::Rule(change) => rule::view(change),
+        })
+        .collect();
+    Ok(Json(json!({"changes": changes})))
 }
 
 /// Stores the change as the next version, with what the scope has from its configuration.
@@ -176,7 +220,11 @@ async fn record(
 
 fn view(change: &SettingChange) -> Value {
     let mut view = json!(change);
-    view["changed_at"] =
-        json!(chrono::DateTime::from_timestamp_millis(change.changed_at).map(|t| t.to_rfc3339()));
+    view["changed_at"] = when(change.changed_at);
     view
+}
+
+/// A change's time as the API gives times.
+fn when(at: Millis) -> Value {
+    json!(chrono::DateTime::from_timestamp_millis(at).map(|t| t.to_rfc3339()))
 }

@@ -131,7 +131,7 @@ pub async fn test(
 }
 
 /// The checks a rule must pass before it is stored or tried, the case it names included.
-async fn validate(state: &AppState, spec: &RuleSpec) -> ApiResult<()> {
+pub(super) async fn validate(state: &AppState, spec: &RuleSpec) -> ApiResult<()> {
     let mailboxes: Vec<&str> = state
         .policy
         .mailboxes()

@@ -98,7 +98,9 @@ pub async fn thread(store: &Store, item: &StoredItem) -> Result<Thread> {
         && let Some(conversation) = mail.thread_index.as_deref().and_then(conversation_of)
     {
         by = "thread_index";
-        cases.extend(store.cases_of_conversation(&conversation).await?);
+        // The item's own filings are none when it is first decided, but are there when a
+        // backtest decides it again.
+        cases.extend(store.cases_of_conversation(&conversation, &item.id).await?);
         // The mail itself, filed before (by another owner's upload), is no earlier mail.
         if let Some(own) = &item.message_id {
             let own_cases: BTreeSet<String> = store

@@ -9,6 +9,7 @@
 //! kinds of evidence naming different cases, or mail that a machine sent.
 
 pub mod automail;
+pub mod backtest;
 mod evidence;
 pub mod rules;
 pub mod thresholds;
@@ -280,6 +281,20 @@ impl Policy {
             .unwrap_or_else(|| self.configured_threshold(scope, applied))
     }
 
+    /// The switches and the threshold an item from `origin` is decided under: the
+    /// configuration's, a mailbox's own over the organisation's, with what admins applied.
+    pub fn settings_for(&self, origin: Origin<'_>, applied: &Applied) -> AutofileConfig {
+        let (mut settings, scope) = match origin {
+            Origin::Upload => (self.settings.clone(), Scope::Organisation),
+            Origin::Mailbox(mailbox) => (
+                self.settings.with(&mailbox.overrides),
+                Scope::Mailbox(mailbox.name.clone()),
+            ),
+        };
+        settings.confidence_threshold = self.threshold(&scope, applied);
+        settings
+    }
+
     /// What the policy would do with `item`, changing nothing.
     pub async fn decide(
         &self,
@@ -290,14 +305,7 @@ impl Policy {
     ) -> Result<Verdict, AutofileError> {
         let rules = self.store.rules().await?;
         let applied = self.store.applied_thresholds().await?;
-        let (mut settings, scope) = match origin {
-            Origin::Upload => (self.settings.clone(), Scope::Organisation),
-            Origin::Mailbox(mailbox) => (
-                self.settings.with(&mailbox.overrides),
-                Scope::Mailbox(mailbox.name.clone()),
-            ),
-        };
-        settings.confidence_threshold = self.threshold(&scope, &applied);
+        let settings = self.settings_for(origin, &applied);
         let question = Question {
             owner,
             item,
@@ -335,10 +343,7 @@ impl Policy {
             },
             Origin::Upload => Verdict::Leave { why },
         };
-        let rule = rules.iter().find(|rule| {
-            rule.spec.then.action != ActionKind::Suggest
-                && rule.spec.matches(item, origin.mailbox(), &owner.groups)
-        });
+        let rule = rules::deciding(rules, item, origin.mailbox(), &owner.groups);
         let rule_details = |rule: &Rule| json!({"rule": {"id": rule.id, "name": rule.spec.name, "version": rule.version}});
         let review_by_rule = |rule: &Rule, why: Why, mut details: Value| {
             details["rule"] = rule_details(rule)["rule"].clone();

@@ -130,6 +130,44 @@ pub struct Rule {
     pub spec: RuleSpec,
 }
 
+/// The first of `rules` (in the order they are tried) that decides on `item`: a rule that
+/// suggests a case feeds the ranker instead.
+pub fn deciding<'r>(
+    rules: &'r [Rule],
+    item: &StoredItem,
+    mailbox: Option<&str>,
+    groups: &[String],
+) -> Option<&'r Rule> {
+    rules.iter().find(|rule| {
+        rule.spec.then.action != ActionKind::Suggest && rule.spec.matches(item, mailbox, groups)
+    })
+}
+
+/// A rule an admin proposes in the backtest and switches on: a new rule, or a new text for the
+/// rule `id`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProposedRule {
+    pub id: Option<String>,
+    pub spec: RuleSpec,
+}
+
+impl<'de> Deserialize<'de> for ProposedRule {
+    /// The rule as the rules API takes it, with `"id"` beside its fields (`RuleSpec` refuses
+    /// fields it does not know, which rules out `flatten`).
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        use serde_json::Value;
+        let mut fields = serde_json::Map::deserialize(d)?;
+        let id = match fields.remove("id") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(id)) => Some(id),
+            Some(_) => return Err(D::Error::custom("id: a rule's id, as a string")),
+        };
+        let spec = RuleSpec::deserialize(Value::Object(fields)).map_err(D::Error::custom)?;
+        Ok(ProposedRule { id, spec })
+    }
+}
+
 /// What is wrong with a rule, naming the field: the API answers 422 with it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {reason}")]
@@ -458,6 +496,23 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn a_proposed_rule_is_a_rule_with_the_id_it_replaces_beside_it() {
+        let rule = json!({"name": "x", "when": {"from": "a.dk"}, "then": {"action": "skip"}});
+        let new: ProposedRule = serde_json::from_value(rule.clone()).unwrap();
+        assert_eq!((new.id, &new.spec), (None, &spec(rule.clone())));
+        let mut changing = rule.clone();
+        changing["id"] = json!("r1");
+        let changed: ProposedRule = serde_json::from_value(changing.clone()).unwrap();
+        assert_eq!(changed.id.as_deref(), Some("r1"));
+        changing["id"] = json!(7);
+        assert!(serde_json::from_value::<ProposedRule>(changing).is_err());
+        let mut unknown = rule;
+        unknown["fra"] = json!("a.dk");
+        let error = serde_json::from_value::<ProposedRule>(unknown).unwrap_err();
+        assert!(error.to_string().contains("fra"), "{error}");
     }
 
     #[test]

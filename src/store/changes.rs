@@ -1,6 +1,7 @@
 //! Settings admins apply from the console over the configuration (the confidence thresholds
 //! of auto-journalisation), versioned: every change is a row with its number, who made it and
-//! when, the value before and after, written with its audit record in one transaction. The
+//! when, the value before and after, written with its audit record in one transaction, and
+//! numbered in one count with the rules switched on from the console (`rule_changes.rs`). The
 //! newest change of a scope is what holds there.
 
 use serde::Serialize;
@@ -16,6 +17,11 @@ use crate::domain::{Millis, now_millis};
 
 /// The setting the rows are about; the table has room for others.
 const CONFIDENCE_THRESHOLD: &str = "confidence_threshold";
+
+/// The number of the next change: thresholds' and rules' (`rule_changes.rs`) share one count,
+/// so that the console lists them together and an undo names either by its number.
+pub(super) const NEXT_VERSION: &str = "(SELECT COALESCE(MAX(version), 0) + 1 FROM
+     (SELECT version FROM setting_changes UNION ALL SELECT version FROM rule_changes) v)";
 
 const COLUMNS: &str = "version, scope, target, before_configured, before_ppm, after_configured,
                        after_ppm, undoes, changed_by, changed_at";
@@ -116,7 +122,7 @@ impl Store {
         let row = sqlx::query(&format!(
             "INSERT INTO setting_changes (version, setting, scope, target, before_configured,
                  before_ppm, after_configured, after_ppm, undoes, changed_by, changed_at)
-             SELECT (SELECT COALESCE(MAX(version), 0) + 1 FROM setting_changes), $1, $2, $3,
+             SELECT {NEXT_VERSION}, $1, $2, $3,
                     COALESCE(p.after_configured, 1),
                     CASE WHEN COALESCE(p.after_configured, 1) = 1 THEN $4 ELSE p.after_ppm END,
                     $5, $6, $7, $8, $9

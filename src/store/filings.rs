@@ -228,14 +228,20 @@ impl Store {
         .collect()
     }
 
-    /// The cases on which a mail of Outlook's conversation `conversation` is filed (and not
-    /// withdrawn).
-    pub async fn cases_of_conversation(&self, conversation: &str) -> Result<Vec<String>> {
+    /// The cases on which a mail of Outlook's conversation `conversation` other than the item
+    /// `except` is filed (and not withdrawn).
+    pub async fn cases_of_conversation(
+        &self,
+        conversation: &str,
+        except: &str,
+    ) -> Result<Vec<String>> {
         Ok(sqlx::query_scalar(
             "SELECT DISTINCT f.case_id FROM filings f JOIN items i ON i.id = f.item_id
-             WHERE i.conversation = $1 AND f.state <> 'failed' AND f.withdrawn_at IS NULL",
+             WHERE i.conversation = $1 AND i.id <> $2 AND f.state <> 'failed'
+               AND f.withdrawn_at IS NULL",
         )
         .bind(conversation)
+        .bind(except)
         .fetch_all(&self.pool)
         .await?)
     }

@@ -91,7 +91,6 @@ impl Store {
         after: Option<&FiledPlace>,
         limit: i64,
     ) -> Result<Vec<(StoredItem, String, FiledPlace)>> {
-        let columns: Vec<String> = ITEM_COLUMNS.split(", ").map(|c| format!("i.{c}")).collect();
         let (at, id) = after.map_or((i64::MIN, ""), |p| (p.created_at, p.filing_id.as_str()));
         let rows = sqlx::query(&format!(
             "SELECT {}, f.case_id, f.created_at AS filed_at, f.id AS filing_id
@@ -99,7 +98,7 @@ impl Store {
              WHERE f.state <> 'failed' AND f.withdrawn_at IS NULL
                AND (f.created_at > $1 OR (f.created_at = $1 AND f.id > $2))
              ORDER BY f.created_at, f.id LIMIT $3",
-            columns.join(", ")
+            item_columns_of("i")
         ))
         .bind(at)
         .bind(id)
@@ -242,7 +241,16 @@ impl Store {
 
 const ITEM_COLUMNS: &str = "id, owner, kind, content_type, sha256, message_id, size, extracted, created_at, original_purged_at";
 
-fn item_from_row(row: &AnyRow) -> Result<StoredItem> {
+/// The item columns of the items table named `table` in a join.
+pub(super) fn item_columns_of(table: &str) -> String {
+    let columns: Vec<String> = ITEM_COLUMNS
+        .split(", ")
+        .map(|c| format!("{table}.{c}"))
+        .collect();
+    columns.join(", ")
+}
+
+pub(super) fn item_from_row(row: &AnyRow) -> Result<StoredItem> {
     let extracted: Extracted = from_json("items.extracted", row.try_get("extracted")?)?;
     Ok(StoredItem {
         id: row.try_get("id")?,

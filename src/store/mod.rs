@@ -6,6 +6,7 @@
 //! migrations are written once per database.
 
 mod audit;
+mod backtest;
 mod cases;
 mod changes;
 mod creations;
@@ -20,6 +21,7 @@ mod overview;
 mod past;
 mod ranker;
 mod review;
+mod rule_changes;
 mod rules;
 mod snapshot;
 mod stats;
@@ -30,6 +32,7 @@ use sqlx::AnyPool;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 
 pub use audit::{AuditEvent, AuditFilter, AuditKind, AuditOrder, MAX_AUDIT_LIMIT, SYSTEM_ACTOR};
+pub use backtest::{BacktestItem, BacktestPlace};
 pub use cases::CaseQuery;
 pub use changes::{Held, NewSettingChange, SettingChange, ThresholdState};
 pub use creations::{Creation, CreationState};
@@ -43,6 +46,7 @@ pub use overview::{ConnectorActivity, MailboxActivity};
 pub use past::PastFiling;
 pub use ranker::RankerRecord;
 pub use review::{NewReview, ReviewItem, ReviewState};
+pub use rule_changes::{AppliedChange, RuleChange};
 pub use snapshot::sqlite_snapshot;
 pub use stats::{Band, Breakdown, Quality, QualityReport, ShownChoice, Week};
 pub use withdrawals::WithdrawalClaim;
@@ -129,6 +133,10 @@ const MIGRATIONS: &[Migration] = &[
     portable(
         18,
         include_str!("../../migrations/portable/0018_shown_features.sql"),
+    ),
+    portable(
+        19,
+        include_str!("../../migrations/portable/0019_rule_changes.sql"),
     ),
 ];
 

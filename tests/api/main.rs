@@ -26,6 +26,7 @@ mod ranker;
 mod restart;
 mod retention;
 mod retry;
+mod rule_changes;
 mod stats;
 mod sync;
 mod threads;

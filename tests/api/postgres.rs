@@ -101,7 +101,7 @@ async fn instances_starting_together_make_the_schema_once() {
             .fetch_all(&mut connection)
             .await
             .unwrap();
-    assert_eq!(versions, (1..=18).collect::<Vec<i64>>());
+    assert_eq!(versions, (1..=19).collect::<Vec<i64>>());
     connection.close().await.unwrap();
     database.drop().await;
 }
@@ -301,12 +301,23 @@ async fn thresholds_are_applied_and_undone_on_postgres_and_changes_made_at_once_
     let app = database.spawn_app().await;
     crate::changes::a_threshold_is_applied_live_undone_and_audited(&app).await;
 
-    let attempts = (0..8).map(|unit| {
+    let changes = (0..8)
+        .map(|unit| serde_json::json!({"confidence_threshold": 0.9, "group": format!("enhed-{unit}")}))
+        .collect();
+    let versions = applied_at_once(&app, changes).await;
+    // The two of the round before, then one each.
+    assert_eq!(versions, (3..=10).collect::<Vec<i64>>());
+    database.drop().await;
+}
+
+/// Applies `changes` all at once; the versions they got, in order.
+async fn applied_at_once(app: &TestApp, changes: Vec<Value>) -> Vec<i64> {
+    let attempts = changes.into_iter().map(|change| {
         let request = app
             .client
             .post(app.url("/api/v1/admin/changes"))
             .bearer_auth(&app.admin_token)
-            .json(&serde_json::json!({"change": {"confidence_threshold": 0.9, "group": format!("enhed-{unit}")}}));
+            .json(&serde_json::json!({ "change": change }));
         tokio::spawn(async move { request.send().await.unwrap() })
     });
     let mut versions = Vec::new();
@@ -320,6 +331,29 @@ async fn thresholds_are_applied_and_undone_on_postgres_and_changes_made_at_once_
         );
     }
     versions.sort();
+    versions
+}
+
+#[tokio::test]
+async fn rules_are_backtested_applied_and_undone_on_postgres_numbered_with_the_thresholds() {
+    let Some(database) = Database::create().await else {
+        return;
+    };
+    let app = database.spawn_app().await;
+    crate::rule_changes::a_rule_is_backtested_switched_on_undone_and_audited(&app).await;
+
+    // Rules and thresholds switched on at once are numbered apart.
+    let changes = (0..8)
+        .map(|n| match n % 2 {
+            0 => serde_json::json!({"rule": {
+                "name": format!("Regel {n}"),
+                "when": {"from": format!("afsender-{n}.example")},
+                "then": {"action": "review", "queue": "byg"}
+            }}),
+            _ => serde_json::json!({"confidence_threshold": 0.9, "group": format!("enhed-{n}")}),
+        })
+        .collect();
+    let versions = applied_at_once(&app, changes).await;
     // The two of the round before, then one each.
     assert_eq!(versions, (3..=10).collect::<Vec<i64>>());
     database.drop().await;

@@ -1,8 +1,8 @@
 // The admin console at /admin/: a user's token sees only a refusal; an admin reads the
 // overview, retries a failed filing by keyboard, reads the quality page, whose numbers are
-// the API's, backtests a threshold, switches it on and undoes it, backtests a ranker weight and
-// the starting weights, switches each on and undoes it, and imports a file of cases once its wrong row is fixed. Each
-// page is checked at 1280 px and at 768 px.
+// the API's, backtests a threshold and a rule, switches each on and undoes it, backtests a
+// ranker weight and the starting weights, switches each on and undoes it, and imports a file of
+// cases once its wrong row is fixed. Each page is checked at 1280 px and at 768 px.
 
 import { assert, assertEqual, eventually } from "./harness.js";
 
@@ -208,6 +208,7 @@ async function adminBacktest(harness) {
   assert(await page.evaluate((v) => document.activeElement?.closest("tr")?.dataset.version === String(v), undone.version),
     "the undo's own row has focus");
   await pane.screenshot("admin-backtest-undone");
+  await adminBacktestRule(pane, cell);
   await pane.close();
 }
 
@@ -275,6 +276,70 @@ async function adminRanker(harness) {
   const back = await harness.api("/api/v1/admin/ranker", harness.adminToken);
   assertEqual(back.features.map((f) => f.weight), before.features.map((f) => f.weight), "the learnt weights back");
   await pane.close();
+}
+
+/** A rule this time: written as JSON, refused in words, tried, switched on and undone. */
+async function adminBacktestRule(pane, cell) {
+  const { harness, page } = pane;
+  pane.allowConsoleError(/422/);
+  // "Regel" by keyboard: Tab to the choice, the arrow key picks the rule.
+  await pane.tabTo("#backtest-kind-threshold");
+  await page.keyboard.press("ArrowRight");
+  await page.locator("#backtest-rule-json").waitFor();
+  assert(await page.locator("#backtest-threshold").isHidden(), "the threshold's fields give way to the rule's");
+
+  // Not JSON, then a case that does not exist: each reason stands beside the rule.
+  await page.fill("#backtest-rule-json", "{ \"name\": ");
+  await pane.tabTo("#backtest-run");
+  await page.keyboard.press("Enter");
+  await pane.text("#backtest-rule-json-error", /Ikke gyldig JSON/);
+  assert(await page.evaluate(() => document.activeElement?.id === "backtest-rule-json"), "the rule's field has focus");
+  const rule = { name: "Carporte til tilbygningen", when: { body_contains: "carport" }, then: { action: "file", case_id: "VK-1999-0000" } };
+  await page.fill("#backtest-rule-json", JSON.stringify(rule));
+  await page.locator("#backtest-run").click();
+  await pane.text("#backtest-rule-json-error", /then\.case_id: no case with id/);
+  await pane.screenshot("admin-backtest-rule-error");
+
+  rule.then.case_id = "VK-2026-0001";
+  await page.fill("#backtest-rule-json", JSON.stringify(rule, null, 2));
+  await pane.tabTo("#backtest-run");
+  await page.keyboard.press("Enter");
+  await page.locator('#backtest-result tr[data-figure="sent_to_review"]').waitFor();
+  assert(await page.locator("#backtest-rule-json-error").isHidden(), "no reason once the rule is right");
+  const api = await call(harness, "POST", "/api/v1/admin/backtest", { change: { rule }, limit: 2000 });
+  assert(api.matched >= 1 && api.changed_count >= 1, `the carport text is the rule's: ${JSON.stringify(api)}`);
+  for (const [figure, side] of [["auto_filed", "today"], ["auto_filed", "after"], ["wrong", "after"], ["sent_to_review", "after"]]) {
+    assertEqual(await cell(figure, side), String(api[side][figure]), `${figure} ${side}`);
+  }
+  assertEqual(await page.locator("#backtest-result tr[data-item-id]").count(), Math.min(api.changed_count, 200), "the changed items listed");
+  const [first] = api.changed;
+  await pane.text(`#backtest-result tr[data-item-id="${first.item_id}"] [data-column="after"]`, /automatisk på VK-2026-0001/);
+  await checkBothWidths(pane, "backtest-rule");
+
+  // "Slå til" by keyboard: the rule is stored, and listed as a change of the rule.
+  await pane.tabTo("#backtest-apply");
+  await page.keyboard.press("Enter");
+  await pane.text("#status", /er slået til – reglen «Carporte til tilbygningen»: version 1 \(Journalisér på sagen VK-2026-0001\)/);
+  const [applied] = (await harness.api("/api/v1/admin/changes", harness.adminToken)).changes;
+  assertEqual([applied.scope, applied.before, applied.after.name], ["rule", null, rule.name], "the rule switched on");
+  const stored = (await harness.api("/api/v1/admin/rules", harness.adminToken)).rules;
+  assertEqual(stored.map((r) => r.id), [applied.target], "the rule in force");
+  const offered = page.locator(`#backtest-rule-base option[value="${applied.target}"]`);
+  await eventually(async () => (await offered.count()) === 1, "the rule switched on may be picked to change");
+  await page.locator(`#changes tr[data-version="${applied.version}"]`).waitFor();
+  await eventually(async () => (await cell("auto_filed", "today")) === String(api.after.auto_filed), "today's column has the rule");
+  await pane.screenshot("admin-backtest-rule-applied");
+
+  // "Fortryd ændring" by keyboard: the rule is gone again.
+  await pane.tabTo(`#changes tr[data-version="${applied.version}"] [data-action="undo"]`);
+  await page.keyboard.press("Enter");
+  await pane.text("#status", new RegExp(`Version ${applied.version} er fortrudt – reglen «Carporte til tilbygningen»: ingen regel`));
+  const [undone] = (await harness.api("/api/v1/admin/changes", harness.adminToken)).changes;
+  assertEqual([undone.undoes, undone.after], [applied.version, null], "the undo removes the rule");
+  assertEqual((await harness.api("/api/v1/admin/rules", harness.adminToken)).rules.length, 0, "no rule in force");
+  await eventually(async () => (await offered.count()) === 0, "the rule undone is no longer offered");
+  await eventually(async () => (await cell("auto_filed", "today")) === String(api.today.auto_filed), "today's column is without the rule");
+  await pane.screenshot("admin-backtest-rule-undone");
 }
 
 async function adminHistory(harness) {

@@ -1,12 +1,13 @@
 // The console's backtest: a confidence threshold for the organisation, one watched mailbox or
 // one unit, tried on the latest filings people made after seeing suggestions, beside today's
 // setting: top-1, top-3, how many would have been filed by themselves and how many of those
-// wrongly, and the filings that would change. "Slå til" then applies the threshold tried, and
-// the changes applied are listed, each with "Fortryd ændring", which brings back the value
-// from before it.
+// wrongly, and the filings that would change; or a rule (admin-backtest-rule.js). "Slå til"
+// then applies the change tried, and the changes applied are listed, each with "Fortryd
+// ændring", which brings back what was there before it.
 
 import { api, h, say, showError, t, withSignIn } from "./app.js";
 import { number, share, table, when } from "./admin-parts.js";
+import { ruleColumns, ruleFields, ruleRefused, rulesChanged, ruleSide, ruleWhere, ruleWritten } from "./admin-backtest-rule.js";
 
 const DEFAULT_FILINGS = 2000;
 
@@ -16,34 +17,54 @@ let showAgain = null;
 export async function backtest() {
   showAgain = null;
   const field = (id, label, attributes) => h("div", { class: "form-row" },
-    h("label", { for: id }, label), h("input", { id, ...attributes }));
+    h("label", { for: id, id: `${id}-label` }, label), h("input", { id, ...attributes }));
+  const kind = (value, label) => h("label", { class: "choice" },
+    h("input", { type: "radio", name: "backtest-kind", id: `backtest-kind-${value}`, value, checked: value === "threshold" }), label);
+  const kinds = h("fieldset", { class: "choices" }, h("legend", {}, t("backtestKind")),
+    kind("threshold", t("backtestKindThreshold")), kind("rule", t("backtestKindRule")));
+  const thresholdFields = h("div", { id: "backtest-threshold-fields" },
+    field("backtest-threshold", t("backtestThreshold"), { type: "number", min: "0.5", max: "1", step: "0.01", value: "0.9" }),
+    field("backtest-mailbox", t("backtestMailbox"), { type: "text" }),
+    field("backtest-group", t("backtestGroup"), { type: "text" }));
+  const rulesFields = await ruleFields();
+  const chosen = () => (document.getElementById("backtest-kind-rule").checked ? "rule" : "threshold");
+  kinds.addEventListener("change", () => {
+    thresholdFields.hidden = chosen() === "rule";
+    rulesFields.hidden = chosen() !== "rule";
+    document.getElementById("backtest-limit-label").textContent = t(chosen() === "rule" ? "backtestItems" : "backtestLimit");
+  });
   const run = h("fluent-button", { appearance: "primary", id: "backtest-run" }, t("backtestRun"));
   const progress = h("div", { id: "backtest-progress", hidden: true },
     h("progress", { "aria-label": t("backtestRunning") }), h("p", { class: "hint" }, t("backtestRunning")));
   const result = h("div", { id: "backtest-result" });
   const changes = h("section", { id: "changes", "aria-labelledby": "changes-heading" });
   const form = h("form", { id: "backtest-form", onsubmit: (event) => event.preventDefault() },
-    field("backtest-threshold", t("backtestThreshold"), { type: "number", min: "0.5", max: "1", step: "0.01", value: "0.9" }),
-    field("backtest-mailbox", t("backtestMailbox"), { type: "text" }),
-    field("backtest-group", t("backtestGroup"), { type: "text" }),
+    kinds, thresholdFields, rulesFields,
     field("backtest-limit", t("backtestLimit"), { type: "number", min: "1", max: "10000", value: String(DEFAULT_FILINGS) }),
     run);
   run.addEventListener("click", async () => {
     const value = (id) => document.getElementById(id).value.trim();
-    const change = {
-      confidence_threshold: value("backtest-threshold") ? Number(value("backtest-threshold")) : null,
-      mailbox: value("backtest-mailbox") || null,
-      group: value("backtest-group") || null,
-    };
+    let change;
+    if (chosen() === "rule") {
+      const rule = ruleWritten();
+      if (!rule) return;
+      change = { rule };
+    } else {
+      change = {
+        confidence_threshold: value("backtest-threshold") ? Number(value("backtest-threshold")) : null,
+        mailbox: value("backtest-mailbox") || null,
+        group: value("backtest-group") || null,
+      };
+    }
     const limit = Number(value("backtest-limit")) || DEFAULT_FILINGS;
     run.disabled = true;
     progress.hidden = false;
     result.replaceChildren();
     try {
       const answer = await tryOut(change, limit, result, changes);
-      say(t("backtestDone", { n: answer.examined }));
+      say(t(change.rule ? "backtestRuleDone" : "backtestDone", { n: answer.examined }));
     } catch (error) {
-      showError(error);
+      if (!(change.rule && ruleRefused(error))) showError(error);
     } finally {
       run.disabled = false;
       progress.hidden = true;
@@ -56,7 +77,7 @@ export async function backtest() {
 /** Backtests `change` and draws the comparison, with "Slå til" for it. */
 async function tryOut(change, limit, result, changes) {
   const answer = await withSignIn(() => api.postJson("/api/v1/admin/backtest", { change, limit }));
-  result.replaceChildren(...columns(answer), ...applying(change, changes));
+  result.replaceChildren(...(change.rule ? ruleColumns(answer) : columns(answer)), ...applying(change, changes));
   showAgain = () => tryOut(change, limit, result, changes);
   return answer;
 }
@@ -69,8 +90,9 @@ function applying(change, changes) {
     try {
       const applied = await withSignIn(() => api.postJson("/api/v1/admin/changes", { change }));
       await drawChanges(changes);
+      await rulesChanged();
       await showAgain?.();
-      say(t("changeApplied", { version: applied.version, where: where(applied), value: value(applied.after) }));
+      say(t(applied.scope === "rule" ? "changeRuleApplied" : "changeApplied", { version: applied.version, where: where(applied), value: value(applied.after, applied) }));
     } catch (error) {
       showError(error);
     } finally {
@@ -78,16 +100,19 @@ function applying(change, changes) {
       (document.getElementById("backtest-apply") ?? apply).focus();
     }
   });
-  return [h("p", { class: "hint" }, t("changeApplyHint")), apply];
+  return [h("p", { class: "hint" }, t(change.rule ? "changeApplyRuleHint" : "changeApplyHint")), apply];
 }
 
 function where(change) {
+  if (change.scope === "rule") return ruleWhere(change);
   if (change.scope === "mailbox") return t("changeMailbox", { name: change.target });
   if (change.scope === "group") return t("changeGroup", { name: change.target });
   return t("changeOrganisation");
 }
 
-function value(side) {
+/** One side of `change`: a threshold, or the rule then. */
+function value(side, change) {
+  if (change.scope === "rule") return ruleSide(side);
   const threshold = side.confidence_threshold === null ? t("backtestOff") : share(side.confidence_threshold);
   return side.configured ? t("changeConfigured", { value: threshold }) : threshold;
 }
@@ -106,7 +131,7 @@ async function drawChanges(container) {
   ];
   const rows = answer.changes.map((change) => [
     change.undoes === null ? number(change.version) : t("changeUndoing", { version: number(change.version), undone: number(change.undoes) }),
-    where(change), value(change.before), value(change.after), change.changed_by, when(change.changed_at),
+    where(change), value(change.before, change), value(change.after, change), change.changed_by, when(change.changed_at),
     undoButton(change, container),
   ]);
   container.replaceChildren(heading,
@@ -120,8 +145,9 @@ function undoButton(change, container) {
     try {
       const undone = await withSignIn(() => api.postJson(`/api/v1/admin/changes/${change.version}/undo`, {}));
       await drawChanges(container);
+      await rulesChanged();
       await showAgain?.();
-      say(t("changeUndone", { version: change.version, where: where(undone), value: value(undone.after) }));
+      say(t(undone.scope === "rule" ? "changeRuleUndone" : "changeUndone", { version: change.version, where: where(undone), value: value(undone.after, undone) }));
       container.querySelector(`tr[data-version="${undone.version}"] [data-action="undo"]`)?.focus();
     } catch (error) {
       button.disabled = false;
