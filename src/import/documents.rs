@@ -271,7 +271,9 @@ impl Importer<'_> {
                 case_id: &read.case.id,
                 title,
                 filed_at: filed_at(read),
-                document_id: Some(&read.document.document_id),
+                // A name made outside the service may hold a CPR number; the store keeps none.
+                document_id: Some(read.document.document_id.as_str())
+                    .filter(|id| redact_cpr(id) == *id),
             })
             .collect();
         let offered = batch.len();
