@@ -149,7 +149,7 @@ fn import_documents(dir: &Path, connector: &str, since: Option<&str>) -> String 
 
 /// Fills the target, imports its cases, adds a case the store does not know, imports the
 /// documents twice, and then asks the service where a new carport mail belongs.
-async fn learns_from_the_target(dir: &Path, target: &dyn Connector, connector: &str) {
+pub async fn learns_from_the_target(dir: &Path, target: &dyn Connector, connector: &str) {
     fill(target, connector).await;
     output(journaliser(dir).args(["import", "cases", "--from-connector", connector]));
     let unknown = case("C", connector);

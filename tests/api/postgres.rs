@@ -411,3 +411,19 @@ async fn eval_replay_on_postgres_measures_what_it_measures_in_memory_and_leaves_
     connection.close().await.unwrap();
     database.drop().await;
 }
+
+#[tokio::test]
+async fn an_archives_documents_are_imported_once_into_postgres() {
+    let Some(database) = Database::create().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("journaliser.toml"),
+        format!("[store]\nurl = \"{}\"\n", database.url),
+    )
+    .unwrap();
+    let archive = journaliser::connector::ArchiveConnector::new(dir.path().join("data/archive"));
+    crate::import_documents::learns_from_the_target(dir.path(), &archive, "archive").await;
+    database.drop().await;
+}
