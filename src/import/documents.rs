@@ -139,6 +139,7 @@ pub async fn import_documents(
         ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} cases ({eta})")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
+    bar.set_message("0 imported");
     let mut summary = Summary::default();
     let mut importer = Importer {
         services,
@@ -179,7 +180,7 @@ pub async fn import_documents(
                 }
             }
             bar.inc(1);
-            bar.set_message(format!("{} documents", summary.imported));
+            bar.set_message(format!("{} imported", summary.imported));
         }
         importer.flush(&mut summary).await
     }
