@@ -2,7 +2,8 @@
 //! one watched mailbox or one unit) would have done to the latest filings people made after
 //! seeing suggestions, beside what today's setting does. It replays the recorded suggestions
 //! through the replay's own threshold figures (`eval::threshold`); nothing is changed here
-//! (`changes.rs` applies it).
+//! (`changes.rs` applies it). A change of the ranker's weights is replayed by
+//! `ranker_backtest.rs`.
 
 use axum::Json;
 use axum::extract::State;
@@ -20,7 +21,7 @@ use crate::store::ShownChoice;
 const DEFAULT_FILINGS: i64 = 2_000;
 const MAX_FILINGS: i64 = 10_000;
 /// The changed items listed; the counts cover them all.
-const CHANGED_SHOWN: usize = 200;
+pub(super) const CHANGED_SHOWN: usize = 200;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -59,6 +60,10 @@ pub async fn run(
     ApiJson(body): ApiJson<Backtest>,
 ) -> ApiResult<Json<Value>> {
     let change = body.change;
+    let limit = body.limit.unwrap_or(DEFAULT_FILINGS).clamp(1, MAX_FILINGS);
+    if let Some(weights) = change.ranker_weights()? {
+        return super::ranker_backtest::run(&state, &weights, limit).await;
+    }
     let after = change.threshold()?;
     let mailbox = change.mailbox(&state)?;
     let group = change.group();
@@ -69,7 +74,6 @@ pub async fn run(
     let today = group
         .and_then(|group| applied.get(&Scope::Group(group.into())))
         .unwrap_or_else(|| state.policy.threshold(&base, &applied));
-    let limit = body.limit.unwrap_or(DEFAULT_FILINGS).clamp(1, MAX_FILINGS);
     let choices = state.store.shown_choices(limit, mailbox, group).await?;
     let outcomes: Vec<Outcome> = choices.iter().map(outcome).collect();
     let summary = Summary::of(&outcomes);

@@ -3,6 +3,8 @@
 //! under it; `GET` lists the versions newest first; `POST /api/v1/admin/changes/{version}/undo`
 //! brings back the value from before a version, as a new version. Every change is audited.
 
+use std::collections::BTreeMap;
+
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -14,6 +16,7 @@ use super::error::{ApiError, ApiJson, ApiResult};
 use crate::auth::Admin;
 use crate::autofile::thresholds::{Scope, Threshold};
 use crate::store::{Held, NewSettingChange, SettingChange};
+use crate::suggest::Feature;
 
 /// The versions listed, newest first; the audit log keeps every one.
 const LISTED: i64 = 200;
@@ -29,11 +32,21 @@ pub struct Change {
     mailbox: Option<String>,
     #[serde(default)]
     group: Option<String>,
+    /// Weights of the ranker's features by name, tried in place of today's; the others stay.
+    /// They are the organisation's, and switched on through `PUT /api/v1/admin/ranker`.
+    #[serde(default)]
+    ranker_weights: Option<BTreeMap<String, f64>>,
 }
 
 impl Change {
     /// The proposed threshold, checked.
     pub fn threshold(&self) -> ApiResult<Threshold> {
+        if self.ranker_weights.is_some() {
+            return Err(ApiError::InvalidField {
+                field: "change.ranker_weights".into(),
+                reason: "the ranker's weights are switched on with PUT /api/v1/admin/ranker".into(),
+            });
+        }
         match self.confidence_threshold {
             Some(t) if !(0.5..=1.0).contains(&t) => Err(ApiError::InvalidField {
                 field: "change.confidence_threshold".into(),
@@ -55,6 +68,22 @@ impl Change {
                 reason: format!("no watched mailbox is called {name:?}"),
             }),
         }
+    }
+
+    /// The proposed weights of the ranker, checked, if the change is one of them.
+    pub fn ranker_weights(&self) -> ApiResult<Option<Vec<(Feature, f64)>>> {
+        let Some(weights) = &self.ranker_weights else {
+            return Ok(None);
+        };
+        if self.mailbox.is_some() || self.group.is_some() || self.confidence_threshold.is_some() {
+            return Err(ApiError::InvalidField {
+                field: "change.ranker_weights".into(),
+                reason: "the ranker's weights are the whole organisation's and tried on their \
+                         own: leave the threshold, the mailbox and the group out"
+                    .into(),
+            });
+        }
+        super::ranker::checked_weights("change.ranker_weights", weights).map(Some)
     }
 
     pub fn group(&self) -> Option<&str> {

@@ -14,6 +14,7 @@ use super::{AppState, views};
 use crate::auth::{CurrentUser, User};
 use crate::extract::{Format, ItemKind};
 use crate::store::StoredItem;
+use crate::suggest::Suggestion;
 
 /// Accepts the raw bytes with their content type, or `multipart/form-data` with a file part.
 pub async fn create(
@@ -147,12 +148,8 @@ pub async fn suggestions(
     state
         .metrics
         .observe_suggest(started.elapsed().as_secs_f64());
-    let shown: Vec<String> = suggestions.iter().map(|s| s.case.id.clone()).collect();
-    let top_confidence = suggestions.first().map(|s| s.confidence);
-    state
-        .store
-        .record_shown(&item.id, &user.id, &shown, top_confidence)
-        .await?;
+    let shown: Vec<_> = suggestions.iter().map(Suggestion::shown).collect();
+    state.store.record_shown(&item.id, &user.id, &shown).await?;
     Ok(Json(views::suggestions(&suggestions)))
 }
 

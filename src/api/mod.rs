@@ -19,6 +19,7 @@ mod kle;
 mod metrics;
 mod overview;
 mod ranker;
+mod ranker_backtest;
 mod review;
 mod rules;
 mod stats;
@@ -125,6 +126,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/admin/filings/{id}/retry", post(filings::admin_retry))
         .route("/admin/audit", get(audit::list))
         .route("/admin/ranker", get(ranker::show).put(ranker::change))
+        .route("/admin/ranker/undo", post(ranker::undo))
         .route("/admin/sync", post(sync::run))
         .route(
             "/admin/cases/import",

@@ -1,6 +1,7 @@
 //! `GET /api/v1/admin/ranker` (the learned weights beside the starting ones, how much the
 //! ranker has learnt and how it calibrates) and `PUT /api/v1/admin/ranker` (an admin's
-//! override or pin of the weights, audit-logged).
+//! override or pin of the weights, audit-logged), and `POST /api/v1/admin/ranker/undo` (the
+//! weights from before the last such change back, audit-logged too).
 
 use std::collections::BTreeMap;
 
@@ -42,22 +43,7 @@ pub async fn change(
             "nothing to change: give weights, pinned or reset".into(),
         ));
     }
-    let mut weights = Vec::with_capacity(body.weights.len());
-    for (name, weight) in &body.weights {
-        let feature = Feature::parse(name).ok_or_else(|| {
-            let known: Vec<&str> = Feature::ALL.iter().map(|f| f.name()).collect();
-            ApiError::BadRequest(format!(
-                "unknown feature {name:?}; use one of {}",
-                known.join(", ")
-            ))
-        })?;
-        if !weight.is_finite() || weight.abs() > MAX_WEIGHT {
-            return Err(ApiError::BadRequest(format!(
-                "the weight of {name} must be between -{MAX_WEIGHT} and {MAX_WEIGHT}"
-            )));
-        }
-        weights.push((feature, *weight));
-    }
+    let weights = checked_weights("weights", &body.weights)?;
     let change = WeightChange {
         reset: body.reset,
         weights,
@@ -68,8 +54,55 @@ pub async fn change(
     view(&state, &model).await
 }
 
+/// `POST /api/v1/admin/ranker/undo`: the weights from before an admin's last change, audited
+/// as a change of its own.
+pub async fn undo(State(state): State<AppState>, Admin(admin): Admin) -> ApiResult<Json<Value>> {
+    let model = state
+        .suggester
+        .undo_weight_change(&admin.id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::Conflict("no admin has changed the ranker's weights yet".into())
+        })?;
+    tracing::info!(admin = %admin.id, "ranker weight change undone");
+    view(&state, &model).await
+}
+
+/// Weights by feature name as an admin gives them in `field`, each known and of a sane size.
+pub(super) fn checked_weights(
+    field: &str,
+    weights: &BTreeMap<String, f64>,
+) -> ApiResult<Vec<(Feature, f64)>> {
+    weights
+        .iter()
+        .map(|(name, weight)| {
+            let invalid = |reason: String| ApiError::InvalidField {
+                field: format!("{field}.{name}"),
+                reason,
+            };
+            let feature = Feature::parse(name).ok_or_else(|| {
+                let known: Vec<&str> = Feature::ALL.iter().map(|f| f.name()).collect();
+                invalid(format!("unknown feature; use one of {}", known.join(", ")))
+            })?;
+            if !weight.is_finite() || weight.abs() > MAX_WEIGHT {
+                return Err(invalid(format!(
+                    "a weight between -{MAX_WEIGHT} and {MAX_WEIGHT}"
+                )));
+            }
+            Ok((feature, *weight))
+        })
+        .collect()
+}
+
 async fn view(state: &AppState, model: &Model) -> ApiResult<Json<Value>> {
     let record = state.store.ranker_state().await?;
+    let previous = match record.as_ref().and_then(|r| r.previous_state.as_deref()) {
+        Some(state) => Some(Model::from_state(
+            serde_json::from_str(state)
+                .map_err(|e| ApiError::from(crate::suggest::SuggestError::State(e)))?,
+        )),
+        None => None,
+    };
     let start = starting_weights();
     let features: Vec<Value> = Feature::ALL
         .iter()
@@ -78,6 +111,7 @@ async fn view(state: &AppState, model: &Model) -> ApiResult<Json<Value>> {
                 "name": f.name(),
                 "weight": model.combiner.weights[*f as usize],
                 "starting_weight": start[*f as usize],
+                "previous_weight": previous.as_ref().map(|p| p.combiner.weights[*f as usize]),
             })
         })
         .collect();
@@ -91,6 +125,7 @@ async fn view(state: &AppState, model: &Model) -> ApiResult<Json<Value>> {
         "features": features,
         "updates": model.combiner.updates,
         "pinned": model.combiner.pinned,
+        "previous": previous.map(|p| json!({"pinned": p.combiner.pinned})),
         "calibration": {
             "outcomes": model.calibrator.outcomes,
             "slope": model.calibrator.slope,

@@ -123,14 +123,9 @@ impl Organisation {
             .suggest(item, &self.user.groups, SUGGESTION_LIMIT)
             .await?;
         let took = started.elapsed();
-        let shown: Vec<String> = suggestions.iter().map(|s| s.case.id.clone()).collect();
+        let shown: Vec<_> = suggestions.iter().map(Suggestion::shown).collect();
         self.store
-            .record_shown(
-                &item.id,
-                &self.user.id,
-                &shown,
-                suggestions.first().map(|s| s.confidence),
-            )
+            .record_shown(&item.id, &self.user.id, &shown)
             .await?;
         Ok((suggestions, took))
     }

@@ -82,7 +82,11 @@ pub async fn replay(options: &ReplayOptions, extract: &ExtractConfig) -> Result<
         runs.push(replay_user(options, &pipeline, user, messages, &bar).await?);
     }
     bar.finish_and_clear();
-    Ok(Report::new(options.protocol, !options.case_titles, runs))
+    let mut report = Report::new(options.protocol, !options.case_titles, runs);
+    if options.store.is_some() {
+        report.store = "postgres";
+    }
+    Ok(report)
 }
 
 /// What every user's organisation shares.

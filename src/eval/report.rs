@@ -30,6 +30,8 @@ pub struct Report {
     pub description: String,
     /// Suggestions asked for per message: ranks (and the MRR) count only these.
     pub suggestion_limit: usize,
+    /// Where each organisation's store was: `sqlite-memory` or `postgres`.
+    pub store: &'static str,
     pub users: Vec<UserReport>,
     /// Every scored message of every user counted once (message-weighted).
     pub overall: Totals,
@@ -87,6 +89,7 @@ impl Report {
             no_case_titles,
             description: protocol.describe(),
             suggestion_limit: SUGGESTION_LIMIT,
+            store: "sqlite-memory",
             users: runs
                 .into_iter()
                 .map(|run| UserReport {
@@ -103,7 +106,11 @@ impl Report {
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "Replay, protocol {}", self.description)?;
+        writeln!(
+            f,
+            "Replay, protocol {}; store {}",
+            self.description, self.store
+        )?;
         writeln!(
             f,
             "Case titles {}; ranks count among the first {} suggestions; reach is the share \

@@ -338,7 +338,8 @@ mod tests {
 
     use super::*;
     use crate::domain::filing::{Filing, FilingState};
-    use crate::store::{FilingOptions, NewFiling, test_store};
+    use crate::store::{FilingOptions, NewFiling, RecordedChoice, ShownCase, test_store};
+    use crate::suggest::FeatureValues;
 
     fn event(kind: AuditKind, actor: &str, at: Millis, case_id: &str) -> AuditEvent {
         let mut event = AuditEvent::new(kind, actor, json!({"note": at}));
@@ -527,6 +528,56 @@ mod tests {
         (created.filing, created.created)
     }
 
+    #[tokio::test]
+    async fn a_filing_keeps_what_the_cases_shown_were_scored_by_for_replaying() {
+        let store = test_store().await;
+        let item = case_and_item(&store, "hash-1").await;
+        let mut values = [0.0; crate::suggest::Feature::ALL.len()];
+        values[crate::suggest::Feature::Sender as usize] = 0.5;
+        let (sender, nothing) = (FeatureValues::of(&values), FeatureValues::default());
+        let shown = [("B", &sender), ("A", &nothing)].map(|(case_id, features)| ShownCase {
+            case_id,
+            confidence: 0.7,
+            features,
+        });
+        store.record_shown(&item, "anna", &shown).await.unwrap();
+        let (filing, _) = file(&store, &item, "anna").await;
+        let unshown = case_and_item(&store, "hash-2").await;
+        store
+            .create_filing_with(
+                NewFiling {
+                    item_id: &unshown,
+                    case_id: "A",
+                    dedupe_key: "A\nsha256:other".into(),
+                    title: "Notat",
+                    attachments: &[],
+                    created_by: "anna",
+                },
+                &FilingOptions::default(),
+            )
+            .await
+            .unwrap();
+
+        let choices = store.recorded_choices(10).await.unwrap();
+        assert_eq!(
+            choices,
+            [RecordedChoice {
+                filing_id: filing.id.clone(),
+                item_id: item.clone(),
+                case_id: "A".into(),
+                shown: Some(vec![("B".into(), sender), ("A".into(), nothing)]),
+            }],
+            "the filing made without suggestions is not a choice among them"
+        );
+        // One shown before the values were kept is a choice without them.
+        sqlx::query("UPDATE feedback SET shown_features = NULL")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        let choices = store.recorded_choices(10).await.unwrap();
+        assert_eq!(choices[0].shown, None);
+    }
+
     fn oldest_first_of(filing_id: &str) -> AuditFilter {
         AuditFilter {
             filing_id: Some(filing_id.into()),
@@ -539,10 +590,13 @@ mod tests {
     async fn a_filing_records_its_acceptance_with_the_suggestions_shown() {
         let store = test_store().await;
         let item = case_and_item(&store, "hash-1").await;
-        store
-            .record_shown(&item, "anna", &["B".into(), "A".into()], None)
-            .await
-            .unwrap();
+        let nothing = FeatureValues::default();
+        let shown = ["B", "A"].map(|case_id| ShownCase {
+            case_id,
+            confidence: 0.0,
+            features: &nothing,
+        });
+        store.record_shown(&item, "anna", &shown).await.unwrap();
         let (filing, created) = file(&store, &item, "anna").await;
         assert!(created);
         let other = case_and_item(&store, "hash-2").await;

@@ -104,15 +104,20 @@ impl Store {
         .rows_affected()
             == 1;
         let shown = sqlx::query(
-            "SELECT case_ids, top_confidence_ppm FROM suggestions_shown WHERE item_id = $1 AND user_id = $2",
+            "SELECT case_ids, top_confidence_ppm, features FROM suggestions_shown
+             WHERE item_id = $1 AND user_id = $2",
         )
         .bind(new.item_id)
         .bind(new.created_by)
         .fetch_optional(&mut *tx)
         .await?;
-        let (shown, top_confidence): (String, Option<i64>) = match shown {
-            Some(row) => (row.try_get("case_ids")?, row.try_get("top_confidence_ppm")?),
-            None => ("[]".into(), None),
+        let (shown, top_confidence, features): (String, Option<i64>, Option<String>) = match shown {
+            Some(row) => (
+                row.try_get("case_ids")?,
+                row.try_get("top_confidence_ppm")?,
+                row.try_get("features")?,
+            ),
+            None => ("[]".into(), None, None),
         };
         let shown_ids: Vec<String> = from_json("suggestions_shown.case_ids", &shown)?;
         let rank = shown_ids
@@ -121,8 +126,8 @@ impl Store {
             .map(|p| p as i64 + 1);
         if inserted {
             sqlx::query(
-                "INSERT INTO feedback (filing_id, item_id, user_id, chosen_case_id, chosen_rank, shown_case_ids, created_at, top_confidence_ppm)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                "INSERT INTO feedback (filing_id, item_id, user_id, chosen_case_id, chosen_rank, shown_case_ids, created_at, top_confidence_ppm, shown_features)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             )
             .bind(&id)
             .bind(new.item_id)
@@ -132,6 +137,7 @@ impl Store {
             .bind(&shown)
             .bind(now)
             .bind(top_confidence)
+            .bind(features)
             .execute(&mut *tx)
             .await?;
         }

@@ -33,7 +33,7 @@ pub use audit::{AuditEvent, AuditFilter, AuditKind, AuditOrder, MAX_AUDIT_LIMIT,
 pub use cases::CaseQuery;
 pub use changes::{Held, NewSettingChange, SettingChange, ThresholdState};
 pub use creations::{Creation, CreationState};
-pub use feedback::Feedback;
+pub use feedback::{Feedback, RecordedChoice, ShownCase};
 pub use filings::{FilingCreated, FilingOptions, NewFiling, dedupe_key};
 pub use follows::{NewFollow, ThreadFollow};
 pub use intents::{Intent, IntentState};
@@ -125,6 +125,10 @@ const MIGRATIONS: &[Migration] = &[
     portable(
         17,
         include_str!("../../migrations/portable/0017_mailbox_looks.sql"),
+    ),
+    portable(
+        18,
+        include_str!("../../migrations/portable/0018_shown_features.sql"),
     ),
 ];
 

@@ -19,19 +19,24 @@ pub struct RankerRecord {
     pub updated_at: crate::domain::Millis,
     /// `system` when learning wrote it last, else the admin's id.
     pub updated_by: String,
+    /// The state before an admin's last change, for undoing it.
+    pub previous_state: Option<String>,
 }
 
 impl Store {
     pub async fn ranker_state(&self) -> Result<Option<RankerRecord>> {
-        let row = sqlx::query("SELECT state, updated_at, updated_by FROM ranker WHERE scope = $1")
-            .bind(SCOPE)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            "SELECT state, updated_at, updated_by, previous_state FROM ranker WHERE scope = $1",
+        )
+        .bind(SCOPE)
+        .fetch_optional(&self.pool)
+        .await?;
         row.map(|row| {
             Ok(RankerRecord {
                 state: row.try_get("state")?,
                 updated_at: row.try_get("updated_at")?,
                 updated_by: row.try_get("updated_by")?,
+                previous_state: row.try_get("previous_state")?,
             })
         })
         .transpose()
@@ -44,16 +49,23 @@ impl Store {
         upsert(&mut conn, state, updates, SYSTEM_ACTOR).await
     }
 
-    /// Stores an admin's override of the ranker with its audit record, in one transaction.
+    /// Stores an admin's override of the ranker with its audit record, in one transaction,
+    /// keeping the state it replaces (`previous`) for an undo.
     pub async fn override_ranker_state(
         &self,
         state: &str,
         updates: u64,
         admin: &str,
         details: Value,
+        previous: &str,
     ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         upsert(&mut tx, state, updates, admin).await?;
+        sqlx::query("UPDATE ranker SET previous_state = $1 WHERE scope = $2")
+            .bind(previous)
+            .bind(SCOPE)
+            .execute(&mut *tx)
+            .await?;
         audit::insert(
             &mut tx,
             &AuditEvent::new(AuditKind::RankerChanged, admin, details),
@@ -138,11 +150,25 @@ mod tests {
     async fn an_override_is_stored_with_its_audit_record() {
         let store = test_store().await;
         store
-            .override_ranker_state("{\"pinned\":true}", 0, "root", json!({"pinned": true}))
+            .override_ranker_state(
+                "{\"pinned\":true}",
+                0,
+                "root",
+                json!({"pinned": true}),
+                "{\"pinned\":false}",
+            )
             .await
             .unwrap();
         let record = store.ranker_state().await.unwrap().unwrap();
         assert_eq!(record.updated_by, "root");
+        assert_eq!(record.previous_state.as_deref(), Some("{\"pinned\":false}"));
+        // Learning afterwards keeps what an undo brings back.
+        store.save_ranker_state("{\"n\":1}", 1).await.unwrap();
+        let record = store.ranker_state().await.unwrap().unwrap();
+        assert_eq!(
+            (record.state.as_str(), record.previous_state.as_deref()),
+            ("{\"n\":1}", Some("{\"pinned\":false}"))
+        );
         let events = store.audit_events(AuditFilter::default()).await.unwrap();
         assert_eq!(events.len(), 1);
         assert_eq!(

@@ -130,6 +130,16 @@ impl Feature {
     }
 }
 
+/// The values `pairs` give, the others 0.
+#[cfg(test)]
+pub(super) fn with(pairs: &[(Feature, f64)]) -> Values {
+    let mut values = [0.0; FEATURES];
+    for (feature, value) in pairs {
+        values[*feature as usize] = *value;
+    }
+    values
+}
+
 /// At most this many cases are taken from the classifier, and from each history (sender,
 /// recipients, subject), as candidates.
 const FROM_EACH_SOURCE: usize = 20;

@@ -9,6 +9,7 @@ mod index;
 mod memory;
 mod model;
 mod rank;
+mod replay;
 mod snapshot;
 mod subject;
 mod terms;
@@ -17,6 +18,7 @@ pub use features::Feature;
 pub use index::{IndexError, SearchIndex, TextHit, TextQuery};
 pub use model::{Model, starting_weights};
 pub use rank::{Reason, SuggestError, Suggester, Suggestion, WeightChange};
+pub use replay::{FeatureValues, Places, replay};
 pub use subject::{bare_subject, thread_subject};
 
 /// The Danish analysis the index applies to text, for matching words outside the index.

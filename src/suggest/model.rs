@@ -99,6 +99,15 @@ impl Combiner {
         };
     }
 
+    /// The weights, their learning state and the pin of `earlier`; the count of filings learnt
+    /// from stays.
+    pub fn restore(&mut self, earlier: &Combiner) {
+        *self = Combiner {
+            updates: self.updates,
+            ..earlier.clone()
+        };
+    }
+
     /// One step towards making `chosen` the likelier among `candidates`. Pinned weights stay.
     pub fn learn(&mut self, candidates: &[Values], chosen: usize) {
         if self.pinned || chosen >= candidates.len() {
@@ -182,15 +191,8 @@ impl Model {
 
 #[cfg(test)]
 mod tests {
+    use super::super::features::with;
     use super::*;
-
-    fn with(pairs: &[(Feature, f64)]) -> Values {
-        let mut values = [0.0; FEATURES];
-        for (feature, value) in pairs {
-            values[*feature as usize] = *value;
-        }
-        values
-    }
 
     #[test]
     fn probabilities_leave_room_for_none_of_these() {

@@ -17,10 +17,11 @@ use super::features::{Candidate, Clues, Feature, Sources, gather};
 use super::index::{IndexError, SearchIndex};
 use super::memory::Memory;
 use super::model::{Model, RankerState};
+use super::replay::{FeatureValues, best_first};
 use super::snapshot;
 use crate::auth::User;
 use crate::domain::case::{Case, PartyKind};
-use crate::store::{FiledPlace, Store, StoreError, StoredItem};
+use crate::store::{FiledPlace, ShownCase, Store, StoreError, StoredItem};
 
 /// Contributions to a case's score below this are not worth a reason.
 const MIN_REASON: f64 = 0.05;
@@ -58,6 +59,19 @@ pub struct Suggestion {
     /// Calibrated probability that this is the case the user wants.
     pub confidence: f64,
     pub reasons: Vec<Reason>,
+    /// What the model scored the case by, kept with the suggestions shown for replaying.
+    pub features: FeatureValues,
+}
+
+impl Suggestion {
+    /// The suggestion as the store keeps what was shown.
+    pub fn shown(&self) -> ShownCase<'_> {
+        ShownCase {
+            case_id: &self.case.id,
+            confidence: self.confidence,
+            features: &self.features,
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -269,10 +283,7 @@ impl Suggester {
         };
         let mut ranked: Vec<(f64, &Candidate)> =
             probabilities.into_iter().zip(candidates.iter()).collect();
-        ranked.sort_by(|a, b| {
-            b.0.total_cmp(&a.0)
-                .then_with(|| a.1.case_id.cmp(&b.1.case_id))
-        });
+        ranked.sort_by(|a, b| best_first((a.0, &a.1.case_id), (b.0, &b.1.case_id)));
 
         // The cases are read a suggestion list at a time; the ones the viewer may not see
         // are passed over.
@@ -318,6 +329,7 @@ impl Suggester {
                     .map(|(w, v)| w * v)
                     .sum(),
                 confidence,
+                features: FeatureValues::of(&candidate.values),
                 case,
             });
         }
@@ -446,9 +458,7 @@ impl Suggester {
         admin: &str,
     ) -> Result<Model, SuggestError> {
         let _saving = self.saving.lock().await;
-        let (before, after) = {
-            let mut model = self.model.lock().map_err(|_| SuggestError::Poisoned)?;
-            let before = model.clone();
+        self.override_model(admin, false, |model| {
             if change.reset {
                 model.combiner.reset();
             }
@@ -458,13 +468,54 @@ impl Suggester {
             if let Some(pinned) = change.pinned {
                 model.combiner.pinned = pinned;
             }
+        })
+        .await
+    }
+
+    /// Brings back the weights (their learning state and pin too) from before an admin's last
+    /// change, as a change of its own; `None` when no admin has changed them. Undone again, it
+    /// brings back what it undid.
+    pub async fn undo_weight_change(&self, admin: &str) -> Result<Option<Model>, SuggestError> {
+        let _saving = self.saving.lock().await;
+        let Some(previous) = self
+            .store
+            .ranker_state()
+            .await?
+            .and_then(|record| record.previous_state)
+        else {
+            return Ok(None);
+        };
+        let previous = Model::from_state(serde_json::from_str::<RankerState>(&previous)?);
+        let model = self
+            .override_model(admin, true, |model| {
+                model.combiner.restore(&previous.combiner);
+            })
+            .await?;
+        Ok(Some(model))
+    }
+
+    /// Makes `change` to the model and stores the result with its audit record and the state
+    /// before, which an undo brings back. The caller holds `saving`.
+    async fn override_model(
+        &self,
+        admin: &str,
+        undo: bool,
+        change: impl FnOnce(&mut Model),
+    ) -> Result<Model, SuggestError> {
+        let (before, after) = {
+            let mut model = self.model.lock().map_err(|_| SuggestError::Poisoned)?;
+            let before = model.clone();
+            change(&mut model);
             (before, model.clone())
         };
         let summary = |model: &Model| {
             let state = model.state();
             serde_json::json!({"weights": state.weights, "pinned": state.pinned})
         };
-        let details = serde_json::json!({"before": summary(&before), "after": summary(&after)});
+        let mut details = serde_json::json!({"before": summary(&before), "after": summary(&after)});
+        if undo {
+            details["undo"] = serde_json::json!(true);
+        }
         let state = after.state();
         self.store
             .override_ranker_state(
@@ -472,6 +523,7 @@ impl Suggester {
                 state.updates,
                 admin,
                 details,
+                &serde_json::to_string(&before.state())?,
             )
             .await?;
         Ok(after)
@@ -666,13 +718,9 @@ mod tests {
     use crate::suggest::model::starting_weights;
 
     fn candidate(pairs: &[(Feature, f64)]) -> Candidate {
-        let mut values = [0.0; super::super::features::FEATURES];
-        for (feature, value) in pairs {
-            values[*feature as usize] = *value;
-        }
         Candidate {
             case_id: "c".into(),
-            values,
+            values: super::super::features::with(pairs),
             case_number: None,
             parties: Vec::new(),
             rule: None,

@@ -15,7 +15,9 @@ use super::{Site, serve_file};
 use crate::auth::{Admin, AuthError, Authenticator};
 
 /// The console's sections, each its own address below `/admin/`.
-pub const SECTIONS: [&str; 6] = ["overview", "cases", "quality", "backtest", "rules", "audit"];
+pub const SECTIONS: [&str; 7] = [
+    "overview", "cases", "quality", "backtest", "ranker", "rules", "audit",
+];
 
 pub fn routes<S>() -> Router<S>
 where

@@ -111,6 +111,13 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Posts a plain text and returns the created item.
+    pub async fn post_text(&self, text: &str) -> Value {
+        let response = self.post_item(text.as_bytes().to_vec(), "text/plain").await;
+        assert!(response.status().is_success(), "{}", response.status());
+        response.json().await.unwrap()
+    }
+
     /// Posts a mail and returns the created item.
     pub async fn post_mail(&self, bytes: Vec<u8>) -> Value {
         let response = self.post_item(bytes, "message/rfc822").await;

@@ -23,6 +23,7 @@ mod limits;
 mod newcase;
 mod newcase_restart;
 mod privacy;
+mod ranker;
 mod restart;
 mod retention;
 mod retry;

@@ -101,7 +101,7 @@ async fn instances_starting_together_make_the_schema_once() {
             .fetch_all(&mut connection)
             .await
             .unwrap();
-    assert_eq!(versions, (1..=17).collect::<Vec<i64>>());
+    assert_eq!(versions, (1..=18).collect::<Vec<i64>>());
     connection.close().await.unwrap();
     database.drop().await;
 }
@@ -386,6 +386,13 @@ async fn eval_replay_on_postgres_measures_what_it_measures_in_memory_and_leaves_
     let dir = tempfile::tempdir().unwrap();
     let replay = |store| crate::stats::replay_online(dir.path(), corpus.path(), store);
     let (in_memory, on_postgres) = (replay(None), replay(Some(&database.url)));
+    assert_eq!(
+        (&in_memory["store"], &on_postgres["store"]),
+        (
+            &serde_json::json!("sqlite-memory"),
+            &serde_json::json!("postgres")
+        )
+    );
     for figure in ["messages", "top1", "top3", "top5", "mrr"] {
         assert_eq!(
             in_memory["overall"][figure], on_postgres["overall"][figure],
@@ -409,6 +416,17 @@ async fn eval_replay_on_postgres_measures_what_it_measures_in_memory_and_leaves_
     .unwrap();
     assert_eq!(public, 0);
     connection.close().await.unwrap();
+    database.drop().await;
+}
+
+#[tokio::test]
+async fn ranker_weights_are_backtested_switched_on_and_undone_on_postgres() {
+    let Some(database) = Database::create().await else {
+        return;
+    };
+    let app = database.spawn_app().await;
+    crate::ranker::weights_are_backtested_switched_on_and_undone(&app, &database.url).await;
+    drop(app);
     database.drop().await;
 }
 

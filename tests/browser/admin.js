@@ -1,8 +1,8 @@
 // The admin console at /admin/: a user's token sees only a refusal; an admin reads the
 // overview, retries a failed filing by keyboard, reads the quality page, whose numbers are
-// the API's, backtests a threshold, switches it on and undoes it, and imports a file of cases
-// once its wrong row is fixed. Each page is checked at
-// 1280 px and at 768 px.
+// the API's, backtests a threshold, switches it on and undoes it, backtests a ranker weight and
+// the starting weights, switches each on and undoes it, and imports a file of cases once its wrong row is fixed. Each
+// page is checked at 1280 px and at 768 px.
 
 import { assert, assertEqual, eventually } from "./harness.js";
 
@@ -211,6 +211,72 @@ async function adminBacktest(harness) {
   await pane.close();
 }
 
+async function adminRanker(harness) {
+  const before = await harness.api("/api/v1/admin/ranker", harness.adminToken);
+  const pane = await openConsole(harness, "ranker");
+  const page = pane.page;
+  await page.locator('#ranker-form tr[data-feature="thread"]').waitFor();
+  assertEqual(await page.locator("#ranker-form tr[data-feature]").count(), before.features.length, "a row per feature");
+  await pane.text('tr[data-feature="thread"]', /Samme tråd/);
+  assert(await page.locator("#ranker-undo").evaluate((b) => b.disabled), "nothing to undo before a change");
+  await checkBothWidths(pane, "ranker");
+
+  // A new weight for the sender, typed and tried by keyboard.
+  await pane.tabTo("#weight-sender");
+  await page.keyboard.type("5");
+  await pane.tabTo("#ranker-try");
+  await page.keyboard.press("Enter");
+  await page.locator('#ranker-result tr[data-figure="top1"]').waitFor();
+  const api = await call(harness, "POST", "/api/v1/admin/backtest", { change: { ranker_weights: { sender: 5 } }, limit: 2000 });
+  assert(api.examined >= 4, `the replayed filings are backtested: ${JSON.stringify(api)}`);
+  const cell = async (figure, side) => (await page.locator(`#ranker-result tr[data-figure="${figure}"] [data-column="${side}"]`).textContent()).replace(/\s/g, " ");
+  for (const figure of ["top1", "top3"]) {
+    assertEqual(await cell(figure, "today"), percent(api.today[figure]), `${figure} today`);
+    assertEqual(await cell(figure, "after"), percent(api.after[figure]), `${figure} after`);
+  }
+  assertEqual(await page.locator("#ranker-result tr[data-filing-id]").count(), Math.min(api.changed_count, 200), "the filings that move listed");
+  await checkBothWidths(pane, "ranker-tried");
+
+  // "Slå til" by keyboard: the weight holds, and the audit log has the change.
+  await pane.tabTo("#ranker-apply");
+  await page.keyboard.press("Enter");
+  await pane.text("#status", /De nye vægte er slået til/);
+  const applied = await harness.api("/api/v1/admin/ranker", harness.adminToken);
+  assertEqual(applied.features.find((f) => f.name === "sender").weight, 5, "the sender's weight switched on");
+  await pane.text('tr[data-feature="sender"] [data-column="weight"]', /^5$/);
+  const audited = await harness.api("/api/v1/admin/audit?kind=ranker_changed", harness.adminToken);
+  assertEqual(audited.events[0]?.details.after.weights.sender, 5, "the change is audited");
+  assert(await page.evaluate(() => document.activeElement?.id === "ranker-undo"), "the undo has focus after switching on");
+  await checkBothWidths(pane, "ranker-applied");
+
+  // "Fortryd ændring" by keyboard: every weight exactly as before.
+  await page.keyboard.press("Enter");
+  await pane.text("#status", /Ændringen er fortrudt/);
+  const undone = await harness.api("/api/v1/admin/ranker", harness.adminToken);
+  assertEqual(undone.features.map((f) => f.weight), before.features.map((f) => f.weight), "the weights before the change");
+  const undoAudited = await harness.api("/api/v1/admin/audit?kind=ranker_changed", harness.adminToken);
+  assertEqual(undoAudited.events[0]?.details.undo, true, "the undo is audited");
+  await pane.screenshot("admin-ranker-undone");
+
+  // "Nulstil" tries the starting weights first; switched on, and undone again.
+  await pane.tabTo("#ranker-reset");
+  await page.keyboard.press("Enter");
+  await page.locator('#ranker-result tr[data-figure="top1"]').waitFor();
+  const starting = Object.fromEntries(before.features.map((f) => [f.name, f.starting_weight]));
+  const reset = await call(harness, "POST", "/api/v1/admin/backtest", { change: { ranker_weights: starting }, limit: 2000 });
+  assertEqual(await cell("top1", "after"), percent(reset.after.top1), "top-1 at the starting weights");
+  await pane.tabTo("#ranker-apply");
+  await page.keyboard.press("Enter");
+  await pane.text("#status", /nulstillet til startvægtene/);
+  const wasReset = await harness.api("/api/v1/admin/ranker", harness.adminToken);
+  assertEqual(wasReset.features.map((f) => f.weight), before.features.map((f) => f.starting_weight), "the starting weights");
+  await page.keyboard.press("Enter");
+  await pane.text("#status", /Ændringen er fortrudt/);
+  const back = await harness.api("/api/v1/admin/ranker", harness.adminToken);
+  assertEqual(back.features.map((f) => f.weight), before.features.map((f) => f.weight), "the learnt weights back");
+  await pane.close();
+}
+
 async function adminHistory(harness) {
   // The filing the overview retried: accepted, failed, queued again, delivered.
   const requeued = await harness.api("/api/v1/admin/audit?kind=filing_requeued", harness.adminToken);
@@ -290,4 +356,4 @@ async function adminCases(harness) {
   await pane.close();
 }
 
-export const ADMIN_SCENARIOS = { adminRefusesUsers, adminOverview, adminQuality, adminBacktest, adminRules, adminHistory, adminCases };
+export const ADMIN_SCENARIOS = { adminRefusesUsers, adminOverview, adminQuality, adminBacktest, adminRanker, adminRules, adminHistory, adminCases };

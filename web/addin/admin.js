@@ -10,11 +10,12 @@ import { backtest } from "./admin-backtest.js";
 import { casesPage } from "./admin-cases.js";
 import { overview } from "./admin-overview.js";
 import { quality } from "./admin-quality.js";
+import { rankerPage } from "./admin-ranker.js";
 import { rulesPage } from "./admin-rules.js";
 
 addStrings(ADMIN_STRINGS);
 
-const SECTIONS = { overview, cases: casesPage, quality, backtest, rules: rulesPage, audit };
+const SECTIONS = { overview, cases: casesPage, quality, backtest, ranker: rankerPage, rules: rulesPage, audit };
 
 const nav = document.getElementById("sections");
 const target = document.getElementById("section");
