@@ -1,5 +1,5 @@
 //! Command-line interface: `serve`, `token`, `manifest`, `backup`, `restore`, `import cases`,
-//! `eval replay` and `bench`.
+//! `import documents`, `import kle`, `eval replay`, `eval kle` and `bench`.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -151,6 +151,19 @@ enum Import {
         /// The connector instance the file's cases live in, where their filings go.
         #[arg(long, conflicts_with = "from_connector", default_value = crate::connector::ARCHIVE)]
         connector: String,
+    },
+    /// Learn from the documents already on a connector's cases (the archive, WebDAV): their
+    /// text and metadata go into the store, the index and the ranker as past filings, and
+    /// nothing is filed again. Import the cases first; a second run passes over what is there.
+    Documents {
+        #[command(flatten)]
+        common: Common,
+        /// The connector whose cases' documents are read (e.g. `archive`).
+        #[arg(long)]
+        from_connector: String,
+        /// Only documents dated on or after this day (YYYY-MM-DD).
+        #[arg(long, value_name = "DATE")]
+        since: Option<chrono::NaiveDate>,
     },
     /// Import KL's KLE plan (KLE-XML 2.0): the subjects, and the action facets if given. A
     /// newer plan updates the one imported before; what it removes or moves is kept as history.
@@ -370,6 +383,36 @@ impl Cli {
                 .await?;
                 services.store.close().await;
                 eprintln!("imported {count} cases");
+                Ok(())
+            }
+            Command::Import(Import::Documents {
+                common,
+                from_connector,
+                since,
+            }) => {
+                let mut config = Config::load(self.config.as_deref(), std::env::vars())?;
+                if let Some(dir) = &common.data_dir {
+                    config.data_dir = dir.clone();
+                }
+                // Warnings (a document skipped) still show over the progress bar.
+                config.log.filter = "warn".into();
+                crate::telemetry::init(&config.log);
+                let services = Services::open(config).await?;
+                let stop = tokio_util::sync::CancellationToken::new();
+                let stopping = stop.clone();
+                tokio::spawn(async move {
+                    shutdown_signal().await;
+                    stopping.cancel();
+                });
+                let import = crate::import::documents::DocumentImport {
+                    connector: from_connector,
+                    since: *since,
+                    progress: true,
+                };
+                let summary =
+                    crate::import::documents::import_documents(&services, &import, &stop).await;
+                services.store.close().await;
+                eprintln!("{}", summary?);
                 Ok(())
             }
             Command::Import(Import::Kle {

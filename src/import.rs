@@ -1,4 +1,7 @@
-//! Loads cases from files (JSON or CSV) and from connectors into the store and the index.
+//! Loads cases from files (JSON or CSV) and from connectors into the store and the index;
+//! `documents` loads the documents already on them.
+
+pub mod documents;
 
 use std::path::Path;
 

@@ -13,7 +13,7 @@ pub mod autofile;
 pub mod backup;
 /// `journaliser bench`: a synthetic organisation at a given size, measured as users meet it.
 pub mod bench;
-/// Command-line interface: serve, token, import cases, eval replay.
+/// Command-line interface: serve, token, import cases and documents, eval replay.
 pub mod cli;
 /// One typed configuration, read from defaults, `journaliser.toml` and `JOURNALISER_*` variables.
 pub mod config;
@@ -31,7 +31,8 @@ pub mod extract;
 pub mod filing;
 /// Microsoft Graph as an app: the Entra ID app-only token, throttling, Graph's errors.
 pub mod graph;
-/// Loading cases from files and connectors into the store and index.
+/// Loading cases from files and connectors into the store and index, and the documents already
+/// on them.
 pub mod import;
 /// Receiving uploads: hash, de-duplicate, extract, store.
 pub mod intake;

@@ -114,6 +114,7 @@ pub async fn load(
                 extracted,
                 case_id: &cases[mail.case].id,
                 title,
+                document_id: None,
             })
             .collect();
         let stored = services.store.insert_past_filings(batch).await?;

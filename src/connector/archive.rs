@@ -13,8 +13,8 @@ use serde_json::json;
 
 use super::naming::{case_folder, extension, safe_name};
 use super::{
-    AttachmentDocument, BoxFuture, Capabilities, Connector, ConnectorError, FiledDocument,
-    FilingRequest, WithdrawRequest, Withdrawal,
+    AttachmentDocument, BoxFuture, Capabilities, CaseDocument, Connector, ConnectorError,
+    DocumentContent, FiledDocument, FilingRequest, WithdrawRequest, Withdrawal,
 };
 use crate::domain::case::{Case, CaseInput};
 use crate::domain::filing::AttachmentMode;
@@ -259,6 +259,43 @@ impl ArchiveConnector {
         Ok(case.number.clone())
     }
 
+    /// The documents in a case's folder: each document folder (a separate attachment's among
+    /// them), and each file put there by hand; the withdrawn, and the versions inside a
+    /// document's folder, are left out.
+    fn documents_blocking(&self, case_id: &str) -> Result<Vec<CaseDocument>, ConnectorError> {
+        let folder = self.folder_of(case_id);
+        let entries = match std::fs::read_dir(self.root.join(&folder)) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io_error(e)),
+        };
+        let mut documents = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(io_error)?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let path = entry.path();
+            if name.starts_with('.')
+                || name == WITHDRAWN
+                || ["case.json", "case.tmp"].contains(&name.as_str())
+            {
+                continue;
+            }
+            let document = ArchivedDocument {
+                case_id,
+                document_id: format!("{folder}/{name}"),
+                path: &path,
+                name: &name,
+            };
+            let read = match path.is_dir() {
+                true => document.read_folder(),
+                false => document.read_file().map(Some),
+            };
+            documents.extend(read.map_err(io_error)?);
+        }
+        documents.sort_by(|a, b| a.document_id.cmp(&b.document_id));
+        Ok(documents)
+    }
+
     fn read_case_blocking(&self, id: &str) -> Result<Option<CaseInput>, ConnectorError> {
         let path = self.root.join(self.folder_of(id));
         if !path.is_dir() {
@@ -315,6 +352,7 @@ impl Connector for ArchiveConnector {
             list_cases: true,
             read_case: true,
             withdraw: true,
+            list_documents: true,
         }
     }
 
@@ -366,6 +404,21 @@ impl Connector for ArchiveConnector {
         })
     }
 
+    fn list_documents<'a>(
+        &'a self,
+        case_id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<CaseDocument>, ConnectorError>> {
+        let root = self.root.clone();
+        let case_id = case_id.to_string();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || {
+                ArchiveConnector { root }.documents_blocking(&case_id)
+            })
+            .await
+            .map_err(|e| ConnectorError::Transient(format!("archive task: {e}")))?
+        })
+    }
+
     fn read_case<'a>(
         &'a self,
         id: &'a str,
@@ -378,6 +431,94 @@ impl Connector for ArchiveConnector {
                 .map_err(|e| ConnectorError::Transient(format!("archive task: {e}")))?
         })
     }
+}
+
+/// One entry of a case's folder, read as a document.
+struct ArchivedDocument<'a> {
+    case_id: &'a str,
+    document_id: String,
+    path: &'a Path,
+    name: &'a str,
+}
+
+impl ArchivedDocument<'_> {
+    /// A document folder: the original its `metadata.json` names (or an `original*` file),
+    /// else its `text.txt`; titled and dated by the metadata, else by the folder. A folder with
+    /// neither is no document.
+    fn read_folder(&self) -> std::io::Result<Option<CaseDocument>> {
+        let metadata: serde_json::Value = match std::fs::read(self.path.join("metadata.json")) {
+            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => serde_json::Value::Null,
+            Err(e) => return Err(e),
+        };
+        let field = |name: &str| metadata.get(name).and_then(serde_json::Value::as_str);
+        let named = field("original")
+            .filter(|name| !name.contains(['/', '\\']) && !name.starts_with('.'))
+            .map(|name| self.path.join(name))
+            .filter(|path| path.is_file());
+        let original = match named {
+            Some(path) => Some(path),
+            None => first_original(self.path)?,
+        };
+        let content = match original {
+            Some(path) => DocumentContent::Original(std::fs::read(path)?),
+            None => match std::fs::read(self.path.join("text.txt")) {
+                Ok(text) => DocumentContent::Text(String::from_utf8_lossy(&text).into_owned()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(e),
+            },
+        };
+        let date = field("date")
+            .and_then(|date| chrono::DateTime::parse_from_rfc3339(date).ok())
+            .map(|date| date.to_utc())
+            .or_else(|| dated_name(self.name))
+            .or(modified(self.path)?);
+        Ok(Some(CaseDocument {
+            case_id: self.case_id.to_string(),
+            document_id: self.document_id.clone(),
+            title: field("title").unwrap_or(self.name).to_string(),
+            content_type: field("content_type")
+                .unwrap_or("application/octet-stream")
+                .to_string(),
+            date,
+            content,
+        }))
+    }
+
+    /// A file put in the case's folder by hand: titled by its name, dated when it changed.
+    fn read_file(&self) -> std::io::Result<CaseDocument> {
+        Ok(CaseDocument {
+            case_id: self.case_id.to_string(),
+            document_id: self.document_id.clone(),
+            title: self.name.to_string(),
+            content_type: "application/octet-stream".into(),
+            date: modified(self.path)?,
+            content: DocumentContent::Original(std::fs::read(self.path)?),
+        })
+    }
+}
+
+/// The first file in a folder whose name starts with `original`.
+fn first_original(dir: &Path) -> std::io::Result<Option<PathBuf>> {
+    let mut originals = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        if entry.file_name().to_string_lossy().starts_with("original") && entry.path().is_file() {
+            originals.push(entry.path());
+        }
+    }
+    originals.sort();
+    Ok(originals.into_iter().next())
+}
+
+/// The date a document folder's name starts with (`2026-11-23_…`), at midnight UTC.
+fn dated_name(name: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    let date = chrono::NaiveDate::parse_from_str(name.get(..10)?, "%Y-%m-%d").ok()?;
+    Some(date.and_time(chrono::NaiveTime::MIN).and_utc())
+}
+
+fn modified(path: &Path) -> std::io::Result<Option<chrono::DateTime<chrono::Utc>>> {
+    Ok(std::fs::metadata(path)?.modified().ok().map(Into::into))
 }
 
 /// The case as `case.json` records it. CPR parties are left out: the archive is read by
@@ -647,5 +788,79 @@ mod tests {
                 "{elsewhere}"
             );
         }
+    }
+
+    #[test]
+    fn a_cases_documents_are_listed_without_versions_or_the_withdrawn() {
+        let root = tempfile::tempdir().unwrap();
+        let archive = ArchiveConnector::new(root.path());
+        let mut with_drawing = request("k8", vec![]);
+        with_drawing.attachments = vec![AttachmentDocument {
+            index: 0,
+            mode: AttachmentMode::Separate,
+            name: "tegning.pdf".into(),
+            content_type: "application/pdf".into(),
+            content: b"%PDF".to_vec(),
+            text: "tegning".into(),
+        }];
+        with_drawing.metadata = json!({"type": "mail", "date": "2026-11-20T09:30:00Z"});
+        let mail = archive.file_blocking(&with_drawing).unwrap();
+        let mut version = request("k9", vec![]);
+        version.new_version_of = Some(crate::connector::NewVersion {
+            document_id: mail.document_id.clone(),
+            version: 2,
+        });
+        archive.file_blocking(&version).unwrap();
+        let withdrawn = request("k10", vec![]);
+        let filed = archive.file_blocking(&withdrawn).unwrap();
+        archive
+            .withdraw_blocking(&WithdrawRequest {
+                idempotency_key: "k10".into(),
+                case: withdrawn.case.clone(),
+                document_id: filed.document_id,
+                title: withdrawn.title.clone(),
+                withdrawn_by: "anna".into(),
+                reason: "forkert sag".into(),
+            })
+            .unwrap();
+        let case_dir = root.path().join("VK-2026-0007");
+        std::fs::write(case_dir.join("notat.txt"), "lagt her i hånden").unwrap();
+        let text_only = case_dir.join("2025-01-02_Gammelt_brev_x");
+        std::fs::create_dir(&text_only).unwrap();
+        std::fs::write(text_only.join("text.txt"), "kun teksten").unwrap();
+
+        let documents = archive.documents_blocking("VK-2026-0007").unwrap();
+        let ids: Vec<_> = documents.iter().map(|d| d.document_id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "VK-2026-0007/2025-01-02_Gammelt_brev_x",
+                mail.document_id.as_str(),
+                &format!("{}-00", mail.document_id),
+                "VK-2026-0007/notat.txt",
+            ]
+        );
+        let [old, main, drawing, by_hand] = &documents[..] else {
+            unreachable!()
+        };
+        assert_eq!(old.content, DocumentContent::Text("kun teksten".into()));
+        assert_eq!(old.date.unwrap().to_rfc3339(), "2025-01-02T00:00:00+00:00");
+        assert_eq!(
+            (main.title.as_str(), main.content_type.as_str()),
+            ("Ansøgning om carport / tegning", "message/rfc822")
+        );
+        assert_eq!(
+            main.content,
+            DocumentContent::Original(with_drawing.content)
+        );
+        assert_eq!(main.date.unwrap().to_rfc3339(), "2026-11-20T09:30:00+00:00");
+        assert_eq!(main.case_id, "VK-2026-0007");
+        assert_eq!(
+            (drawing.title.as_str(), &drawing.content),
+            ("tegning.pdf", &DocumentContent::Original(b"%PDF".to_vec()))
+        );
+        assert_eq!(by_hand.title, "notat.txt");
+        assert!(by_hand.date.is_some());
+        assert!(archive.documents_blocking("S-404").unwrap().is_empty());
     }
 }

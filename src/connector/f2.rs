@@ -502,6 +502,7 @@ impl Connector for F2Connector {
             list_cases: true,
             read_case: true,
             withdraw: false,
+            list_documents: false,
         }
     }
 

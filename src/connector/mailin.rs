@@ -211,6 +211,7 @@ impl Connector for MailinConnector {
             list_cases: false,
             read_case: false,
             withdraw: true,
+            list_documents: false,
         }
     }
 

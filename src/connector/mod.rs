@@ -177,6 +177,33 @@ pub struct Capabilities {
     /// `withdraw` works: a filed document can be taken back (removed, moved aside, or
     /// answered by a correction the target keeps beside it).
     pub withdraw: bool,
+    /// `list_documents` works: the documents already on a case can be read, to learn from.
+    pub list_documents: bool,
+}
+
+/// A document already on a case in the target, as `list_documents` reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseDocument {
+    pub case_id: String,
+    /// The target's id of the document, as `file` answers it for the documents it files.
+    pub document_id: String,
+    pub title: String,
+    /// As the target records it, or `application/octet-stream` when it does not; the
+    /// document id then ends in the file's name, whose extension may say what it is.
+    pub content_type: String,
+    /// The document's date (a mail's Date header where the target kept it), or when the
+    /// target last changed it; `None` when the target says neither.
+    pub date: Option<DateTime<Utc>>,
+    pub content: DocumentContent,
+}
+
+/// What the target keeps of a document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DocumentContent {
+    /// The original bytes.
+    Original(Vec<u8>),
+    /// Only its text, where the original is not kept.
+    Text(String),
 }
 
 /// A filed document to take back: the undo of a filing that went to the wrong case.
@@ -236,6 +263,16 @@ pub trait Connector: Send + Sync {
         _id: &'a str,
     ) -> BoxFuture<'a, Result<Option<CaseInput>, ConnectorError>> {
         Box::pin(async { Err(unsupported("reading a case")) })
+    }
+
+    /// The documents on the case `case_id` (its id in the target), each new version of a
+    /// document left out; nothing for a case the target does not have. Only when
+    /// `capabilities().list_documents`; otherwise a permanent error.
+    fn list_documents<'a>(
+        &'a self,
+        _case_id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<CaseDocument>, ConnectorError>> {
+        Box::pin(async { Err(unsupported("listing a case's documents")) })
     }
 
     /// Takes a filed document back. Withdrawing one already withdrawn answers as the first

@@ -687,6 +687,7 @@ impl Connector for SharepointConnector {
             list_cases: true,
             read_case: true,
             withdraw: true,
+            list_documents: false,
         }
     }
 

@@ -15,8 +15,8 @@ use reqwest::{Method, StatusCode, Url};
 use super::http::{self, Credentials};
 use super::naming::{case_folder, extension, safe_name};
 use super::{
-    BoxFuture, Capabilities, Connector, ConnectorError, FiledDocument, FilingRequest,
-    WithdrawRequest, Withdrawal,
+    BoxFuture, Capabilities, CaseDocument, Connector, ConnectorError, DocumentContent,
+    FiledDocument, FilingRequest, WithdrawRequest, Withdrawal,
 };
 use crate::config::WebdavConfig;
 use crate::domain::case::{Case, CaseInput};
@@ -25,6 +25,8 @@ use crate::domain::filing::AttachmentMode;
 const TARGET: &str = "webdav";
 /// Our properties on a case's collection.
 const CASE_PROPS: [&str; 3] = ["case-id", "case-number", "case-title"];
+/// Our properties on a document that `list_documents` reads.
+const DOCUMENT_PROPS: [&str; 3] = ["title", "date", "version-of"];
 
 pub struct WebdavConnector {
     /// Ends with `/`.
@@ -435,6 +437,59 @@ impl WebdavConnector {
         Ok(cases)
     }
 
+    /// The resources in a case's collection, each fetched, but for new versions of a
+    /// document; titled and dated by our properties, else by the resource's name and last
+    /// change.
+    async fn documents(&self, case_id: &str) -> Result<Vec<CaseDocument>, ConnectorError> {
+        let folder = case_collection(case_id);
+        let resources = self
+            .properties(&self.url(&folder, None), "1", &DOCUMENT_PROPS)
+            .await?;
+        let mut documents = Vec::new();
+        for resource in resources
+            .iter()
+            .filter(|r| !r.collection && r.ours("version-of").is_none())
+        {
+            let url = self.base.join(&resource.href).map_err(|e| {
+                ConnectorError::Permanent(format!("{TARGET}: unusable href in an answer: {e}"))
+            })?;
+            let name = url
+                .path_segments()
+                .and_then(|mut segments| segments.next_back())
+                .map(percent_decode)
+                .unwrap_or_default();
+            let response = self.send(self.request("GET", url)).await?;
+            // Removed since the listing: no longer on the case.
+            if response.status() == StatusCode::NOT_FOUND {
+                continue;
+            }
+            if !response.status().is_success() {
+                return Err(http::failure(TARGET, response).await);
+            }
+            let content = response
+                .bytes()
+                .await
+                .map_err(|e| http::send_error(TARGET, e))?;
+            documents.push(CaseDocument {
+                case_id: case_id.to_string(),
+                document_id: format!("{folder}/{name}"),
+                title: resource.ours("title").unwrap_or(&name).to_string(),
+                content_type: resource
+                    .content_type()
+                    .unwrap_or("application/octet-stream")
+                    .to_string(),
+                date: resource
+                    .ours("date")
+                    .and_then(|date| chrono::DateTime::parse_from_rfc3339(date).ok())
+                    .map(|date| date.to_utc())
+                    .or_else(|| resource.last_modified()),
+                content: DocumentContent::Original(content.to_vec()),
+            });
+        }
+        documents.sort_by(|a, b| a.document_id.cmp(&b.document_id));
+        Ok(documents)
+    }
+
     async fn read(&self, id: &str) -> Result<Option<CaseInput>, ConnectorError> {
         let url = self.url(&case_collection(id), None);
         let resources = self.properties(&url, "0", &CASE_PROPS).await?;
@@ -451,6 +506,7 @@ impl Connector for WebdavConnector {
             list_cases: true,
             read_case: true,
             withdraw: true,
+            list_documents: true,
         }
     }
 
@@ -488,6 +544,13 @@ impl Connector for WebdavConnector {
         id: &'a str,
     ) -> BoxFuture<'a, Result<Option<CaseInput>, ConnectorError>> {
         Box::pin(self.read(id))
+    }
+
+    fn list_documents<'a>(
+        &'a self,
+        case_id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<CaseDocument>, ConnectorError>> {
+        Box::pin(self.documents(case_id))
     }
 }
 

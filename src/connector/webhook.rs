@@ -258,6 +258,7 @@ impl Connector for WebhookConnector {
             list_cases: false,
             read_case: false,
             withdraw: self.withdraw_url.is_some(),
+            list_documents: false,
         }
     }
 

@@ -16,13 +16,17 @@ pub struct PastFiling<'a> {
     pub title: &'a str,
     /// When it was filed (or sent): its place among the filings the ranker learns from.
     pub filed_at: Millis,
+    /// The target's id of the document, where it is known: a new version of it can then be
+    /// filed as the document's next version.
+    pub document_id: Option<&'a str>,
 }
 
 impl Store {
     /// Stores a batch of past filings in one transaction: each item, and its filing as
-    /// delivered. One whose item (same owner and bytes) or filing (same case and Message-ID or
-    /// content) is stored already is passed over, so an interrupted load can be run again.
-    /// Returns the items stored now, each with its case id, in the batch's order.
+    /// delivered. An item stored already (same owner and bytes) is filed again only on
+    /// another case; a filing stored already (same case and Message-ID or content) is passed
+    /// over, with the item made for it, so an interrupted load can be run again. Returns the
+    /// items filed now, each with its case id, in the batch's order.
     pub async fn insert_past_filings(
         &self,
         batch: Vec<PastFiling<'_>>,
@@ -38,14 +42,14 @@ impl Store {
                 ),
                 Metadata::Document(_) => (None, None, "document"),
             };
-            let id = new_id();
+            let made = new_id();
             let inserted = sqlx::query(
                 "INSERT INTO items (id, owner, kind, content_type, sha256, message_id, size,
                     extracted, original, created_at, conversation)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
                  ON CONFLICT DO NOTHING",
             )
-            .bind(&id)
+            .bind(&made)
             .bind(past.owner)
             .bind(kind)
             .bind(&past.extracted.content_type)
@@ -60,14 +64,22 @@ impl Store {
             .await?
             .rows_affected()
                 == 1;
-            if !inserted {
-                continue;
-            }
+            let id = match inserted {
+                true => made,
+                // The same bytes on another case, or this filing again.
+                false => {
+                    sqlx::query_scalar("SELECT id FROM items WHERE owner = $1 AND sha256 = $2")
+                        .bind(past.owner)
+                        .bind(past.sha256)
+                        .fetch_one(&mut *tx)
+                        .await?
+                }
+            };
             let dedupe_key = dedupe_key(past.case_id, message_id.as_deref(), past.sha256);
             let filed = sqlx::query(
                 "INSERT INTO filings (id, item_id, case_id, dedupe_key, title, attachments, state,
-                    attempts, created_by, created_at, updated_at, filed_at)
-                 VALUES ($1, $2, $3, $4, $5, '[]', 'filed', 1, $6, $7, $7, $7)
+                    attempts, created_by, created_at, updated_at, filed_at, target_document_id)
+                 VALUES ($1, $2, $3, $4, $5, '[]', 'filed', 1, $6, $7, $7, $7, $8)
                  ON CONFLICT DO NOTHING",
             )
             .bind(new_id())
@@ -77,11 +89,20 @@ impl Store {
             .bind(plain(past.title))
             .bind(past.owner)
             .bind(past.filed_at)
+            .bind(past.document_id.map(plain))
             .execute(&mut *tx)
             .await?
             .rows_affected()
                 == 1;
             if !filed {
+                // Filed on the case before (by the service itself, say): an item made only
+                // for this filing would be an upload never filed.
+                if inserted {
+                    sqlx::query("DELETE FROM items WHERE id = $1")
+                        .bind(&id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 continue;
             }
             stored.push((
@@ -140,6 +161,7 @@ mod tests {
                     case_id: "S1",
                     title: "Notat",
                     filed_at: 1,
+                    document_id: Some("S1/notat"),
                 },
                 PastFiling {
                     owner: "anna",
@@ -149,6 +171,7 @@ mod tests {
                     case_id: "S1",
                     title: "Notat 2",
                     filed_at: 2,
+                    document_id: None,
                 },
             ]
         };
@@ -164,5 +187,43 @@ mod tests {
         );
         assert!(store.insert_past_filings(batch()).await.unwrap().is_empty());
         assert_eq!(store.count_live_filings().await.unwrap(), 2);
+        let filed = store
+            .filings_of_item(&stored[0].0.id)
+            .await
+            .unwrap()
+            .remove(0);
+        assert_eq!(filed.target_document_id.as_deref(), Some("S1/notat"));
+
+        // The same bytes on another case are filed there too, on the item stored before.
+        let other = CaseInput::plain("S2", "2", "Vejbump")
+            .into_case("archive", &CprHasher::new(b"k"))
+            .unwrap();
+        store.upsert_case(&other).await.unwrap();
+        let mut elsewhere = batch();
+        elsewhere.truncate(1);
+        elsewhere[0].case_id = "S2";
+        let again = store.insert_past_filings(elsewhere).await.unwrap();
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0].0.id, stored[0].0.id);
+        assert_eq!(store.count_live_filings().await.unwrap(), 3);
+
+        // What the case holds already, brought by another owner, leaves no item behind.
+        let mut by_other = batch();
+        by_other.truncate(1);
+        by_other[0].owner = "import:archive";
+        assert!(
+            store
+                .insert_past_filings(by_other)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            store
+                .item_by_content("import:archive", "a")
+                .await
+                .unwrap()
+                .is_none()
+        );
     }
 }

@@ -755,6 +755,7 @@ mod tests {
                 case_id: if i % 2 == 0 { "S1" } else { "S2" },
                 title: "Notat",
                 filed_at: first + i as i64,
+                document_id: None,
             })
             .collect();
         store.insert_past_filings(batch).await.unwrap()

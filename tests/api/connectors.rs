@@ -81,7 +81,8 @@ async fn the_archive_keeps_the_contract() {
 
 // ---- WebDAV ----
 
-fn webdav(url: &str, password: &str) -> WebdavConnector {
+/// A connector to the WebDAV collection at `url`, as the test user with `password`.
+pub fn webdav(url: &str, password: &str) -> WebdavConnector {
     WebdavConnector::new(&WebdavConfig {
         name: "dokumenter".into(),
         url: url.into(),

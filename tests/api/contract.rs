@@ -1,11 +1,11 @@
 //! The contract every connector keeps, as one suite each target runs: the same key filed
 //! twice is one document (counted at the target), a failure that may pass is transient, a
-//! refusal is permanent with the target's reason, and cases can be listed, read and made where
-//! the connector says it can.
+//! refusal is permanent with the target's reason, and cases can be listed, read and made, and
+//! a case's documents listed, where the connector says it can.
 
 use journaliser::connector::{
-    AttachmentDocument, Connector, ConnectorError, FilingRequest, NewVersion, WithdrawRequest,
-    Withdrawal,
+    AttachmentDocument, Connector, ConnectorError, DocumentContent, FilingRequest, NewVersion,
+    WithdrawRequest, Withdrawal,
 };
 use journaliser::domain::case::{Case, CaseStatus};
 use journaliser::domain::filing::AttachmentMode;
@@ -244,6 +244,45 @@ pub async fn contract_suite(target: &mut impl Target) {
             .expect("another filing");
     }
     let count = target.documents(&case.id);
+
+    // A case's documents are listed where the connector says so: each one on the case, with
+    // its original, title and date, and none withdrawn.
+    let listed = target.connector().list_documents(&case.id).await;
+    if capabilities.list_documents {
+        let listed = listed.expect("listing a case's documents");
+        assert_eq!(listed.len(), count, "{listed:?}");
+        let mail = listed
+            .iter()
+            .find(|d| d.document_id == first.document_id)
+            .expect("the first filing is listed");
+        assert_eq!(mail.title, "Ansøgning om carport / tegning");
+        assert_eq!(
+            mail.content,
+            DocumentContent::Original(request("contract-1", &case).content)
+        );
+        assert_eq!(
+            mail.date.map(|date| date.to_rfc3339()),
+            Some("2026-11-20T09:30:00+00:00".into())
+        );
+        assert!(listed.iter().all(|d| d.case_id == case.id), "{listed:?}");
+        if capabilities.withdraw {
+            assert!(
+                listed.iter().all(|d| d.document_id != other.document_id),
+                "the withdrawn document is listed: {listed:?}"
+            );
+        }
+        let elsewhere = target
+            .connector()
+            .list_documents("VK-2026-9999")
+            .await
+            .expect("listing a case the target does not have");
+        assert!(elsewhere.is_empty(), "{elsewhere:?}");
+    } else {
+        assert!(
+            matches!(listed, Err(ConnectorError::Permanent(_))),
+            "{listed:?}"
+        );
+    }
 
     // A refusal is permanent and carries the target's reason.
     if let Some((refused, reason)) = target.refused() {

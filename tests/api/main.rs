@@ -16,6 +16,7 @@ mod console;
 mod entra;
 mod flow;
 mod health;
+mod import_documents;
 mod intents;
 mod items;
 mod limits;

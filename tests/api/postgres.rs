@@ -463,3 +463,19 @@ async fn ranker_weights_are_backtested_switched_on_and_undone_on_postgres() {
     drop(app);
     database.drop().await;
 }
+
+#[tokio::test]
+async fn an_archives_documents_are_imported_once_into_postgres() {
+    let Some(database) = Database::create().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("journaliser.toml"),
+        format!("[store]\nurl = \"{}\"\n", database.url),
+    )
+    .unwrap();
+    let archive = journaliser::connector::ArchiveConnector::new(dir.path().join("data/archive"));
+    crate::import_documents::learns_from_the_target(dir.path(), &archive, "archive").await;
+    database.drop().await;
+}

@@ -10,7 +10,7 @@ import { syncButton } from "./admin-overview.js";
 
 /** Rows shown besides every wrong one: a large file's preview stays quick to read. */
 const SHOWN_ROWS = 200;
-const CAPABILITIES = [["list_cases", "capListCases"], ["read_case", "capReadCase"], ["withdraw", "capWithdraw"]];
+const CAPABILITIES = [["list_cases", "capListCases"], ["read_case", "capReadCase"], ["withdraw", "capWithdraw"], ["list_documents", "capListDocuments"]];
 
 export async function casesPage() {
   const answer = await withSignIn(() => api.get("/api/v1/admin/connectors"));

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
 use quick_xml::NsReader;
 use quick_xml::escape::escape;
 use quick_xml::events::Event;
@@ -29,10 +30,11 @@ pub fn propertyupdate(props: &[(&str, String)]) -> String {
     xml
 }
 
-/// A PROPFIND body asking for the resource type, the length and our named properties.
+/// A PROPFIND body asking for the resource type, length, content type and last change, and
+/// our named properties.
 pub fn propfind(props: &[&str]) -> String {
     let mut xml = format!(
-        r#"<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:" xmlns:j="{NS}"><D:prop><D:resourcetype/><D:getcontentlength/>"#
+        r#"<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:" xmlns:j="{NS}"><D:prop><D:resourcetype/><D:getcontentlength/><D:getcontenttype/><D:getlastmodified/>"#
     );
     for name in props {
         xml.push_str(&format!("<j:{name}/>"));
@@ -62,9 +64,24 @@ impl Resource {
     }
 
     pub fn content_length(&self) -> Option<u64> {
+        self.dav("getcontentlength").and_then(|v| v.parse().ok())
+    }
+
+    pub fn content_type(&self) -> Option<&str> {
+        self.dav("getcontenttype").filter(|v| !v.is_empty())
+    }
+
+    /// `getlastmodified`, an HTTP date.
+    pub fn last_modified(&self) -> Option<DateTime<Utc>> {
+        self.dav("getlastmodified")
+            .and_then(|v| DateTime::parse_from_rfc2822(v).ok())
+            .map(|date| date.to_utc())
+    }
+
+    fn dav(&self, name: &str) -> Option<&str> {
         self.props
-            .get(&("DAV:".to_string(), "getcontentlength".to_string()))
-            .and_then(|v| v.trim().parse().ok())
+            .get(&("DAV:".to_string(), name.to_string()))
+            .map(|v| v.trim())
     }
 }
 
@@ -188,7 +205,8 @@ mod tests {
   <ns0:status>HTTP/1.1 200 OK</ns0:status></ns0:propstat>
   <ns0:propstat><ns0:prop><ns1:case-id /></ns0:prop><ns0:status>HTTP/1.1 404 Not Found</ns0:status></ns0:propstat></ns0:response>
  <ns0:response><ns0:href>/sager/%C3%86r%C3%B8/doc.eml</ns0:href><ns0:propstat><ns0:prop><ns0:resourcetype/>
-  <ns0:getcontentlength>5</ns0:getcontentlength><ns1:title>Ans&#248;gning &amp; tegning</ns1:title></ns0:prop>
+  <ns0:getcontentlength>5</ns0:getcontentlength><ns0:getcontenttype>message/rfc822</ns0:getcontenttype>
+  <ns0:getlastmodified>Mon, 23 Nov 2026 10:00:00 GMT</ns0:getlastmodified><ns1:title>Ans&#248;gning &amp; tegning</ns1:title></ns0:prop>
   <ns0:status>HTTP/1.1 200 OK</ns0:status></ns0:propstat></ns0:response>
 </ns0:multistatus>"#;
         let resources = multistatus(xml).unwrap();
@@ -200,6 +218,12 @@ mod tests {
         assert_eq!(resources[1].href, "/sager/%C3%86r%C3%B8/doc.eml");
         assert_eq!(resources[1].ours("title"), Some("Ansøgning & tegning"));
         assert_eq!(resources[1].content_length(), Some(5));
+        assert_eq!(resources[1].content_type(), Some("message/rfc822"));
+        assert_eq!(
+            resources[1].last_modified().map(|d| d.to_rfc3339()),
+            Some("2026-11-23T10:00:00+00:00".into())
+        );
+        assert_eq!(resources[0].last_modified(), None);
     }
 
     #[test]
