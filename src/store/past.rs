@@ -226,4 +226,37 @@ mod tests {
                 .is_none()
         );
     }
+
+    #[tokio::test]
+    async fn originals_of_more_filings_than_one_batch_are_all_dropped() {
+        let store = crate::store::test_store().await;
+        let case = CaseInput::plain("S1", "1", "Carport")
+            .into_case("archive", &CprHasher::new(b"k"))
+            .unwrap();
+        store.upsert_case(&case).await.unwrap();
+        let texts: Vec<(String, String)> = (0..2_500)
+            .map(|n| (format!("h{n}"), format!("notat {n}")))
+            .collect();
+        let batch = texts
+            .iter()
+            .map(|(sha, text)| PastFiling {
+                owner: "anna",
+                sha256: sha,
+                original: text.as_bytes(),
+                extracted: document(text),
+                case_id: "S1",
+                title: "Notat",
+                filed_at: 1,
+                document_id: None,
+            })
+            .collect();
+        let stored = store.insert_past_filings(batch).await.unwrap();
+        let later = crate::domain::now_millis() + 3_600_000;
+        assert_eq!(store.purge_filed_originals(later).await.unwrap(), 2_500);
+        assert_eq!(
+            store.item_original(&stored[2_499].0.id).await.unwrap(),
+            None
+        );
+        assert_eq!(store.purge_filed_originals(later).await.unwrap(), 0);
+    }
 }
