@@ -4,7 +4,7 @@
 // would end up otherwise.
 
 import { api, ApiError, h, t, withSignIn } from "./app.js";
-import { number, share, table } from "./admin-parts.js";
+import { figuresTodayAndAfter, number, share, table } from "./admin-parts.js";
 
 const NEW_RULE = {
   name: "",
@@ -98,10 +98,7 @@ export function ruleColumns(answer) {
     ["share_auto_filed", t("backtestShare"), (s) => share(s.share_auto_filed)],
     ["wrong", t("backtestWrong"), (s) => number(s.wrong)],
   ];
-  const figures = table(t("backtestCompare"),
-    [{ label: t("backtestFigure") }, { label: t("backtestToday"), numeric: true, key: "today" }, { label: t("backtestAfter"), numeric: true, key: "after" }],
-    rows.map(([, label, format]) => [label, format(answer.today), format(answer.after)]),
-    (i) => ({ "data-figure": rows[i][0] }));
+  const figures = figuresTodayAndAfter(rows, answer);
   const changed = answer.changed.length
     ? table(t("backtestItemsChanged", { n: answer.changed_count }),
       [{ label: t("backtestSubject") }, { label: t("backtestToday"), key: "before" }, { label: t("backtestAfter"), key: "after" }, { label: t("backtestChosen"), key: "chosen" }],

@@ -6,7 +6,7 @@
 // ændring", which brings back what was there before it.
 
 import { api, h, say, showError, t, withSignIn } from "./app.js";
-import { number, share, table, when } from "./admin-parts.js";
+import { figuresTodayAndAfter, number, share, table, when } from "./admin-parts.js";
 import { ruleColumns, ruleFields, ruleRefused, rulesChanged, ruleSide, ruleWhere, ruleWritten } from "./admin-backtest-rule.js";
 
 const DEFAULT_FILINGS = 2000;
@@ -167,10 +167,7 @@ function columns(answer) {
     ["share_auto_filed", t("backtestShare"), (s) => share(s.share_auto_filed)],
     ["wrong", t("backtestWrong"), (s) => number(s.wrong)],
   ];
-  const figures = table(t("backtestCompare"),
-    [{ label: t("backtestFigure") }, { label: t("backtestToday"), numeric: true, key: "today" }, { label: t("backtestAfter"), numeric: true, key: "after" }],
-    rows.map(([, label, format]) => [label, format(answer.today), format(answer.after)]),
-    (i) => ({ "data-figure": rows[i][0] }));
+  const figures = figuresTodayAndAfter(rows, answer);
   const changed = answer.changed.length
     ? table(t("backtestChanged", { n: answer.changed_count }),
       [{ label: t("filingCase") }, { label: t("bucket"), numeric: true }, { label: t("backtestRight") }, { label: t("backtestBecomes") }],

@@ -36,3 +36,12 @@ export function table(caption, columns, rows, rowAttributes = () => ({})) {
   return h("div", { class: "table-wrap" },
     h("table", { class: "figures" }, h("caption", {}, caption), h("thead", {}, head), h("tbody", {}, ...body)));
 }
+
+/** A backtest's figures side by side, today and after the change: one row per
+ * `[key, label, format]`, each formatting one side of the answer. */
+export function figuresTodayAndAfter(rows, answer) {
+  return table(t("backtestCompare"),
+    [{ label: t("backtestFigure") }, { label: t("backtestToday"), numeric: true, key: "today" }, { label: t("backtestAfter"), numeric: true, key: "after" }],
+    rows.map(([, label, format]) => [label, format(answer.today), format(answer.after)]),
+    (i) => ({ "data-figure": rows[i][0] }));
+}

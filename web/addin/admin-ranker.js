@@ -5,7 +5,7 @@
 // "Fortryd ændring" brings back the weights from before the last change.
 
 import { api, ApiError, currentLanguage, h, say, showError, t, withSignIn } from "./app.js";
-import { number, share, table, when } from "./admin-parts.js";
+import { figuresTodayAndAfter, number, share, table, when } from "./admin-parts.js";
 
 const RANKER = "/api/v1/admin/ranker";
 const FILINGS = 2000;
@@ -154,10 +154,7 @@ function comparison(answer) {
     ["top1", t("top1"), (s) => share(s.top1)],
     ["top3", t("top3"), (s) => share(s.top3)],
   ];
-  const figures = table(t("backtestCompare"),
-    [{ label: t("backtestFigure") }, { label: t("backtestToday"), numeric: true, key: "today" }, { label: t("backtestAfter"), numeric: true, key: "after" }],
-    rows.map(([, label, format]) => [label, format(answer.today), format(answer.after)]),
-    (i) => ({ "data-figure": rows[i][0] }));
+  const figures = figuresTodayAndAfter(rows, answer);
   const place = (p) => (p === null ? t("rankerNotShown") : number(p));
   const moved = answer.changed.length
     ? table(t("rankerMoved", { n: answer.changed_count }),
