@@ -155,14 +155,8 @@ pub async fn a_threshold_is_applied_live_undone_and_audited(app: &TestApp) {
         "{listed}"
     );
 
-    let audit = app
-        .get_json(
-            "/api/v1/admin/audit?kind=setting_changed&order=oldest",
-            &app.admin_token,
-        )
-        .await;
-    let events = audit["events"].as_array().unwrap();
-    assert_eq!(events.len(), 2, "{audit}");
+    let events = setting_changed_events(app).await;
+    assert_eq!(events.len(), 2, "{events:?}");
     for (event, change) in events.iter().zip([&applied, &undone]) {
         assert_eq!(event["actor"], "root");
         let recorded = &event["details"]["change"];
@@ -305,4 +299,15 @@ async fn a_mailboxs_threshold_files_its_mail_and_leaves_uploads_to_their_person(
     )
     .await;
     assert!(automatic(&upload).is_none(), "{upload}");
+}
+
+/// The audit log's changes of settings, oldest first.
+pub async fn setting_changed_events(app: &TestApp) -> Vec<Value> {
+    let audit = app
+        .get_json(
+            "/api/v1/admin/audit?kind=setting_changed&order=oldest",
+            &app.admin_token,
+        )
+        .await;
+    audit["events"].as_array().unwrap().clone()
 }

@@ -7,6 +7,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::autofile::{TILBYGNING, automatic, mail, upload_as};
+use crate::changes::setting_changed_events;
 use crate::helpers::*;
 
 const BACKTEST: &str = "/api/v1/admin/backtest";
@@ -280,14 +281,8 @@ pub async fn a_rule_is_backtested_switched_on_undone_and_audited(app: &TestApp) 
             (&applied["version"], &json!("rule"))
         ]
     );
-    let audit = app
-        .get_json(
-            "/api/v1/admin/audit?kind=setting_changed&order=oldest",
-            &app.admin_token,
-        )
-        .await;
-    let events = audit["events"].as_array().unwrap();
-    assert_eq!(events.len(), 2, "{audit}");
+    let events = setting_changed_events(app).await;
+    assert_eq!(events.len(), 2, "{events:?}");
     for (event, change) in events.iter().zip([&applied, &undone]) {
         assert_eq!(event["actor"], "root");
         assert_eq!(event["details"]["setting"], "rule");
